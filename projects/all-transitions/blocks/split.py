@@ -1,0 +1,2 @@
+def main(block_input, backpack):
+    return list(block_input["numbers"])

@@ -1,0 +1,3 @@
+def main(block_input, backpack):
+    backpack.setdefault("skipped", []).append(block_input["input"])
+    return 0

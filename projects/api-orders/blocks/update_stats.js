@@ -1,0 +1,1 @@
+exports.main = async (event, backpack) => ({ parcels: event.packed });

@@ -1,0 +1,2 @@
+def main(block_input, backpack):
+    return block_input.upper() + "!"
