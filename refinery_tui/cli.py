@@ -1,0 +1,174 @@
+"""The command line: `refinery-tui [PROJECT]` and its headless subcommands, on the same APIs as the workbench."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import traceback
+from pathlib import Path
+from typing import Sequence
+
+from refinery_tui import __version__
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+
+COMMANDS = ("new", "validate", "import")
+PLANNED_COMMANDS = ("run", "deploy", "invoke", "logs", "teardown", "sandbox")
+
+
+class UsageError(Exception):
+    """Bad usage or an invalid project: exit code 2."""
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="refinery-tui",
+        description="A keyboard-driven terminal workbench for serverless workflows.",
+        epilog="Commands: new, validate, import. `refinery-tui COMMAND --help` tells more. "
+               "Without a command, opens PROJECT (default: the current folder).",
+    )
+    parser.add_argument("--version", action="version", version=f"refinery-tui {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    new = commands.add_parser("new", help="create a project from a template")
+    new.add_argument("project", metavar="PROJECT", help="folder to create (must not exist, or be empty)")
+    new.add_argument("--template", default=None, metavar="NAME", help="bundled example to start from")
+    new.add_argument("--list-templates", action="store_true", help="list the templates and exit")
+
+    validate = commands.add_parser("validate", help="check a project; one `file:line:col: message` per problem")
+    validate.add_argument("project", metavar="PROJECT", nargs="?", default=".")
+    validate.add_argument("--quiet", "-q", action="store_true", help="print errors only, not warnings")
+
+    importer = commands.add_parser("import", help="convert a Refinery project export into a project folder")
+    importer.add_argument("export", metavar="REFINERY_EXPORT.json")
+    importer.add_argument("project", metavar="PROJECT", help="folder to create (must not exist, or be empty)")
+    return parser
+
+
+def _open_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="refinery-tui", description="Open the workbench on PROJECT.")
+    parser.add_argument("project", metavar="PROJECT", nargs="?", default=".")
+    return parser
+
+
+def _print_diagnostics(result, project_dir: Path, quiet: bool = False) -> None:
+    prefix = "" if str(project_dir) == "." else f"{project_dir}/"
+    for diagnostic in result.diagnostics:
+        if quiet and not diagnostic.is_error:
+            continue
+        print(diagnostic.format(prefix), file=sys.stderr)
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from refinery_tui.model import ProjectNotFound, validate_project
+
+    project_dir = Path(args.project)
+    try:
+        result = validate_project(project_dir)
+    except ProjectNotFound as exc:
+        raise UsageError(str(exc)) from None
+    _print_diagnostics(result, project_dir, args.quiet)
+    errors, warnings = len(result.errors), len(result.warnings)
+    if result.ok:
+        name = result.project.name if result.project else project_dir
+        extra = f" ({_plural(warnings, 'warning')})" if warnings else ""
+        print(f"{name}: valid, {_plural(len(result.project.blocks), 'block')}, "
+              f"{_plural(len(result.project.transitions), 'transition')}{extra}")
+        return EXIT_OK
+    print(f"{project_dir}: {_plural(errors, 'error')}, {_plural(warnings, 'warning')}", file=sys.stderr)
+    return EXIT_FAILED
+
+
+def cmd_new(args: argparse.Namespace) -> int:
+    from refinery_tui.templates import DEFAULT_TEMPLATE, TemplateError, create_project, template_names
+
+    if args.list_templates:
+        print("\n".join(template_names()))
+        return EXIT_OK
+    try:
+        target = create_project(args.project, args.template or DEFAULT_TEMPLATE)
+    except TemplateError as exc:
+        raise UsageError(str(exc)) from None
+    print(f"created {target} from template '{args.template or DEFAULT_TEMPLATE}'")
+    print(f"next: refinery-tui validate {target}   or open it: refinery-tui {target}")
+    return EXIT_OK
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from refinery_tui.importer.refinery import ImportFailed, import_refinery
+    from refinery_tui.model import validate_project
+
+    try:
+        report = import_refinery(args.export, args.project)
+    except ImportFailed as exc:
+        raise UsageError(str(exc)) from None
+    for warning in report.warnings:
+        print(f"{args.export}: warning: {warning}", file=sys.stderr)
+    print(f"imported {_plural(len(report.project.blocks), 'block')} and "
+          f"{_plural(len(report.project.transitions), 'transition')} into {args.project}")
+    result = validate_project(args.project)
+    if not result.ok:
+        _print_diagnostics(result, Path(args.project), quiet=True)
+        print(f"{args.project}: the converted project has {_plural(len(result.errors), 'error')} to fix by hand",
+              file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_open(args: argparse.Namespace) -> int:
+    from refinery_tui.model import ProjectNotFound, validate_project
+    from refinery_tui.textview import summary
+
+    project_dir = Path(args.project)
+    try:
+        result = validate_project(project_dir)
+    except ProjectNotFound as exc:
+        raise UsageError(f"{exc}\n    hint: create one with `refinery-tui new {project_dir}`") from None
+    if result.project is not None:
+        print(summary(result.project))
+    _print_diagnostics(result, project_dir)
+    state = "valid" if result.ok else f"{_plural(len(result.errors), 'error')}"
+    print(f"\n{state}. The interactive workbench is not built yet; this is the project summary. "
+          f"Check it with: refinery-tui validate {project_dir}")
+    return EXIT_OK if result.ok else EXIT_USAGE
+
+
+def run(argv: Sequence[str]) -> int:
+    argv = list(argv)
+    first = next((a for a in argv if not a.startswith("-")), None)
+    if first in PLANNED_COMMANDS:
+        raise UsageError(f"`refinery-tui {first}` is not available in this version yet")
+    if first in COMMANDS or not argv or argv[0] in ("-h", "--help", "--version"):
+        if not argv:
+            return cmd_open(_open_parser().parse_args([]))
+        args = _parser().parse_args(argv)
+        return {"new": cmd_new, "validate": cmd_validate, "import": cmd_import}[args.command](args)
+    return cmd_open(_open_parser().parse_args(argv))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; every failure ends in a message and an exit code, never a traceback."""
+    try:
+        return run(sys.argv[1:] if argv is None else argv)
+    except UsageError as exc:
+        print(f"refinery-tui: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except SystemExit as exc:  # argparse: --help, --version, bad usage
+        return exc.code if isinstance(exc.code, int) else EXIT_USAGE
+    except KeyboardInterrupt:
+        print("refinery-tui: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return EXIT_OK
+    except Exception as exc:  # noqa: BLE001 - the last line of defence against a traceback
+        if os.environ.get("REFINERY_TUI_DEBUG"):
+            traceback.print_exc()
+        print(f"refinery-tui: internal error: {type(exc).__name__}: {exc}\n"
+              "    hint: set REFINERY_TUI_DEBUG=1 to see where, and please report it", file=sys.stderr)
+        return EXIT_FAILED

@@ -153,7 +153,8 @@ def compile_expression(source: str) -> CompiledExpression:
     try:
         tree = ast.parse(text, mode="eval")
     except SyntaxError as exc:
-        offset = (exc.offset or 1) + lead
+        at_end = not exc.offset or (exc.lineno or 1) > 1
+        offset = (len(text) + 1 if at_end else exc.offset) + lead
         raise ExpressionSyntaxError(f"syntax error: {exc.msg}", offset, exc.lineno or 1) from None
     except (RecursionError, MemoryError, ValueError) as exc:
         raise ExpressionSyntaxError(f"the expression cannot be parsed: {type(exc).__name__}") from None
@@ -195,10 +196,11 @@ def _check(node: ast.AST, lead: int, bound: set[str], depth: int = 0) -> None:
             if node.func.id not in BUILTINS or node.func.id in bound:
                 raise _refuse(node, f"'{node.func.id}' cannot be called (allowed: {', '.join(BUILTINS)})", lead)
         elif isinstance(node.func, ast.Attribute):
+            _check(node.func.value, lead, bound, depth + 1)
             method = node.func.attr
             if method.startswith("_") or not any(method in names for names in _METHODS.values()):
                 raise _refuse(node.func, f"method '{method}' is not allowed", lead)
-            for child in [node.func.value, *node.args, *(keyword.value for keyword in node.keywords)]:
+            for child in [*node.args, *(keyword.value for keyword in node.keywords)]:
                 _check(child, lead, bound, depth + 1)
             return
         else:

@@ -223,6 +223,8 @@ class _Checker:
                 self.report(merges[0].field_pos("type"), f"block '{name}' has a single merge source "
                             f"('{merges[0].source}'): a merge joins two or more",
                             "add the other merge sources, or use `then`", code="single-merge")
+        if any(t.type not in schema.TRANSITION_TYPES for t in self.project.transitions):
+            return  # a mistyped fan-out would make every fan-in after it look unpaired: report the typo alone
         pairs = self.graph.fan_in_pairs
         for index, transition in enumerate(self.project.transitions):
             if transition.type == "fan-in" and index not in pairs and transition.source in self.project.blocks:

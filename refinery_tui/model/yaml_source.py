@@ -138,10 +138,14 @@ def parse_yaml(text: str, filename: str) -> ParsedYaml:
             position = _pos(mark) if mark else Position()
             problem = exc.problem or "invalid YAML"
             context = f" ({exc.context})" if exc.context else ""
+            hint = "check the indentation, colons and quotes around this place"
+            if exc.context_mark is not None and exc.problem_mark is not None \
+                    and exc.context_mark.line != exc.problem_mark.line:
+                start = _pos(exc.context_mark)
+                hint = f"what starts at line {start.line}, column {start.col} is not closed or not indented right"
             return ParsedYaml(
-                None,
-                [Diagnostic(filename, position, f"YAML syntax error: {problem}{context}",
-                            "check the indentation, colons and quotes around this place", code="yaml-syntax")],
+                None, [Diagnostic(filename, position, f"YAML syntax error: {problem}{context}", hint,
+                                  code="yaml-syntax")],
             )
         except yaml.YAMLError as exc:
             return ParsedYaml(None, [Diagnostic(filename, Position(), f"YAML error: {exc}", code="yaml-syntax")])

@@ -1,0 +1,1 @@
+"""Importers that turn other tools\x27 project formats into refinery-tui projects."""
