@@ -1,18 +1,32 @@
-"""The project model: load, validate and save project.yaml; graph queries; the safe `if` expression evaluator."""
+"""The project model: load, validate and save project.yaml; graph queries; the safe `if` expression evaluator.
 
-from refinery_tui.model.diagnostics import Diagnostic, Position, Severity
-from refinery_tui.model.graph import ProjectGraph, TreeNode
-from refinery_tui.model.loader import LoadResult, ProjectNotFound, load_project, load_project_text
-from refinery_tui.model.project import (
-    ApiEndpointBlock, ApiResponseBlock, Block, CodeBlock, ModelError, Project, QueueBlock, ScheduleBlock,
-    TopicBlock, Transition, make_block,
-)
-from refinery_tui.model.validator import ValidationResult, validate_loaded, validate_project
-from refinery_tui.model.writer import render_project, save_project
+Names are imported lazily, so that `refinery_tui.model.expressions` (shipped in every deployed Lambda) can be
+imported without pulling in the YAML libraries.
+"""
 
-__all__ = [
-    "ApiEndpointBlock", "ApiResponseBlock", "Block", "CodeBlock", "Diagnostic", "LoadResult", "ModelError",
-    "Position", "Project", "ProjectGraph", "ProjectNotFound", "QueueBlock", "ScheduleBlock", "Severity",
-    "TopicBlock", "Transition", "TreeNode", "ValidationResult", "load_project", "load_project_text", "make_block",
-    "render_project", "save_project", "validate_loaded", "validate_project",
-]
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    "Diagnostic": "diagnostics", "Position": "diagnostics", "Severity": "diagnostics",
+    "ProjectGraph": "graph", "TreeNode": "graph",
+    "LoadResult": "loader", "ProjectNotFound": "loader", "load_project": "loader", "load_project_text": "loader",
+    "ApiEndpointBlock": "project", "ApiResponseBlock": "project", "Block": "project", "CodeBlock": "project",
+    "ModelError": "project", "Project": "project", "QueueBlock": "project", "ScheduleBlock": "project",
+    "TopicBlock": "project", "Transition": "project", "make_block": "project",
+    "ValidationResult": "validator", "validate_loaded": "validator", "validate_project": "validator",
+    "render_project": "writer", "save_project": "writer",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value

@@ -205,6 +205,8 @@ def _check(node: ast.AST, lead: int, bound: set[str], depth: int = 0) -> None:
             return
         else:
             raise _refuse(node, "only allowed functions and methods can be called", lead)
+    elif isinstance(node, ast.Dict) and any(key is None for key in node.keys):
+        raise _refuse(node, "** unpacking is not allowed", lead)
     elif isinstance(node, ast.Constant):
         if not isinstance(node.value, (str, int, float, bool, type(None))):
             raise _refuse(node, f"constant {type(node.value).__name__} is not allowed", lead)

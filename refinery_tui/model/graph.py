@@ -50,14 +50,15 @@ class ProjectGraph:
         return [t for _, t in self.incoming.get(block, [])]
 
     def entry_blocks(self) -> list[str]:
-        """Blocks nothing leads into (schedules and API endpoints always), in the order written.
+        """Blocks nothing else leads into (schedules and API endpoints always), in the order written.
 
         The global exception handler is not an entry: errors lead into it.
         """
         handler = self.project.on_exception
         return [
             name for name, block in self.project.blocks.items()
-            if (block.type in ENTRY_TYPES or not self.incoming[name]) and name != handler
+            if (block.type in ENTRY_TYPES or all(t.source == name for _, t in self.incoming[name]))
+            and name != handler
         ]
 
     def reachable_from(self, start: str) -> set[str]:

@@ -16,9 +16,11 @@ from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 
 from refinery_tui.model import schema
 from refinery_tui.model.files import atomic_write_text
-from refinery_tui.model.project import BLOCK_CLASSES, Block, Project
+from refinery_tui.model.project import Project
 
 _PLAIN_RESOLVER = yaml.resolver.Resolver()
+_KNOWN_BLOCK_FIELDS = tuple(dict.fromkeys(
+    [*schema.COMMON_BLOCK_FIELDS, *(name for names in schema.BLOCK_FIELDS.values() for name in names)]))
 _STR_TAG = "tag:yaml.org,2002:str"
 
 
@@ -78,12 +80,14 @@ class _Sync:
                 target[key] = _node(value, flow)
                 self.changed = True
 
-    def blocks(self, target: CommentedMap, new: dict[str, dict[str, Any]], classes: dict[str, type[Block]]) -> None:
+    def blocks(self, target: CommentedMap, new: dict[str, dict[str, Any]]) -> None:
         removed = [k for k in target if k not in new]
         added = [k for k in new if k not in target]
-        if len(removed) == 1 and len(added) == 1:
+        old_order, new_order = list(target), list(new)
+        if len(removed) == 1 and len(added) == 1 and \
+                old_order.index(removed[0]) == new_order.index(added[0]):
             old, renamed = removed[0], added[0]
-            position = list(target).index(old)
+            position = old_order.index(old)
             node = target[old]
             comment = target.ca.items.pop(old, None)
             del target[old]
@@ -104,9 +108,7 @@ class _Sync:
                 target[name] = _node(data, flow=True)
                 self.changed = True
                 continue
-            cls = classes.get(name)
-            owned = ("type", *cls.DATA_FIELDS) if cls is not None else ("type", "description")
-            self.mapping(node, data, owned, {"env": lambda t, v: self.mapping(t, v, None)})
+            self.mapping(node, data, _KNOWN_BLOCK_FIELDS, {"env": lambda t, v: self.mapping(t, v, None)})
 
     def transitions(self, target: CommentedSeq, new: list[dict[str, Any]]) -> None:
         old_keys = [json.dumps(_plain(item), sort_keys=True, default=str) for item in target]
@@ -189,14 +191,13 @@ def _yaml(indent: int = 2, sequence_indent: int = 4, offset: int = 2) -> YAML:
 def render_project(project: Project, existing: str | None = None) -> str:
     """project.yaml's new text: existing text updated in place, or a fresh file in the documented layout."""
     data = project.to_data()
-    classes = {name: type(block) for name, block in project.blocks.items()}
     if existing is None or not existing.strip():
         handler = _yaml()
         doc = CommentedMap()
         sync = _Sync()
         sync.mapping(doc, {k: v for k, v in data.items() if k not in ("blocks", "transitions")}, None)
         doc["blocks"] = CommentedMap()
-        sync.blocks(doc["blocks"], data["blocks"], classes)
+        sync.blocks(doc["blocks"], data["blocks"])
         doc["transitions"] = CommentedSeq()
         sync.transitions(doc["transitions"], data["transitions"])
     else:
@@ -208,7 +209,7 @@ def render_project(project: Project, existing: str | None = None) -> str:
         sync.mapping(doc, top, tuple(k for k in schema.TOP_LEVEL_FIELDS if k not in ("blocks", "transitions")))
         if not isinstance(doc.get("blocks"), CommentedMap):
             doc["blocks"] = CommentedMap()
-        sync.blocks(doc["blocks"], data["blocks"], classes)
+        sync.blocks(doc["blocks"], data["blocks"])
         if not isinstance(doc.get("transitions"), CommentedSeq):
             if not data["transitions"] and "transitions" not in doc:
                 return _dump(handler, doc) if sync.changed else existing

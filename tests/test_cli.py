@@ -1,0 +1,86 @@
+"""The command line: new, validate, the project summary, exit codes, and no tracebacks."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from conftest import BUNDLED, PROJECTS
+from refinery_tui.cli import main
+from refinery_tui.model import load_project
+from refinery_tui.templates import template_names
+
+
+def test_bundled_projects_are_the_templates():
+    assert {"hello-world", "all-transitions", "api-orders", "scheduled-report"} <= set(template_names())
+    for name in BUNDLED:
+        assert (PROJECTS / name / "README.md").is_file()
+
+
+@pytest.mark.parametrize("name", BUNDLED)
+def test_every_bundled_project_validates(name, capsys):
+    assert main(["validate", str(PROJECTS / name)]) == 0
+    captured = capsys.readouterr()
+    assert f"{name}: valid" in captured.out
+    assert captured.err == ""
+
+
+@pytest.mark.parametrize("template", BUNDLED)
+def test_new_from_every_template(template, tmp_path, capsys):
+    target = tmp_path / f"my-{template}"
+    assert main(["new", str(target), "--template", template]) == 0
+    assert load_project(target).project.name == f"my-{template}"
+    assert main(["validate", str(target)]) == 0
+    assert (target / ".gitignore").read_text() == ".refinery/\n"
+    text = (target / "project.yaml").read_text()
+    assert text.splitlines()[0] == (PROJECTS / template / "project.yaml").read_text().splitlines()[0]
+
+
+def test_new_refuses_a_non_empty_folder_and_unknown_templates(tmp_path, capsys):
+    (tmp_path / "taken").mkdir()
+    (tmp_path / "taken" / "notes.txt").write_text("keep me")
+    assert main(["new", str(tmp_path / "taken")]) == 2
+    assert (tmp_path / "taken" / "notes.txt").read_text() == "keep me"
+    assert main(["new", str(tmp_path / "fresh"), "--template", "nope"]) == 2
+    err = capsys.readouterr().err
+    assert "already exists" in err and "unknown template 'nope'" in err and "hello-world" in err
+
+
+def test_validate_usage_errors_exit_2(tmp_path, capsys):
+    assert main(["validate", str(tmp_path / "missing")]) == 2
+    assert "no such file" in capsys.readouterr().err
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "empty" / "project.yaml").write_text("")
+    assert main(["validate", str(tmp_path / "empty")]) == 1
+    assert "project.yaml is empty" in capsys.readouterr().err
+
+
+def test_summary_shows_the_tree(capsys):
+    assert main([str(PROJECTS / "all-transitions")]) == 0
+    out = capsys.readouterr().out
+    assert "all-transitions: 10 blocks, 10 transitions, on_exception: report-error" in out
+    assert "? if: return_data['sum'] > 100 → big" in out
+    assert "⇇ fan-in → total  ↺ (shown above)" in out
+
+
+def test_planned_commands_say_so(capsys):
+    assert main(["run", str(PROJECTS / "hello-world")]) == 2
+    assert "not available in this version" in capsys.readouterr().err
+
+
+def test_python_dash_m_and_version():
+    result = subprocess.run([sys.executable, "-m", "refinery_tui", "--version"], capture_output=True, text=True,
+                            timeout=60)
+    assert result.returncode == 0 and result.stdout.startswith("refinery-tui ")
+    result = subprocess.run([sys.executable, "-m", "refinery_tui", "validate", "--bogus"], capture_output=True,
+                            text=True, timeout=60)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+
+
+def test_unreadable_yaml_is_an_error_not_a_traceback(tmp_path, capsys):
+    (tmp_path / "project.yaml").write_bytes(b"name: \xff\xfe\n")
+    assert main(["validate", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert "not UTF-8" in err and "Traceback" not in err
