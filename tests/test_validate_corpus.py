@@ -259,3 +259,30 @@ def test_all_errors_reported_at_once(tmp_path, capsys):
     for fragment in ("'memory' is 1", "'timout'", "'qeue'", "'nowhere'", "expression of transition #5",
                      "blocks/split.py:1:"):
         assert fragment in err, fragment
+
+
+WARNING_CASES = [
+    ("merge-behind-if", project(blocks=BASE_BLOCKS + "  other: {type: code, language: python}\n",
+                                transitions=BASE_TRANSITIONS + "  - {from: start, to: other, type: if, "
+                                "expression: \"True\"}\n  - {from: other, to: finish, type: merge}\n"
+                                "  - {from: split, to: finish, type: merge}\n"),
+     {"blocks/other.py": BASE_FILES["blocks/start.py"]}, "merge into 'finish' may never complete: 'other'"),
+    ("branch-dead-end", project(blocks=BASE_BLOCKS + "  side: {type: code, language: python}\n",
+                                transitions=BASE_TRANSITIONS + "  - {from: worker, to: side, type: exception}\n"),
+     {"blocks/side.py": BASE_FILES["blocks/start.py"]}, "can end at 'side' without reaching its fan-in"),
+    ("endless-loop", project(transitions=BASE_TRANSITIONS + "  - {from: finish, to: start}\n"), {},
+     "form a loop with no condition to leave it"),
+]
+
+
+@pytest.mark.parametrize("name, yaml, files, message", WARNING_CASES, ids=[c[0] for c in WARNING_CASES])
+def test_static_warnings(name, yaml, files, message, tmp_path, capsys):
+    root = tmp_path / name
+    root.mkdir()
+    for relative, text in {**BASE_FILES, **files, "project.yaml": yaml}.items():
+        (root / relative).parent.mkdir(parents=True, exist_ok=True)
+        (root / relative).write_text(text)
+    assert main(["validate", str(root)]) == 0
+    captured = capsys.readouterr()
+    assert f"warning: " in captured.err and message in captured.err, captured.err
+    assert "1 warning" in captured.out

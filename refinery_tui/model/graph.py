@@ -211,6 +211,42 @@ class ProjectGraph:
                         queue.append((transition.target, next_level, distance + 1))
         return {index: pair[0] for index, pair in best.items()}
 
+    def branch_dead_ends(self, fan_out_index: int) -> list[str]:
+        """Blocks inside a fan-out's branch (not nested deeper) with no transition out: a branch ending there never
+        reaches the fan-in."""
+        fan_out = self.project.transitions[fan_out_index]
+        if fan_out.target not in self.outgoing:
+            return []
+        dead: list[str] = []
+        queue = deque([(fan_out.target, 0)])
+        seen = {(fan_out.target, 0)}
+        while queue:
+            block, level = queue.popleft()
+            if not self.outgoing[block] and level == 0:
+                dead.append(block)
+            for _, transition in self.outgoing[block]:
+                if transition.type == "fan-in" and level == 0:
+                    continue
+                next_level = level + (transition.type == "fan-out") - (transition.type == "fan-in")
+                state = (transition.target, next_level)
+                if next_level <= 50 and state not in seen:
+                    seen.add(state)
+                    queue.append(state)
+        return dead
+
+    def always_run(self) -> set[str]:
+        """Blocks that run in every execution of their entry: reached from an entry without an if, else or
+        exception transition on the way."""
+        unconditional = ("then", "fan-out", "fan-in", "merge")
+        seen = set(self.entry_blocks())
+        queue = deque(seen)
+        while queue:
+            for _, transition in self.outgoing.get(queue.popleft(), []):
+                if transition.type in unconditional and transition.target not in seen:
+                    seen.add(transition.target)
+                    queue.append(transition.target)
+        return seen
+
     def fan_in_for(self, fan_out_index: int) -> list[int]:
         return [fan_in for fan_in, fan_out in self.fan_in_pairs.items() if fan_out == fan_out_index]
 

@@ -223,6 +223,15 @@ class _Checker:
                 self.report(merges[0].field_pos("type"), f"block '{name}' has a single merge source "
                             f"('{merges[0].source}'): a merge joins two or more",
                             "add the other merge sources, or use `then`", code="single-merge")
+        always = self.graph.always_run()
+        for name in self.project.blocks:
+            merges = self.graph.merge_sources(name)
+            conditional = [t.source for t in merges if t.source not in always]
+            if len(merges) > 1 and conditional:
+                self.report(self.project.blocks[name].position, f"merge into '{name}' may never complete: "
+                            f"{', '.join(repr(c) for c in conditional)} runs only when an if, else or exception "
+                            "fires", "the execution fails at this merge when a source does not run; merge only "
+                            "blocks that always run", warning=True, code="merge-may-wait")
         if any(t.type not in schema.TRANSITION_TYPES for t in self.project.transitions):
             return  # a mistyped fan-out would make every fan-in after it look unpaired: report the typo alone
         pairs = self.graph.fan_in_pairs
@@ -232,6 +241,14 @@ class _Checker:
                             f"'{transition.source}' has no enclosing fan-out",
                             "a fan-in collects the branches of a fan-out upstream of it; add the fan-out or "
                             "use `then`", code="fan-in-without-fan-out")
+        for fan_out_index in sorted(set(pairs.values())):
+            dead = self.graph.branch_dead_ends(fan_out_index)
+            if dead:
+                fan_out = self.project.transitions[fan_out_index]
+                self.report(fan_out.field_pos("type"), f"a branch of the fan-out from '{fan_out.source}' can end at "
+                            f"{', '.join(repr(d) for d in dead)} without reaching its fan-in",
+                            "the execution fails when a branch never arrives; route that path into the fan-in",
+                            warning=True, code="branch-never-joins")
 
     def check_cycles(self) -> None:
         for cycle in self.graph.cycles():
