@@ -286,3 +286,31 @@ def test_static_warnings(name, yaml, files, message, tmp_path, capsys):
     captured = capsys.readouterr()
     assert f"warning: " in captured.err and message in captured.err, captured.err
     assert "1 warning" in captured.out
+
+
+def test_alias_bombs_are_refused_quickly(tmp_path, capsys):
+    lines = ["name: bomb", 'a0: &a0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    for level in range(1, 10):
+        lines.append(f"a{level}: &a{level} [" + ",".join([f"*a{level - 1}"] * 9) + "]")
+    lines.append("blocks: {}")
+    (tmp_path / "project.yaml").write_text("\n".join(lines) + "\n")
+    assert main(["validate", str(tmp_path)]) == 1
+    assert "expands to more than" in capsys.readouterr().err
+
+
+def test_refinery_type_names_get_a_suggestion(tmp_path, capsys):
+    (tmp_path / "project.yaml").write_text("name: habits\nblocks:\n  a: {type: lambda}\n  b: {type: sqs_queue}\n")
+    assert main(["validate", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert "unknown block type 'lambda' (did you mean 'code'?)" in err
+    assert "unknown block type 'sqs_queue' (did you mean 'queue'?)" in err
+
+
+def test_boolean_expression_is_the_python_constant(tmp_path, capsys):
+    root = tmp_path / "bool"
+    root.mkdir()
+    yaml = project(transitions=BASE_TRANSITIONS + "  - {from: finish, to: start, type: if, expression: true}\n")
+    for relative, text in {**BASE_FILES, "project.yaml": yaml}.items():
+        (root / relative).parent.mkdir(parents=True, exist_ok=True)
+        (root / relative).write_text(text)
+    assert main(["validate", str(root)]) == 0, capsys.readouterr().err

@@ -120,8 +120,9 @@ def _read_block(reader: _Reader, name: Any, data: Any, blocks: LocatedMap) -> Bl
                      f"add `type:` with one of: {', '.join(schema.BLOCK_TYPES)}", code="missing-type")
         return Block(name=str(name), type="", position=position, field_positions=field_positions)
     if block_type not in schema.BLOCK_TYPES:
-        reader.error(data.value_pos("type"),
-                     f"unknown block type '{block_type}'{did_you_mean(block_type, schema.BLOCK_TYPES)}",
+        known = schema.BLOCK_TYPE_SYNONYMS.get(str(block_type))
+        suggestion = f" (did you mean '{known}'?)" if known else did_you_mean(str(block_type), schema.BLOCK_TYPES)
+        reader.error(data.value_pos("type"), f"unknown block type '{block_type}'{suggestion}",
                      f"block types: {', '.join(schema.BLOCK_TYPES)}", code="unknown-block-type")
         return Block(name=str(name), type=str(block_type), position=position, field_positions=field_positions)
     allowed = (*schema.COMMON_BLOCK_FIELDS, *schema.BLOCK_FIELDS[block_type])
@@ -199,7 +200,7 @@ def _read_transition(reader: _Reader, index: int, data: Any, transitions: Locate
                      f"transition types: {', '.join(schema.TRANSITION_TYPES)}", code="unknown-transition-type")
     expression = data.get("expression")
     if expression is not None and not isinstance(expression, str):
-        expression = str(expression).lower() if isinstance(expression, bool) else str(expression)
+        expression = str(expression)  # `expression: true` is the Python expression True
     if ends["from"] is None or ends["to"] is None:
         return None
     return Transition(
@@ -283,6 +284,9 @@ def load_project(root: Path | str) -> LoadResult:
     except UnicodeDecodeError as exc:
         return LoadResult(None, [Diagnostic(schema.PROJECT_FILE, Position(), f"project.yaml is not UTF-8 text: {exc}",
                                             "save the file as UTF-8")])
+    except OSError as exc:
+        return LoadResult(None, [Diagnostic(schema.PROJECT_FILE, Position(), f"cannot read project.yaml: "
+                                            f"{exc.strerror or exc}", "check the file's permissions")])
     return load_project_text(text, root)
 
 

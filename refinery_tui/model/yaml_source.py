@@ -57,14 +57,25 @@ def _pos(mark: yaml.Mark) -> Position:
     return Position(mark.line + 1, mark.column + 1)
 
 
+MAX_NODES = 500_000
+
+
+class _TooLarge(Exception):
+    pass
+
+
 class _Builder:
     def __init__(self, filename: str, loader: yaml.SafeLoader) -> None:
         self.filename = filename
         self.loader = loader
         self.diagnostics: list[Diagnostic] = []
         self.scalars: dict[Position, ScalarInfo] = {}
+        self.nodes = 0
 
     def build(self, node: yaml.Node, depth: int = 0) -> Any:
+        self.nodes += 1
+        if self.nodes > MAX_NODES:
+            raise _TooLarge(node)
         if depth > 200:
             self.diagnostics.append(
                 Diagnostic(self.filename, _pos(node.start_mark), "YAML is nested too deeply", "flatten the structure")
@@ -152,7 +163,12 @@ def parse_yaml(text: str, filename: str) -> ParsedYaml:
         if node is None:
             return ParsedYaml(None)
         builder = _Builder(filename, loader)
-        value = builder.build(node)
+        try:
+            value = builder.build(node)
+        except _TooLarge as exc:
+            return ParsedYaml(None, [Diagnostic(
+                filename, _pos(exc.args[0].start_mark), f"the YAML expands to more than {MAX_NODES} values",
+                "aliases (*name) that repeat large anchors multiply the size; write the values out", code="too-large")])
         return ParsedYaml(value, builder.diagnostics, builder.scalars)
     finally:
         loader.dispose()
