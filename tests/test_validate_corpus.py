@@ -184,6 +184,14 @@ def _locate(text: str) -> tuple[str, int, int]:
     return text.replace(MARK, "", 1), line, col
 
 
+def _write_files(root: Path, files: dict[str, str]) -> Path:
+    """The base block files plus files, written under root."""
+    for relative, text in {**BASE_FILES, **files}.items():
+        (root / relative).parent.mkdir(parents=True, exist_ok=True)
+        (root / relative).write_text(text)
+    return root
+
+
 def _write_case(case: Case, root: Path) -> tuple[str, int, int]:
     root.mkdir(parents=True)
     files = {**BASE_FILES, **case.files, "project.yaml": case.yaml}
@@ -208,11 +216,7 @@ def test_corpus_is_large_enough():
 
 
 def test_base_project_is_valid(tmp_path, capsys):
-    root = tmp_path / "base"
-    root.mkdir()
-    for relative, text in {**BASE_FILES, "project.yaml": project()}.items():
-        (root / relative).parent.mkdir(parents=True, exist_ok=True)
-        (root / relative).write_text(text)
+    root = _write_files(tmp_path / "base", {"project.yaml": project()})
     assert main(["validate", str(root)]) == 0, capsys.readouterr().err
 
 
@@ -249,11 +253,7 @@ def test_all_errors_reported_at_once(tmp_path, capsys):
                    + "  jobs: {type: qeue}\n",
                    transitions=BASE_TRANSITIONS + "  - {from: finish, to: nowhere}\n"
                    "  - {from: start, to: finish, type: if, expression: 'import os'}\n")
-    root = tmp_path / "many"
-    root.mkdir()
-    for relative, text in {**BASE_FILES, "project.yaml": yaml, "blocks/split.py": "def main(:\n"}.items():
-        (root / relative).parent.mkdir(parents=True, exist_ok=True)
-        (root / relative).write_text(text)
+    root = _write_files(tmp_path / "many", {"project.yaml": yaml, "blocks/split.py": "def main(:\n"})
     assert main(["validate", str(root)]) == 1
     err = capsys.readouterr().err
     for fragment in ("'memory' is 1", "'timout'", "'qeue'", "'nowhere'", "expression of transition #5",
@@ -277,11 +277,7 @@ WARNING_CASES = [
 
 @pytest.mark.parametrize("name, yaml, files, message", WARNING_CASES, ids=[c[0] for c in WARNING_CASES])
 def test_static_warnings(name, yaml, files, message, tmp_path, capsys):
-    root = tmp_path / name
-    root.mkdir()
-    for relative, text in {**BASE_FILES, **files, "project.yaml": yaml}.items():
-        (root / relative).parent.mkdir(parents=True, exist_ok=True)
-        (root / relative).write_text(text)
+    root = _write_files(tmp_path / name, {**files, "project.yaml": yaml})
     assert main(["validate", str(root)]) == 0
     captured = capsys.readouterr()
     assert f"warning: " in captured.err and message in captured.err, captured.err
@@ -307,10 +303,6 @@ def test_refinery_type_names_get_a_suggestion(tmp_path, capsys):
 
 
 def test_boolean_expression_is_the_python_constant(tmp_path, capsys):
-    root = tmp_path / "bool"
-    root.mkdir()
     yaml = project(transitions=BASE_TRANSITIONS + "  - {from: finish, to: start, type: if, expression: true}\n")
-    for relative, text in {**BASE_FILES, "project.yaml": yaml}.items():
-        (root / relative).parent.mkdir(parents=True, exist_ok=True)
-        (root / relative).write_text(text)
+    root = _write_files(tmp_path / "bool", {"project.yaml": yaml})
     assert main(["validate", str(root)]) == 0, capsys.readouterr().err
