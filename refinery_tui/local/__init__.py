@@ -1,0 +1,1 @@
+"""The local executor: warm language workers, the scheduler with stepping, run history and hot reload."""
