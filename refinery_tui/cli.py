@@ -15,8 +15,8 @@ EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 
-COMMANDS = ("new", "validate", "import")
-PLANNED_COMMANDS = ("run", "deploy", "invoke", "logs", "teardown", "sandbox")
+COMMANDS = ("new", "validate", "import", "run")
+PLANNED_COMMANDS = ("deploy", "invoke", "logs", "teardown", "sandbox")
 
 
 class UsageError(Exception):
@@ -27,7 +27,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="refinery-tui",
         description="A keyboard-driven terminal workbench for serverless workflows.",
-        epilog="Commands: new, validate, import. `refinery-tui COMMAND --help` tells more. "
+        epilog="Commands: new, validate, run, import. `refinery-tui COMMAND --help` tells more. "
                "Without a command, opens PROJECT (default: the current folder).",
     )
     parser.add_argument("--version", action="version", version=f"refinery-tui {__version__}")
@@ -41,6 +41,19 @@ def _parser() -> argparse.ArgumentParser:
     validate = commands.add_parser("validate", help="check a project; one `file:line:col: message` per problem")
     validate.add_argument("project", metavar="PROJECT", nargs="?", default=".")
     validate.add_argument("--quiet", "-q", action="store_true", help="print errors only, not warnings")
+
+    run = commands.add_parser("run", help="run the project locally, a line per invocation")
+    run.add_argument("project", metavar="PROJECT", nargs="?", default=".")
+    source = run.add_mutually_exclusive_group()
+    source.add_argument("--input", metavar="JSON", help="the input of the first block, as JSON")
+    source.add_argument("--input-file", metavar="F", help="a file holding the input as JSON")
+    run.add_argument("--from", dest="from_block", metavar="BLOCK",
+                     help="replay the last execution that reached BLOCK, from BLOCK, with its recorded input "
+                          "(or --input)")
+    run.add_argument("--json", action="store_true", help="print JSON Lines, one event a line")
+    run.add_argument("--watch", action="store_true", help="keep running: re-run from a block when its file is saved")
+    run.add_argument("--concurrency", type=int, default=None, metavar="N",
+                     help="how many blocks may run at once (fan-out branches)")
 
     importer = commands.add_parser("import", help="convert a Refinery project export into a project folder")
     importer.add_argument("export", metavar="REFINERY_EXPORT.json")
@@ -121,6 +134,17 @@ def cmd_import(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_run(args: argparse.Namespace) -> int:
+    from refinery_tui.model import ProjectNotFound
+    from refinery_tui.run_command import RunUsageError, run_project
+
+    try:
+        return run_project(args.project, args.input, args.input_file, args.from_block, args.json, args.watch,
+                           args.concurrency)
+    except (RunUsageError, ProjectNotFound) as exc:
+        raise UsageError(str(exc)) from None
+
+
 def cmd_open(args: argparse.Namespace) -> int:
     from refinery_tui.model import ProjectNotFound, validate_project
     from refinery_tui.textview import summary
@@ -148,7 +172,8 @@ def run(argv: Sequence[str]) -> int:
         if not argv:
             return cmd_open(_open_parser().parse_args([]))
         args = _parser().parse_args(argv)
-        return {"new": cmd_new, "validate": cmd_validate, "import": cmd_import}[args.command](args)
+        commands = {"new": cmd_new, "validate": cmd_validate, "import": cmd_import, "run": cmd_run}
+        return commands[args.command](args)
     return cmd_open(_open_parser().parse_args(argv))
 
 

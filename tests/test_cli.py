@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from conftest import BUNDLED, PROJECTS
+from tests.conftest import BUNDLED, PROJECTS
 from refinery_tui.cli import main
 from refinery_tui.model import load_project
 from refinery_tui.templates import template_names
@@ -66,7 +66,7 @@ def test_summary_shows_the_tree(capsys):
 
 
 def test_planned_commands_say_so(capsys):
-    assert main(["run", str(PROJECTS / "hello-world")]) == 2
+    assert main(["deploy", str(PROJECTS / "hello-world")]) == 2
     assert "not available in this version" in capsys.readouterr().err
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from refinery_tui.model import ProjectGraph, load_project, load_project_text
-from conftest import PROJECTS
+from tests.conftest import PROJECTS
 
 
 def graph_of(text: str) -> ProjectGraph:

@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from conftest import REFINERY_FIXTURES
+from tests.conftest import REFINERY_FIXTURES
 from refinery_tui.cli import main
 from refinery_tui.importer.refinery import ImportFailed, import_refinery
 from refinery_tui.model import CodeBlock, ProjectGraph, load_project, validate_project

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import BUNDLED
+from tests.conftest import BUNDLED
 from refinery_tui.model import (
     CodeBlock, ModelError, Transition, load_project, load_project_text, make_block, render_project, save_project,
     validate_project,

@@ -196,6 +196,11 @@ class Executor:
                               int(block.get("memory", 256)), self._cancel_event)
 
 
+def _creation_order(invocation_id: str) -> tuple[int, str]:
+    suffix = invocation_id.rsplit(".", 1)[-1]
+    return (int(suffix), "") if suffix.isdigit() else (-1, suffix)
+
+
 def _new_execution_id() -> str:
     return time.strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:6]
 
@@ -231,7 +236,8 @@ class _Run:
     def enqueue(self, invocation: Invocation) -> None:
         self.pending.append(invocation)
         self.emit("invocation_queued", invocation_id=invocation.id, block=invocation.block,
-                  parent=invocation.parent, via=invocation.via, input_preview=preview(invocation.input))
+                  parent=invocation.parent, via=invocation.via, input_preview=preview(invocation.input),
+                  place=[f.index for f in invocation.context.frames])
 
     def seed(self, arrival: Arrival) -> None:
         try:
@@ -424,7 +430,7 @@ class _Run:
             self.outputs.append({"block": invocation.block, "output": routing.outcome.output,
                                  "backpack": routing.outcome.backpack or {}, "invocation_id": invocation.id,
                                  "place": tuple(f.index for f in invocation.context.frames),
-                                 "seq": len(self.outputs)})
+                                 "seq": _creation_order(invocation.id)})
 
     def fail(self, invocation: Invocation, error: dict[str, Any]) -> None:
         failure = {"block": invocation.block, "invocation": invocation.id, "error": error,
@@ -440,7 +446,7 @@ class _Run:
         self.emit("invocation_finished", invocation_id=invocation.id, block=invocation.block, status=status,
                   duration_ms=round(duration_ms, 3), output_preview=preview(outcome.output) if outcome.ok else "",
                   error=None if outcome.ok else outcome.error, final=final, attempt=invocation.attempt,
-                  worker_replaced=result.worker_replaced)
+                  worker_replaced=result.worker_replaced, place=[f.index for f in invocation.context.frames])
         if self.executor.history is None:
             return
         self.executor.history.record_invocation(InvocationRecord(

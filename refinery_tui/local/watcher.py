@@ -1,0 +1,94 @@
+"""Hot reload: on a saved block file, replay the last execution from that block; on a saved project.yaml,
+validate and reload (a broken file reports its errors and the last good model keeps running)."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Callable, Iterable
+
+from watchfiles import Change, DefaultFilter, watch
+
+from refinery_tui.local.executor import Event, ExecutionResult
+from refinery_tui.local.history import compare_executions
+from refinery_tui.local.session import LocalSession
+from refinery_tui.model.schema import PROJECT_FILE
+
+DEBOUNCE_MS = 30
+
+
+class ProjectFilter(DefaultFilter):
+    """Ignore run data, caches, dependencies and editors' temporary files."""
+
+    ignore_dirs = (*DefaultFilter.ignore_dirs, ".refinery")
+
+    def __call__(self, change: Change, path: str) -> bool:
+        name = Path(path).name
+        if name.endswith((".tmp", ".swp", ".swx", "~")) or name.startswith((".#", ".project.yaml.")):
+            return False
+        return super().__call__(change, path)
+
+
+class HotReloader:
+    """Turns file changes into reloads and replays. `handle` does the work; `run` feeds it from watchfiles."""
+
+    def __init__(self, session: LocalSession, emit: Callable[[Event], None]) -> None:
+        self.session = session
+        self.emit = emit
+
+    def handle(self, paths: Iterable[Path]) -> list[ExecutionResult]:
+        paths = [Path(p).resolve() for p in paths]
+        results: list[ExecutionResult] = []
+        if any(p.name == PROJECT_FILE and p.parent == self.session.root for p in paths):
+            validation = self.session.reload()
+            if validation.ok:
+                self.emit(Event("project_reloaded", {"blocks": len(validation.project.blocks),
+                                                     "warnings": len(validation.warnings)}))
+            else:
+                self.emit(Event("project_invalid", {
+                    "errors": [d.format() for d in validation.errors],
+                    "keeping": self.session.project.name if self.session.project else None}))
+        changed_blocks: list[str] = []
+        for path in paths:
+            for block in self.session.blocks_using(path):
+                if block not in changed_blocks:
+                    changed_blocks.append(block)
+        if not changed_blocks:
+            return results
+        block = self._earliest(changed_blocks)
+        history = self.session.history
+        base = history.last_execution_reaching(block) if history else None
+        self.emit(Event("file_changed", {"blocks": changed_blocks, "replay_from": block,
+                                         "base_execution": base.id if base else None}))
+        if base is None:
+            result = self.session.run()
+        else:
+            result = self.session.replay(block, base.id)
+            comparison = compare_executions(history, base.id, result.execution_id)
+            self.emit(Event("outputs_compared", {"base_execution": base.id, "execution_id": result.execution_id,
+                                                 **comparison}))
+        results.append(result)
+        return results
+
+    def _earliest(self, blocks: list[str]) -> str:
+        """The changed block that runs first: the earliest in the tree's order."""
+        from refinery_tui.model.graph import ProjectGraph
+
+        order: list[str] = []
+        stack = list(reversed(ProjectGraph(self.session.project).tree()))
+        while stack:
+            node = stack.pop()
+            if not node.link:
+                order.append(node.block)
+            stack.extend(reversed(node.children))
+        return min(blocks, key=lambda name: order.index(name) if name in order else len(order))
+
+    def run(self, stop: threading.Event) -> None:
+        for changes in watch(self.session.root, watch_filter=ProjectFilter(), debounce=DEBOUNCE_MS, step=10,
+                             stop_event=stop, rust_timeout=200, yield_on_timeout=False):
+            paths = [Path(path) for change, path in changes if change != Change.deleted]
+            if paths:
+                try:
+                    self.handle(paths)
+                except Exception as exc:  # noqa: BLE001 - a failed re-run is reported, the watcher goes on
+                    self.emit(Event("watch_error", {"message": f"{type(exc).__name__}: {exc}"}))
