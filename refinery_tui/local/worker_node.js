@@ -140,4 +140,6 @@ input.on("line", (line) => {
   pump();
 });
 input.on("close", () => process.exit(0));
+const parent = process.ppid;
+setInterval(() => { if (process.ppid !== parent) process.exit(1); }, 500).unref();  // no orphans
 process.on("unhandledRejection", () => {});

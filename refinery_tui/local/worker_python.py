@@ -127,7 +127,22 @@ async def _await(awaitable):
     return await awaitable
 
 
+def _die_with_parent():
+    """Linux: ask the kernel to kill this worker when the executor dies, so no orphan keeps running a block."""
+    parent = os.getppid()
+    try:
+        import ctypes
+        import signal
+
+        ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent:
+        os._exit(1)
+
+
 def main():
+    _die_with_parent()
     if sys.path and os.path.abspath(sys.path[0]) == os.path.dirname(os.path.abspath(__file__)):
         sys.path.pop(0)
     if len(sys.argv) > 3:
