@@ -183,3 +183,58 @@ def test_changing_a_block_type_drops_the_old_types_fields_only(tmp_path):
     save_project(project)
     text = (tmp_path / "project.yaml").read_text()
     assert "a: {type: queue, owner: me, batch_size: 3}" in text
+
+
+def test_a_file_the_loader_could_not_read_in_full_is_not_overwritten(tmp_path):
+    text = ("name: broken\nblocks:\n  a: {type: lamda, file: blocks/a.py, timeout: 10}\n"
+            "  b: {type: code, timeout: \"30\"}\ntransitions:\n  - {from: b}\n")
+    (tmp_path / "project.yaml").write_text(text)
+    project = load_project(tmp_path).project
+    project.description = "an edit"
+    with pytest.raises(ModelError, match="fix them in the editor"):
+        save_project(project)
+    assert (tmp_path / "project.yaml").read_text() == text
+
+
+def test_anchors_and_aliases_are_not_edited_behind_the_users_back(tmp_path):
+    text = "name: shared\nblocks:\n  a: &base {type: code, timeout: 10}\n  b: *base\n"
+    (tmp_path / "project.yaml").write_text(text)
+    project = load_project(tmp_path).project
+    project.blocks["a"].timeout = 20
+    with pytest.raises(ModelError, match="anchors or aliases"):
+        save_project(project)
+    assert (tmp_path / "project.yaml").read_text() == text
+
+
+def test_several_renames_in_one_save_keep_comments_and_transitions(copy_project):
+    root = copy_project("all-transitions")
+    before = (root / "project.yaml").read_text()
+    project = load_project(root).project
+    project.rename_block("square", "sq")
+    project.rename_block("total", "sum-up")
+    project.rename_block("sq", "square-it")
+    project.remove_block("big")
+    save_project(project)
+    after = (root / "project.yaml").read_text()
+    line = next(line for line in after.splitlines() if "to: square-it, type: fan-out" in line)
+    assert line.startswith("  - {from: split, to: square-it, type: fan-out}") and line.endswith("# one square per number")
+    assert line.index("#") == before.splitlines()[18].index("#")  # the comment stays in its column
+    assert "  - {from: square-it, to: sum-up, type: fan-in}" in after
+    assert len(_comments(after)) == len(_comments(before))
+    assert load_project(root).project == project
+
+
+def test_yaml_11_spellings_on_untouched_lines_are_kept(tmp_path):
+    text = ("name: spelled\nblocks:\n    a: {type: code, timeout: 010, env: {A: yes}}   # octal and yes\n"
+            "    b: {type: code}\ntransitions:\n    -   {from: a, to: b, type: if, expression: yes}\n")
+    (tmp_path / "project.yaml").write_bytes(("\ufeff" + text).replace("\n", "\r\n").encode())
+    project = load_project(tmp_path).project
+    assert project.blocks["a"].timeout == 8 and project.blocks["a"].env == {"A": True}
+    project.blocks["b"].description = "touched"
+    save_project(project)
+    raw = (tmp_path / "project.yaml").read_bytes().decode()
+    assert raw.startswith("\ufeff") and "\r\n" in raw and "\n" not in raw.replace("\r\n", "")
+    lines = raw.lstrip("\ufeff").split("\r\n")
+    assert lines[2] == "    a: {type: code, timeout: 010, env: {A: yes}}   # octal and yes"
+    assert lines[3] == "    b: {type: code, description: touched}"
+    assert lines[5] == "    -   {from: a, to: b, type: if, expression: yes}"

@@ -128,17 +128,22 @@ async def _await(awaitable):
 
 
 def _die_with_parent():
-    """Linux: ask the kernel to kill this worker when the executor dies, so no orphan keeps running a block."""
-    parent = os.getppid()
-    try:
-        import ctypes
-        import signal
+    """Exit when the executor dies (this process is then adopted by another), so no orphan keeps running a block.
 
-        ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        return
-    if os.getppid() != parent:
-        os._exit(1)
+    A polling thread, not PR_SET_PDEATHSIG: that signal follows the thread that started the worker, and the
+    executor starts workers from short-lived threads."""
+    import threading
+    import time
+
+    parent = os.getppid()
+
+    def watch():
+        while True:
+            time.sleep(0.5)
+            if os.getppid() != parent:
+                os._exit(1)
+
+    threading.Thread(target=watch, daemon=True).start()
 
 
 def main():

@@ -184,6 +184,8 @@ class Project:
     max_hops: int | None = None
     root: Path | None = field(default=None, compare=False, repr=False)
     field_positions: dict[str, Position] = _located()
+    renames: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
+    """Blocks renamed since the file was read: new name -> the name written in the file (for the writer)."""
 
     def field_pos(self, name: str) -> Position:
         return self.field_positions.get(name, Position())
@@ -246,6 +248,7 @@ class Project:
         if isinstance(block, CodeBlock) and block.file is None:
             block.file = block.code_file
         block.name = new
+        self.renames[new] = self.renames.pop(old, old)
         self.blocks = {(new if name == old else name): value for name, value in self.blocks.items()}
         for transition in self.transitions:
             if transition.source == old:

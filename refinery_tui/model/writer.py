@@ -16,7 +16,7 @@ from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 
 from refinery_tui.model import schema
 from refinery_tui.model.files import atomic_write_text
-from refinery_tui.model.project import Project
+from refinery_tui.model.project import ModelError, Project
 
 _PLAIN_RESOLVER = yaml.resolver.Resolver()
 _KNOWN_BLOCK_FIELDS = tuple(dict.fromkeys(
@@ -61,7 +61,7 @@ class _Sync:
         self.changed = False
 
     def mapping(self, target: CommentedMap, new: dict[str, Any], owned: tuple[str, ...] | None,
-                nested: dict[str, Any] | None = None) -> None:
+                nested: dict[str, Any] | None = None, textual: tuple[str, ...] = ()) -> None:
         """Make target hold new; keys not in `owned` (unknown to the model) are left alone, so nothing is lost."""
         nested = nested or {}
         for key in [k for k in target if k not in new and (owned is None or k in owned)]:
@@ -73,6 +73,8 @@ class _Sync:
                 current = target[key]
                 if key in nested and isinstance(current, CommentedMap) and isinstance(value, dict):
                     nested[key](current, value)
+                elif key in textual and not isinstance(current, str) and str(current) == value:
+                    continue  # `expression: true` was read as the text "True"
                 elif not _same(current, value):
                     target[key] = _node(value, flow)
                     self.changed = True
@@ -80,21 +82,29 @@ class _Sync:
                 target[key] = _node(value, flow)
                 self.changed = True
 
-    def blocks(self, target: CommentedMap, new: dict[str, dict[str, Any]]) -> None:
-        removed = [k for k in target if k not in new]
-        added = [k for k in new if k not in target]
-        old_order, new_order = list(target), list(new)
-        if len(removed) == 1 and len(added) == 1 and \
-                old_order.index(removed[0]) == new_order.index(added[0]):
-            old, renamed = removed[0], added[0]
-            position = old_order.index(old)
-            node = target[old]
-            comment = target.ca.items.pop(old, None)
-            del target[old]
-            target.insert(position, renamed, node)
+    def renames(self, doc: CommentedMap, renames: dict[str, str]) -> None:
+        """Rename blocks in place, in `blocks:` and in every transition, so that their comments and layout stay."""
+        blocks = doc.get("blocks")
+        for new, old in renames.items():
+            if new == old or not isinstance(blocks, CommentedMap) or old not in blocks or new in blocks:
+                continue
+            position = list(blocks).index(old)
+            node = blocks[old]
+            comment = blocks.ca.items.pop(old, None)
+            del blocks[old]
+            blocks.insert(position, new, node)
             if comment is not None:
-                target.ca.items[renamed] = comment
+                blocks.ca.items[new] = comment
+            for item in doc.get("transitions") or []:
+                if isinstance(item, CommentedMap):
+                    for key in ("from", "to"):
+                        if item.get(key) == old:
+                            item[key] = new
+            if doc.get("on_exception") == old:
+                doc["on_exception"] = new
             self.changed = True
+
+    def blocks(self, target: CommentedMap, new: dict[str, dict[str, Any]]) -> None:
         for key in [k for k in target if k not in new]:
             del target[key]
             self.changed = True
@@ -111,7 +121,7 @@ class _Sync:
             self.mapping(node, data, _KNOWN_BLOCK_FIELDS, {"env": lambda t, v: self.mapping(t, v, None)})
 
     def transitions(self, target: CommentedSeq, new: list[dict[str, Any]]) -> None:
-        old_keys = [json.dumps(_plain(item), sort_keys=True, default=str) for item in target]
+        old_keys = [json.dumps(_transition_plain(item), sort_keys=True, default=str) for item in target]
         new_keys = [json.dumps(item, sort_keys=True, default=str) for item in new]
         matcher = difflib.SequenceMatcher(a=old_keys, b=new_keys, autojunk=False)
         for tag, i1, i2, j1, j2 in reversed(matcher.get_opcodes()):
@@ -131,10 +141,17 @@ class _Sync:
                 else:
                     item = target[position]
                     if isinstance(item, CommentedMap):
-                        self.mapping(item, new[j], schema.TRANSITION_FIELDS)
+                        self.mapping(item, new[j], schema.TRANSITION_FIELDS, textual=("expression",))
                     else:
                         target[position] = _node(new[j], flow=True)
                 position += 1
+
+
+def _transition_plain(item: Any) -> Any:
+    plain = _plain(item)
+    if isinstance(plain, dict) and "expression" in plain and not isinstance(plain["expression"], str):
+        plain["expression"] = str(plain["expression"])
+    return plain
 
 
 def _align(old: list[Any], new: list[dict[str, Any]]) -> list[tuple[int, int]]:
@@ -182,6 +199,7 @@ def _plain(value: Any) -> Any:
 
 def _yaml(indent: int = 2, sequence_indent: int = 4, offset: int = 2) -> YAML:
     handler = YAML()
+    handler.version = (1, 1)  # read values as PyYAML (the loader) does: `yes` is true, `010` is 8
     handler.preserve_quotes = True
     handler.width = 4096
     handler.indent(mapping=indent, sequence=sequence_indent, offset=offset)
@@ -205,6 +223,7 @@ def render_project(project: Project, existing: str | None = None) -> str:
         handler = _yaml(indent, offset + 2, offset)
         doc = handler.load(existing)
         sync = _Sync()
+        sync.renames(doc, project.renames)
         top = {k: v for k, v in data.items() if k not in ("blocks", "transitions")}
         sync.mapping(doc, top, tuple(k for k in schema.TOP_LEVEL_FIELDS if k not in ("blocks", "transitions")))
         if not isinstance(doc.get("blocks"), CommentedMap):
@@ -224,13 +243,17 @@ def render_project(project: Project, existing: str | None = None) -> str:
 def _guess_indent(text: str) -> tuple[int, int]:
     """(mapping indent, sequence dash offset) as the user wrote them; 2 and 2 when nothing shows it."""
     indent = offset = None
-    lines = text.splitlines()
-    for previous, line in zip(lines, lines[1:]):
+    previous = ""
+    for line in text.splitlines():
         stripped = line.lstrip(" ")
         width = len(line) - len(stripped)
-        if not stripped or stripped.startswith("#") or width == 0:
+        if not stripped or stripped.startswith("#"):
             continue
-        if previous.rstrip().endswith(":") and not previous.startswith((" ", "-")):
+        if width == 0:
+            previous = line
+            continue
+        parent, previous = previous, line
+        if parent.split("#", 1)[0].rstrip().endswith(":") and not parent.startswith((" ", "-")):
             if stripped.startswith("- ") and offset is None:
                 offset = width
             elif not stripped.startswith("- ") and indent is None:
@@ -252,7 +275,12 @@ def _keep_spacing(original: str, dumped: str, data: dict[str, Any]) -> str:
                                       autojunk=False)
     merged: list[str] = []
     for tag, i1, i2, j1, j2 in matcher.get_opcodes():
-        merged.extend(old_lines[i1:i2] if tag == "equal" else new_lines[j1:j2])
+        if tag == "equal":
+            merged.extend(old_lines[i1:i2])
+        elif tag == "replace" and i2 - i1 == j2 - j1:
+            merged.extend(old if _same_line(old, new) else new for old, new in zip(old_lines[i1:i2], new_lines[j1:j2]))
+        else:
+            merged.extend(new_lines[j1:j2])
     text = "".join(merged)
     if text and not text.endswith("\n"):
         text += "\n"
@@ -260,27 +288,97 @@ def _keep_spacing(original: str, dumped: str, data: dict[str, Any]) -> str:
         reread = yaml.safe_load(text)
     except yaml.YAMLError:
         return dumped
-    return text if _plain(reread) == _plain(data) or _same_meaning(reread, data) else dumped
+    return text if _same_meaning(reread, data) else dumped
+
+
+_UNPARSED = object()
+# Loader errors after which the model still holds everything that was written (unknown keys are never deleted).
+_KEPT_BY_THE_WRITER = {"unknown-field", "invalid-name", "out-of-range", "unknown-transition-type"}
+
+
+def _line_value(line: str) -> Any:
+    text = line.strip()
+    if text.startswith("- "):
+        text = text[2:]
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError:
+        return _UNPARSED
+
+
+def _same_line(old: str, new: str) -> bool:
+    """The user's line says the same as the writer's (`yes` for true, `010` for 8): keep the user's."""
+    if _collapse(old)[0] != _collapse(new)[0]:
+        return False
+    old_value, new_value = _line_value(old), _line_value(new)
+    return old_value is not _UNPARSED and isinstance(old_value, dict) and _same(old_value, new_value)
 
 
 def _same_meaning(reread: Any, data: dict[str, Any]) -> bool:
+    """The re-read file holds the model's data (ignoring keys the model does not know)."""
     if not isinstance(reread, dict):
         return False
-    known = {k: reread.get(k) for k in data}
-    return _same(_plain(known), _plain(data))
+
+    def normal(value: dict[str, Any]) -> Any:
+        plain = _plain({k: value.get(k) for k in data})
+        if isinstance(plain.get("transitions"), list):
+            plain["transitions"] = [_transition_plain(t) for t in plain["transitions"]]
+        if isinstance(plain.get("blocks"), dict):
+            plain["blocks"] = {name: {k: v for k, v in block.items() if k in _KNOWN_BLOCK_FIELDS}
+                               if isinstance(block, dict) else block for name, block in plain["blocks"].items()}
+        if isinstance(plain.get("transitions"), list):
+            plain["transitions"] = [{k: v for k, v in t.items() if k in schema.TRANSITION_FIELDS}
+                                    if isinstance(t, dict) else t for t in plain["transitions"]]
+        return plain
+
+    return _same(normal(reread), normal(data))
 
 
 def _dump(handler: YAML, doc: Any) -> str:
     stream = io.StringIO()
     handler.dump(doc, stream)
-    return stream.getvalue()
+    text = stream.getvalue()
+    if text.startswith("%YAML 1.1\n---\n"):
+        text = text[len("%YAML 1.1\n---\n"):]
+    return text
+
+
+def check_writable(existing: str) -> None:
+    """Refuse a structured save that could lose or distort what the user wrote: a file the loader could not read
+    in full (its errors would drop fields), or one that shares values through YAML anchors and aliases."""
+    from refinery_tui.model.loader import load_project_text
+
+    result = load_project_text(existing)
+    unsafe = [d for d in result.errors if d.code not in _KEPT_BY_THE_WRITER]
+    if unsafe:
+        first = unsafe[0]
+        raise ModelError(f"project.yaml has errors ({first.line}:{first.col}: {first.message}); fix them in the "
+                         "editor before changing the structure")
+    try:
+        for event in yaml.parse(existing, Loader=yaml.SafeLoader):
+            if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
+                raise ModelError("project.yaml uses YAML anchors or aliases (&name, *name); an edit here would change "
+                                 "every place that shares the value. Write the values out to edit them here.")
+    except yaml.YAMLError as exc:
+        raise ModelError(f"project.yaml cannot be read: {exc}") from None
 
 
 def save_project(project: Project, path: Path | str | None = None) -> Path:
-    """Write the project to path (default: its project.yaml) atomically; an unchanged model leaves the file as is."""
+    """Write the project to path (default: its project.yaml) atomically; an unchanged model leaves the file as is.
+
+    Raises ModelError, writing nothing, when the file on disk cannot be updated safely (see check_writable).
+    Line endings and a byte-order mark are kept as they were."""
     target = Path(path) if path is not None else project.project_file
-    existing = target.read_text(encoding="utf-8") if target.is_file() else None
+    raw = target.read_bytes().decode("utf-8") if target.is_file() else None
+    bom = raw is not None and raw.startswith("\ufeff")
+    crlf = raw is not None and "\r\n" in raw
+    existing = None if raw is None else raw.lstrip("\ufeff").replace("\r\n", "\n")
+    if existing is not None and existing.strip():
+        check_writable(existing)
     text = render_project(project, existing)
     if text != existing:
-        atomic_write_text(target, text)
+        if crlf:
+            text = text.replace("\n", "\r\n")
+        atomic_write_text(target, ("\ufeff" if bom else "") + text)
+    project.renames.clear()
     return target
