@@ -34,7 +34,7 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     new = commands.add_parser("new", help="create a project from a template")
-    new.add_argument("project", metavar="PROJECT", help="folder to create (must not exist, or be empty)")
+    new.add_argument("project", metavar="PROJECT", nargs="?", help="folder to create (must not exist, or be empty)")
     new.add_argument("--template", default=None, metavar="NAME", help="bundled example to start from")
     new.add_argument("--list-templates", action="store_true", help="list the templates and exit")
 
@@ -105,6 +105,8 @@ def cmd_new(args: argparse.Namespace) -> int:
     if args.list_templates:
         print("\n".join(template_names()))
         return EXIT_OK
+    if args.project is None:
+        raise UsageError("new: give the folder to create, e.g. `refinery-tui new my-project`")
     try:
         target = create_project(args.project, args.template or DEFAULT_TEMPLATE)
     except TemplateError as exc:

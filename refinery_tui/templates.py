@@ -38,12 +38,14 @@ def create_project(target: Path | str, template: str = DEFAULT_TEMPLATE) -> Path
         raise TemplateError(f"unknown template '{template}'; templates: {', '.join(names)}")
     if target.exists() and (not target.is_dir() or any(target.iterdir())):
         raise TemplateError(f"{target}: already exists and is not empty; choose a new folder")
-    name = schema.slugify(target.resolve().name, 40)
+    name = schema.slugify(target.resolve().name, 40, fallback="")
     if not schema.PROJECT_NAME_RE.match(name):
-        raise TemplateError(f"cannot make a project name from '{target.name}'; use letters, digits and '-'")
-    if target.exists():
-        target.rmdir()
-    shutil.copytree(templates_dir() / template, target, ignore=_SKIP)
+        raise TemplateError(f"cannot make a project name from the folder name '{target.resolve().name}'; "
+                            "use a folder name with letters, digits and '-'")
+    try:
+        shutil.copytree(templates_dir() / template, target, ignore=_SKIP, dirs_exist_ok=True)
+    except OSError as exc:
+        raise TemplateError(f"{target}: cannot create the project: {exc.strerror or exc}") from None
     gitignore = target / ".gitignore"
     if not gitignore.exists():
         gitignore.write_text(".refinery/\n", encoding="utf-8")

@@ -19,8 +19,9 @@ def describe_block(block: Block) -> str:
 def tree_lines(project: Project) -> list[str]:
     graph = ProjectGraph(project)
     lines: list[str] = []
-
-    def walk(node: TreeNode, prefix: str, last: bool, root: bool) -> None:
+    stack: list[tuple[TreeNode, str, bool, bool]] = [(root, "", True, True) for root in reversed(graph.tree())]
+    while stack:  # depth first, without recursion: a chain may be thousands of blocks long
+        node, prefix, last, root = stack.pop()
         block = project.blocks.get(node.block)
         details = describe_block(block) if block is not None else "missing"
         if root:
@@ -32,11 +33,9 @@ def tree_lines(project: Project) -> list[str]:
             link = "  ↺ (shown above)" if node.link else f"  ({details})"
             lines.append(f"{prefix}{'└─' if last else '├─'} {label} → {node.block}{link}")
         child_prefix = prefix if root else prefix + ("   " if last else "│  ")
-        for index, child in enumerate(node.children):
-            walk(child, child_prefix, index == len(node.children) - 1, False)
-
-    for root in graph.tree():
-        walk(root, "", True, True)
+        count = len(node.children)
+        for index in range(count - 1, -1, -1):
+            stack.append((node.children[index], child_prefix, index == count - 1, False))
     return lines
 
 

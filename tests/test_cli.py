@@ -84,3 +84,37 @@ def test_unreadable_yaml_is_an_error_not_a_traceback(tmp_path, capsys):
     assert main(["validate", str(tmp_path)]) == 1
     err = capsys.readouterr().err
     assert "not UTF-8" in err and "Traceback" not in err
+
+
+def test_odd_inputs_get_messages_not_internal_errors(tmp_path, capsys):
+    huge = "9" * 5000
+    (tmp_path / "huge").mkdir()
+    (tmp_path / "huge" / "project.yaml").write_text(
+        f"name: huge\nblocks:\n  a: {{type: code, timeout: {huge}}}\n  s: {{type: schedule, schedule: \"rate({huge} minutes)\"}}\n")
+    assert main(["validate", str(tmp_path / "huge")]) == 1
+    err = capsys.readouterr().err
+    assert "internal error" not in err and "invalid value" in err and "the rate is too large" in err
+    (tmp_path / "lists").mkdir()
+    (tmp_path / "lists" / "project.yaml").write_text("name: lists\nblocks: [a, b]\n")
+    assert main(["validate", str(tmp_path / "lists")]) == 1
+    assert "'blocks' must be a mapping, not a list" in capsys.readouterr().err
+
+
+def test_a_long_chain_prints_its_tree(tmp_path, capsys):
+    count = 1500
+    blocks = "".join(f"  b{i}: {{type: topic}}\n" for i in range(count))
+    (tmp_path / "project.yaml").write_text("name: long\nblocks:\n" + blocks + "transitions: []\n")
+    assert main([str(tmp_path)]) in (0, 2)
+    out = capsys.readouterr().out
+    assert "b1499  (topic)" in out
+
+
+def test_new_into_the_current_empty_folder(tmp_path, capsys, monkeypatch):
+    folder = tmp_path / "here-it-is"
+    folder.mkdir()
+    monkeypatch.chdir(folder)
+    assert main(["new", "."]) == 0
+    assert load_project(folder).project.name == "here-it-is"
+    assert main(["new", "--list-templates"]) == 0
+    assert "hello-world" in capsys.readouterr().out
+    assert main(["new"]) == 2

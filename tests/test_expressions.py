@@ -116,6 +116,13 @@ ESCAPES = [
     "-" * 5000 + "1",
     "not " * 200 + "True",
     "1 + " * 2000 + "1",
+    "len(str([[0] * 99999] * 99999))",
+    "len(sum([[0] * 99999] * 99999, []))",
+    "[[0] * 99999] * 99999 == [[0] * 99999] * 99999",
+    "sorted([[0] * 99999] * 99999)",
+    "sum([[0] * 999] * 999, [])",
+    "str([[[0] * 200] * 200] * 200)",
+    "[x for x in [[1] * 1000] * 1000] == [x for x in [[1] * 1000] * 1000]",
 ]
 
 
@@ -142,6 +149,12 @@ def test_escape_attempts_end_in_bounded_time():
                             text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert int(result.stdout) == len(ESCAPES)
+
+
+def test_big_input_data_can_still_be_looked_at():
+    data = {"data": "x" * 10_000_000, "items": list(range(50_000))}
+    assert evaluate("len(return_data['data']) > 5 and return_data['data'][:2] == 'xx'", return_data=data)
+    assert evaluate("return_data['items'][-1] == 49999 and 7 in return_data['items']", return_data=data)
 
 
 def test_work_is_counted_not_timed():

@@ -151,3 +151,25 @@ def test_bad_exports_are_usage_errors(tmp_path, capsys):
     (tmp_path / "full" / "keep.txt").write_text("mine")
     assert main(["import", str(EXPORTS[0]), str(tmp_path / "full")]) == 2
     assert (tmp_path / "full" / "keep.txt").read_text() == "mine"
+
+
+@pytest.mark.parametrize("state, fragment", [
+    ({"code": 5}, "not text"),
+    ({"code": ["x"], "language": "nodejs10.16.3"}, "not text"),
+    ({"environment_variables": [1, 2]}, "not a mapping"),
+    ({"max_execution_time": True, "memory": "512"}, "is not a number"),
+])
+def test_malformed_values_are_warnings(state, fragment, tmp_path):
+    export = tmp_path / "odd.json"
+    export.write_text(json.dumps(_export(**{"language": "python3.6", "code": "def main(a, b):\n    return 1\n",
+                                            **state})))
+    report = import_refinery(export, tmp_path / "odd")
+    assert any(fragment in w for w in report.warnings), report.warnings
+    assert validate_project(tmp_path / "odd").ok
+
+
+def test_deeply_nested_json_is_refused(tmp_path, capsys):
+    export = tmp_path / "deep.json"
+    export.write_text("[" * 100000 + "]" * 100000)
+    assert main(["import", str(export), str(tmp_path / "deep")]) == 2
+    assert "nested too deeply" in capsys.readouterr().err

@@ -82,6 +82,8 @@ def read_export(path: Path | str) -> tuple[dict[str, Any], dict[str, Any]]:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise ImportFailed(f"{path}:{exc.lineno}:{exc.colno}: not valid JSON: {exc.msg}") from None
+    except RecursionError:
+        raise ImportFailed(f"{path}: the JSON is nested too deeply to be a Refinery export") from None
     if not isinstance(data, dict):
         raise ImportFailed(f"{path}:1:1: a Refinery export is a JSON object")
     config = data.get("project_config") if isinstance(data.get("project_config"), dict) else {}
@@ -130,6 +132,17 @@ def _fix_schedule(expression: str) -> str:
     value, unit = int(match.group(1)), match.group(2)
     singular = unit.rstrip("s")
     return f"rate({value} {singular if value == 1 else singular + 's'})"
+
+
+def _whole_number(value: Any) -> int | None:
+    """An int from the export, or from text holding one; None for anything else (booleans included)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().isdigit() and len(value.strip()) < 10:
+        return int(value.strip())
+    return None
 
 
 def _parses_as_python3(code: str) -> int | None:
@@ -205,6 +218,9 @@ class _Converter:
     def convert_code(self, name: str, state: dict[str, Any]):
         refinery_language = str(state.get("language") or self.config.get("default_language") or "nodejs8.10")
         code = state.get("code")
+        if code is not None and not isinstance(code, str):
+            self.warn(f"block '{name}': its code is not text in the export; wrote a placeholder main")
+            code = None
         stem = name.replace("-", "_")
         if refinery_language.startswith("python"):
             language = "python"
@@ -235,8 +251,11 @@ class _Converter:
                       f"{original}, and {file} raises until it is ported")
         self.files[file] = code if code.endswith("\n") else code + "\n"
         self.code_paths[str(state.get("id"))] = file
-        memory = state.get("memory")
-        timeout = state.get("max_execution_time")
+        memory = _whole_number(state.get("memory"))
+        timeout = _whole_number(state.get("max_execution_time"))
+        for key, value in (("memory", state.get("memory")), ("max_execution_time", state.get("max_execution_time"))):
+            if value is not None and _whole_number(value) is None:
+                self.warn(f"block '{name}': {key} {value!r} is not a number; the default is used")
         if isinstance(memory, int) and not 128 <= memory <= 10_240:
             self.warn(f"block '{name}': memory {memory} MB is out of range; clamped")
             memory = min(max(memory, 128), 10_240)
@@ -272,6 +291,9 @@ class _Converter:
         return code
 
     def environment(self, name: str, variables: Any) -> dict[str, str]:
+        if variables is not None and not isinstance(variables, dict):
+            self.warn(f"block '{name}': its environment variables are not a mapping in the export; dropped")
+            return {}
         if isinstance(variables, dict) and variables and all(isinstance(v, str) for v in variables.values()):
             return {}  # a stored deployment's resolved variables are Refinery's own plumbing, not the user's
         values = self.config.get("environment_variables") if isinstance(self.config, dict) else {}
@@ -349,9 +371,13 @@ def import_refinery(export_path: Path | str, project_dir: Path | str) -> ImportR
     if target.exists() and (not target.is_dir() or any(target.iterdir())):
         raise ImportFailed(f"{target}: already exists and is not empty; choose a new folder")
     data, config = read_export(export_path)
-    name = schema.slugify(target.resolve().name, 40) or "imported"
+    name = schema.slugify(target.resolve().name, 40, fallback="imported")
     converter = _Converter(data, config, name)
-    report = converter.convert()
+    try:
+        report = converter.convert()
+    except (TypeError, AttributeError, ValueError, KeyError, IndexError, RecursionError) as exc:
+        raise ImportFailed(f"{export_path}: the export has a value this converter does not understand "
+                           f"({type(exc).__name__}: {exc}); nothing was written") from None
     report.project.root = target
     files = dict(converter.files)
     files["README.md"] = converter.readme(data.get("readme") if isinstance(data.get("readme"), str) else "",

@@ -18,6 +18,7 @@ MAX_STEPS = 100_000
 MAX_SECONDS = 1.0
 MAX_INT_BITS = 4_096
 MAX_SEQUENCE = 100_000
+MAX_WEIGHT = 1_000_000  # elements in a value, nested ones included (text counts 1 per 256 characters)
 
 
 class ExpressionError(Exception):
@@ -241,6 +242,7 @@ class _Interpreter:
     def __init__(self, variables: dict[str, Any]) -> None:
         self.scopes: list[dict[str, Any]] = [variables]
         self.steps = 0
+        self.next_clock_check = 1024
         self.deadline = time.monotonic() + MAX_SECONDS
 
     def run(self, node: ast.AST) -> Any:
@@ -265,8 +267,19 @@ class _Interpreter:
         self.steps += amount
         if self.steps > MAX_STEPS:
             raise ExpressionRuntimeError(f"the expression did more than {MAX_STEPS} steps of work")
-        if self.steps % 1024 == 0 and time.monotonic() > self.deadline:
-            raise ExpressionRuntimeError(f"the expression ran longer than {MAX_SECONDS} s")
+        if self.steps >= self.next_clock_check:
+            self.next_clock_check = self.steps + 1024
+            if time.monotonic() > self.deadline:
+                raise ExpressionRuntimeError(f"the expression ran longer than {MAX_SECONDS} s")
+
+    def weigh(self, *values: Any) -> int:
+        """Charge the work of going through values (nested elements counted); refuse values that are too big."""
+        total = sum(_weight(value) for value in values)
+        if total > MAX_WEIGHT:
+            raise ExpressionRuntimeError(f"the values are too large to work on in an expression "
+                                         f"(more than {MAX_WEIGHT} elements)")
+        self.tick(total // 16)
+        return total
 
     def lookup(self, name: str) -> Any:
         for scope in reversed(self.scopes):
@@ -309,6 +322,13 @@ class _Interpreter:
         left = self.eval(node.left)
         right = self.eval(node.right)
         _check_binary(type(node.op), left, right)
+        if type(node.op) is ast.Mult:
+            for sequence, count in ((left, right), (right, left)):
+                if isinstance(sequence, (list, tuple)) and isinstance(count, int) and count > 0:
+                    if _weight(sequence) * count > MAX_WEIGHT:
+                        raise ExpressionRuntimeError(f"the result of * would hold more than {MAX_WEIGHT} elements")
+        elif isinstance(left, (list, tuple, str)) or isinstance(right, (list, tuple, str)):
+            self.weigh(left, right)
         result = _BINARY[type(node.op)](left, right)
         self.tick(_size(result) // 64)
         _check_result(result)
@@ -318,8 +338,7 @@ class _Interpreter:
         left = self.eval(node.left)
         for op, comparator in zip(node.ops, node.comparators):
             right = self.eval(comparator)
-            if isinstance(op, (ast.In, ast.NotIn)):
-                self.tick(_size(right) // 16)
+            self.weigh(left, right)
             if not _COMPARE[type(op)](left, right):
                 return False
             left = right
@@ -369,11 +388,15 @@ class _Interpreter:
             if node.func.attr not in allowed:
                 raise ExpressionRuntimeError(f"{type(target).__name__} has no allowed method '{node.func.attr}'")
             function = getattr(target, node.func.attr)
-            self.tick(_size(target) // 16)
+            self.weigh(target, *args)
         else:
             function = BUILTINS[node.func.id]  # the checker allows no other callable names
-            for arg in args:
-                self.tick(_size(arg) // 16)
+            if node.func.id != "len":
+                self.weigh(*args, *kwargs.values())
+            if node.func.id == "sum" and (len(args) > 1 or "start" in kwargs):
+                start = args[1] if len(args) > 1 else kwargs["start"]
+                if not isinstance(start, (int, float)) or isinstance(start, bool):
+                    raise ExpressionRuntimeError("sum() adds numbers only: its start must be a number")
         for arg in args:
             if not isinstance(arg, _DATA_TYPES) and not _is_view(arg):
                 raise ExpressionRuntimeError(f"{type(arg).__name__} cannot be passed to a function")
@@ -481,8 +504,34 @@ def _check_binary(op: type, left: Any, right: Any) -> None:
             raise ExpressionRuntimeError(f"the result of + would be longer than {MAX_SEQUENCE}")
 
 
+def _weight(value: Any, limit: int = MAX_WEIGHT) -> int:
+    """How many elements value holds, nested ones and repeats included; stops counting past limit."""
+    total = 0
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            total += 1 + len(item) // 256
+        elif isinstance(item, dict):
+            total += 1 + len(item)
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, (list, tuple, set, frozenset)):
+            total += 1 + len(item)
+            stack.extend(item)
+        elif isinstance(item, int) and not isinstance(item, bool):
+            total += 1 + item.bit_length() // 64
+        else:
+            total += 1
+        if total > limit:
+            return limit + 1
+    return total
+
+
 def _check_result(result: Any) -> None:
     if isinstance(result, int) and not isinstance(result, bool) and _bits(result) > MAX_INT_BITS:
         raise ExpressionRuntimeError(f"the number exceeds {MAX_INT_BITS} bits")
+    if isinstance(result, (list, tuple, dict, set)) and _weight(result) > MAX_WEIGHT:
+        raise ExpressionRuntimeError(f"the result holds more than {MAX_WEIGHT} elements")
     if isinstance(result, (str, list, tuple, dict, set)) and len(result) > MAX_SEQUENCE:
         raise ExpressionRuntimeError(f"the result is longer than {MAX_SEQUENCE}")

@@ -97,24 +97,25 @@ class ProjectGraph:
         placed: set[str] = set()
         roots: list[TreeNode] = []
 
-        def expand(node: TreeNode) -> None:
-            stack = [node]
+        def expand(root: TreeNode) -> None:
+            # Depth first, in the order the tree is read: a block's first appearance is its full place, and
+            # every later one (below it) is a link.
+            stack = [root]
             while stack:
                 current = stack.pop()
-                children = []
-                for index, transition in self.outgoing.get(current.block, []):
-                    child = TreeNode(transition.target, transition, index,
-                                     path=(*current.path, f"{index}:{transition.target}"))
-                    if transition.target in placed:
-                        child.link = True
-                    else:
-                        placed.add(transition.target)
-                    children.append(child)
-                current.children = children
-                stack.extend(reversed([child for child in children if not child.link]))
+                if current.link:
+                    continue
+                if current is not root and current.block in placed:
+                    current.link = True
+                    continue
+                placed.add(current.block)
+                current.children = [
+                    TreeNode(transition.target, transition, index, path=(*current.path, f"{index}:{transition.target}"))
+                    for index, transition in self.outgoing.get(current.block, [])
+                ]
+                stack.extend(reversed(current.children))
 
         def add_root(name: str) -> None:
-            placed.add(name)
             root = TreeNode(name, path=(name,))
             roots.append(root)
             expand(root)

@@ -84,8 +84,10 @@ def _describe(value: Any) -> str:
         return "empty"
     if isinstance(value, bool):
         return f"{str(value).lower()} (a boolean)"
-    if isinstance(value, (dict, list)):
-        return _TYPE_NAMES[type(value) if type(value) in _TYPE_NAMES else dict]
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
     if isinstance(value, (int, float)):
         return f"the number {value}"
     return repr(value)
@@ -205,7 +207,7 @@ def _read_transition(reader: _Reader, index: int, data: Any, transitions: Locate
         return None
     return Transition(
         source=ends["from"], target=ends["to"], type=str(transition_type), expression=expression,
-        type_written="type" in data, position=position,
+        type_written="type" in data, position=position, number=index + 1,
         field_positions={key: data.value_pos(key) for key in data},
     )
 
@@ -277,7 +279,14 @@ def load_project(root: Path | str) -> LoadResult:
     """Read PROJECT/project.yaml; raises ProjectNotFound when the folder has none."""
     root = Path(root)
     path = root / schema.PROJECT_FILE
-    if not path.is_file():
+    try:
+        found = path.is_file()
+        folder = path.is_dir()
+    except OSError as exc:
+        raise ProjectNotFound(f"{path}: cannot be read: {exc.strerror or exc}") from None
+    if folder:
+        raise ProjectNotFound(f"{path}: is a folder, not a file")
+    if not found:
         raise ProjectNotFound(f"{path}: no such file (is '{root}' a refinery-tui project?)")
     try:
         text = path.read_text(encoding="utf-8")

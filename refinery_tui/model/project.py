@@ -154,6 +154,8 @@ class Transition:
     type: str = "then"
     expression: str | None = None
     type_written: bool = field(default=True, compare=False, repr=False)
+    number: int | None = field(default=None, compare=False, repr=False)
+    """Its place (1-based) in the file's transition list, for messages; None for one not read from a file."""
     position: Position = field(default=Position(), compare=False, repr=False)
     field_positions: dict[str, Position] = _located()
 

@@ -69,11 +69,11 @@ def allowed_transitions(source_type: str, target_type: str) -> tuple[str, ...]:
     return ()
 
 
-def slugify(text: str, pattern_max: int = 48) -> str:
-    """A name that fits the block-name rule, made from free text."""
+def slugify(text: str, pattern_max: int = 48, fallback: str = "block") -> str:
+    """A name that fits the block-name rule, made from free text (`fallback` when nothing is left of it)."""
     slug = re.sub(r"[^a-z0-9]+", "-", str(text).lower()).strip("-")
     slug = slug[:pattern_max].strip("-")
-    return slug or "block"
+    return slug or fallback
 
 
 def default_code_file(block_name: str, language: str) -> str:

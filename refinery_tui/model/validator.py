@@ -33,6 +33,11 @@ class ValidationResult:
         return self.project is not None and not self.errors
 
 
+def _suggest(name: str, candidates: dict[str, object]) -> str:
+    """'did you mean' against block names; skipped for very large projects, where it would cost too much."""
+    return did_you_mean(name, candidates) if len(candidates) <= 500 else ""
+
+
 class _Checker:
     def __init__(self, project: Project, scalars: dict[Position, ScalarInfo]) -> None:
         self.project = project
@@ -57,7 +62,7 @@ class _Checker:
             elif isinstance(block, ApiEndpointBlock):
                 self.check_endpoint(block, routes)
         for index, transition in enumerate(self.project.transitions):
-            self.check_transition(index, transition)
+            self.check_transition((transition.number or index + 1) - 1, transition)
         self.check_else_and_joins()
         self.check_cycles()
         self.check_connections()
@@ -110,7 +115,18 @@ class _Checker:
         if self.root is None:
             return
         path = self.root / relative
-        if not path.is_file():
+        try:
+            is_folder = path.is_dir()
+            exists = path.is_file()
+        except OSError as exc:
+            self.report(position, f"cannot look at '{relative}': {exc.strerror or exc}",
+                        "check the permissions of the file and its folders", code="unreadable-file")
+            return
+        if is_folder:
+            self.report(position, f"'{relative}' is a folder, not a code file", "point `file:` at the code file",
+                        code="missing-file")
+            return
+        if not exists:
             written = "file" in block.field_positions
             how = "" if written else f" (the default for block '{block.name}')"
             self.report(position, f"code file '{relative}'{how} does not exist",
@@ -119,9 +135,13 @@ class _Checker:
             return
         try:
             source = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            self.report(Position(), f"cannot read the block's code: {exc}", "save the file as UTF-8 text",
+        except UnicodeDecodeError as exc:
+            self.report(Position(), f"the block's code is not UTF-8 text: {exc}", "save the file as UTF-8 text",
                         file=relative, code="unreadable-file")
+            return
+        except OSError as exc:
+            self.report(Position(), f"cannot read the block's code: {exc.strerror or exc}",
+                        "check the file's permissions", file=relative, code="unreadable-file")
             return
         for problem in check_code(block.language_name, source):
             self.report(Position(problem.line, problem.col), problem.message, problem.hint, file=relative,
@@ -158,7 +178,7 @@ class _Checker:
             if name not in self.project.blocks:
                 ends_ok = False
                 self.report(transition.field_pos(key), f"transition #{index + 1} {key} a block that does not "
-                            f"exist: '{name}'{did_you_mean(name, self.project.blocks)}",
+                            f"exist: '{name}'{_suggest(name, self.project.blocks)}",
                             "name a block defined under `blocks:`", code="missing-block")
         if transition.type not in schema.TRANSITION_TYPES:
             return
@@ -215,7 +235,8 @@ class _Checker:
             has_if = any(t.type == "if" for _, t in outgoing)
             for index, transition in outgoing:
                 if transition.type == "else" and not has_if:
-                    self.report(transition.field_pos("type"), f"'else' transition #{index + 1} from '{name}' has "
+                    self.report(transition.field_pos("type"), f"'else' transition #{transition.number or index + 1} "
+                                f"from '{name}' has "
                                 f"no 'if' on the same block", "add an `if` transition from this block, or use "
                                 "`then`", code="else-without-if")
             merges = self.graph.merge_sources(name)
@@ -237,7 +258,7 @@ class _Checker:
         pairs = self.graph.fan_in_pairs
         for index, transition in enumerate(self.project.transitions):
             if transition.type == "fan-in" and index not in pairs and transition.source in self.project.blocks:
-                self.report(transition.field_pos("type"), f"fan-in transition #{index + 1} from "
+                self.report(transition.field_pos("type"), f"fan-in transition #{transition.number or index + 1} from "
                             f"'{transition.source}' has no enclosing fan-out",
                             "a fan-in collects the branches of a fan-out upstream of it; add the fan-out or "
                             "use `then`", code="fan-in-without-fan-out")
@@ -282,6 +303,8 @@ def schedule_problem(expression: str) -> tuple[str, str] | None:
     text = expression.strip()
     rate = schema.RATE_RE.match(text)
     if rate:
+        if len(rate.group(1)) > 9:
+            return "the rate is too large", "use a rate below 1,000,000,000"
         value, unit = int(rate.group(1)), rate.group(2)
         if unit not in schema.RATE_UNITS:
             return (f"unknown rate unit '{unit}'{did_you_mean(unit, schema.RATE_UNITS)}",

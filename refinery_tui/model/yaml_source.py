@@ -92,6 +92,10 @@ class _Builder:
         self.scalars[position] = ScalarInfo(position, node.style, node.start_mark.line == node.end_mark.line)
         try:
             return self.loader.construct_object(node, deep=True)
+        except (ValueError, OverflowError) as exc:
+            self.diagnostics.append(Diagnostic(self.filename, position, f"invalid value: {exc}",
+                                               "use a smaller number, or quote the value to keep it as text"))
+            return None
         except yaml.YAMLError as exc:
             self.diagnostics.append(
                 Diagnostic(self.filename, position, f"invalid value: {exc}", "quote the value to keep it as text")
