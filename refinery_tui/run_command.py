@@ -136,7 +136,6 @@ def run_project(project: str, input_text: str | None, input_file: str | None, fr
         from refinery_tui.local.watcher import HotReloader
 
         stop = threading.Event()
-        printer(Event("watching", {"root": str(session.root)}))
         try:
             HotReloader(session, printer).run(stop)
         except KeyboardInterrupt:

@@ -61,7 +61,11 @@ class HotReloader:
         self.emit(Event("file_changed", {"blocks": changed_blocks, "replay_from": block,
                                          "base_execution": base.id if base else None}))
         if base is None:
-            result = self.session.run()
+            latest = history.executions(limit=1) if history else []
+            if latest and latest[0].replay_of is None and latest[0].entry in self.session.project.blocks:
+                result = self.session.run(latest[0].input, latest[0].entry)  # the last run again, same input
+            else:
+                result = self.session.run()
         else:
             result = self.session.replay(block, base.id)
             comparison = compare_executions(history, base.id, result.execution_id)
@@ -84,8 +88,13 @@ class HotReloader:
         return min(blocks, key=lambda name: order.index(name) if name in order else len(order))
 
     def run(self, stop: threading.Event) -> None:
+        """Watch until `stop` is set. Announces `watching` once the watcher is really in place."""
+        announced = False
         for changes in watch(self.session.root, watch_filter=ProjectFilter(), debounce=DEBOUNCE_MS, step=10,
-                             stop_event=stop, rust_timeout=200, yield_on_timeout=False):
+                             stop_event=stop, rust_timeout=100, yield_on_timeout=True):
+            if not announced:
+                announced = True
+                self.emit(Event("watching", {"root": str(self.session.root)}))
             paths = [Path(path) for change, path in changes if change != Change.deleted]
             if paths:
                 try:
