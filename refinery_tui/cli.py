@@ -15,7 +15,7 @@ EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 
-COMMANDS = ("new", "validate", "import", "run")
+COMMANDS = ("new", "validate", "import", "run", "history")
 PLANNED_COMMANDS = ("deploy", "invoke", "logs", "teardown", "sandbox")
 
 
@@ -27,7 +27,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="refinery-tui",
         description="A keyboard-driven terminal workbench for serverless workflows.",
-        epilog="Commands: new, validate, run, import. `refinery-tui COMMAND --help` tells more. "
+        epilog="Commands: new, validate, run, history, import. `refinery-tui COMMAND --help` tells more. "
                "Without a command, opens PROJECT (default: the current folder).",
     )
     parser.add_argument("--version", action="version", version=f"refinery-tui {__version__}")
@@ -54,6 +54,13 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--watch", action="store_true", help="keep running: re-run from a block when its file is saved")
     run.add_argument("--concurrency", type=int, default=None, metavar="N",
                      help="how many blocks may run at once (fan-out branches)")
+
+    history = commands.add_parser("history", help="list past runs, show one, or compare two")
+    history.add_argument("project", metavar="PROJECT", nargs="?", default=".")
+    history.add_argument("execution", metavar="EXECUTION", nargs="?", help="an execution id (or its end)")
+    history.add_argument("--compare", metavar="OTHER", help="which blocks' outputs changed from EXECUTION to OTHER")
+    history.add_argument("--json", action="store_true", help="print JSON Lines")
+    history.add_argument("--limit", type=int, default=20, help="how many executions to list")
 
     importer = commands.add_parser("import", help="convert a Refinery project export into a project folder")
     importer.add_argument("export", metavar="REFINERY_EXPORT.json")
@@ -147,6 +154,15 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise UsageError(str(exc)) from None
 
 
+def cmd_history(args: argparse.Namespace) -> int:
+    from refinery_tui.history_command import HistoryUsageError, show_history
+
+    try:
+        return show_history(args.project, args.execution, args.compare, args.json, args.limit)
+    except HistoryUsageError as exc:
+        raise UsageError(str(exc)) from None
+
+
 def cmd_open(args: argparse.Namespace) -> int:
     from refinery_tui.model import ProjectNotFound, validate_project
     from refinery_tui.textview import summary
@@ -174,7 +190,8 @@ def run(argv: Sequence[str]) -> int:
         if not argv:
             return cmd_open(_open_parser().parse_args([]))
         args = _parser().parse_args(argv)
-        commands = {"new": cmd_new, "validate": cmd_validate, "import": cmd_import, "run": cmd_run}
+        commands = {"new": cmd_new, "validate": cmd_validate, "import": cmd_import, "run": cmd_run,
+                    "history": cmd_history}
         return commands[args.command](args)
     return cmd_open(_open_parser().parse_args(argv))
 

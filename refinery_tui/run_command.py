@@ -42,8 +42,8 @@ class HumanPrinter:
 
     SYMBOLS = {"succeeded": "✓", "failed": "✗"}
 
-    def __init__(self, stream: TextIO = sys.stdout) -> None:
-        self.stream = stream
+    def __init__(self, stream: TextIO | None = None) -> None:
+        self.stream = stream or sys.stdout
         self.width = 14
 
     def __call__(self, event: Event) -> None:
@@ -98,8 +98,8 @@ class HumanPrinter:
 class JsonPrinter:
     """One event a line."""
 
-    def __init__(self, stream: TextIO = sys.stdout) -> None:
-        self.stream = stream
+    def __init__(self, stream: TextIO | None = None) -> None:
+        self.stream = stream or sys.stdout
         self.lock = threading.Lock()
 
     def __call__(self, event: Event) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
@@ -118,3 +119,44 @@ def test_new_into_the_current_empty_folder(tmp_path, capsys, monkeypatch):
     assert main(["new", "--list-templates"]) == 0
     assert "hello-world" in capsys.readouterr().out
     assert main(["new"]) == 2
+
+
+def test_run_and_history_commands(tmp_path, capsys):
+    import shutil
+
+    project = tmp_path / "hello"
+    shutil.copytree(PROJECTS / "hello-world", project)
+    assert main(["run", str(project), "--input", '{"name": "Ada"}']) == 0
+    out = capsys.readouterr().out
+    assert "sign" in out and '{"message": "HELLO, ADA!", "signed_for": "Ada"}' in out
+    assert main(["run", str(project), "--input", '{"name": "Bob"}', "--json"]) == 0
+    events = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert events[-1] == {**events[-1], "event": "execution_finished", "status": "succeeded",
+                          "outputs": [{"block": "sign", "output": {"message": "HELLO, BOB!", "signed_for": "Bob"}}]}
+    second = events[0]["execution_id"]
+    assert main(["run", str(project), "--from", "shout", "--input", '"hi"']) == 0
+    assert '"HI!"' in capsys.readouterr().out
+    assert main(["history", str(project)]) == 0
+    listing = capsys.readouterr().out.splitlines()
+    assert len(listing) == 3 and "replay of" in listing[0]
+    assert main(["history", str(project), second]) == 0
+    shown = capsys.readouterr().out
+    assert "greet" in shown and "HELLO, BOB!" in shown
+    first = listing[2].split()[0]
+    assert main(["history", str(project), first, "--compare", second]) == 0
+    assert "changed: greet, shout, sign" in capsys.readouterr().out
+    assert main(["run", str(project), "--from", "nope"]) == 2
+    assert main(["run", str(project), "--input", "{oops"]) == 2
+    assert main(["history", str(project), "zzz"]) == 2
+
+
+def test_run_exit_codes(tmp_path, capsys):
+    (tmp_path / "blocks").mkdir()
+    (tmp_path / "blocks/boom.py").write_text("def main(block_input, backpack):\n    raise ValueError('boom')\n")
+    (tmp_path / "project.yaml").write_text("name: boom\nblocks:\n  boom: {type: code}\n")
+    assert main(["run", str(tmp_path)]) == 1
+    out = capsys.readouterr().out
+    assert "✗ failed" in out and "ValueError: boom" in out
+    (tmp_path / "project.yaml").write_text("name: boom\nblocks:\n  boom: {type: cod}\n")
+    assert main(["run", str(tmp_path)]) == 2
+    assert "unknown block type 'cod'" in capsys.readouterr().err
