@@ -52,7 +52,7 @@ class HumanPrinter:
             what = f"replay from '{data['replay_from']}' of {data['replay_of']}" if data.get("replay_of") else \
                 f"from '{data['entry']}'"
             self.write(f"▶ execution {data['execution_id']} ({what})")
-        elif event.kind == "invocation_finished":
+        elif event.kind in ("invocation_finished", "invocation_failed"):
             place = "".join(f"[{i}]" for i in data.get("place", []))
             name = f"{data['block']}{place}"
             self.width = max(self.width, len(name))

@@ -75,7 +75,7 @@ def _check(tmp_path, language: str, body: str, expected) -> None:
         assert result.status == "succeeded", result.errors
         assert len(result.outputs) == 1 and result.outputs[0]["block"] == "caught"
         assert result.outputs[0]["output"]["caught"] in expected, result.outputs
-        finished = [e.data for e in events if e.kind == "invocation_finished" and e.data["block"] == "hostile"]
+        finished = [e.data for e in events if e.kind == "invocation_failed" and e.data["block"] == "hostile"]
         assert finished[0]["status"] == "failed"
         again = session.run(None, entry="fine")
         assert again.status == "succeeded" and again.outputs[0]["output"] == "fine"

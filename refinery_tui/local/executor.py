@@ -443,7 +443,8 @@ class _Run:
         outcome = routing.outcome
         status = "succeeded" if outcome.ok else "failed"
         duration_ms = max(0.0, (result.ended - result.started) * 1000)
-        self.emit("invocation_finished", invocation_id=invocation.id, block=invocation.block, status=status,
+        self.emit("invocation_finished" if outcome.ok else "invocation_failed", invocation_id=invocation.id,
+                  block=invocation.block, status=status,
                   duration_ms=round(duration_ms, 3), output_preview=preview(outcome.output) if outcome.ok else "",
                   error=None if outcome.ok else outcome.error, final=final, attempt=invocation.attempt,
                   worker_replaced=result.worker_replaced, place=[f.index for f in invocation.context.frames])
