@@ -71,6 +71,7 @@ def _parser() -> argparse.ArgumentParser:
 def _open_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="refinery-tui", description="Open the workbench on PROJECT.")
     parser.add_argument("project", metavar="PROJECT", nargs="?", default=".")
+    parser.add_argument("--summary", action="store_true", help="print the project's summary and tree, and exit")
     return parser
 
 
@@ -172,12 +173,15 @@ def cmd_open(args: argparse.Namespace) -> int:
         result = validate_project(project_dir)
     except ProjectNotFound as exc:
         raise UsageError(f"{exc}\n    hint: create one with `refinery-tui new {project_dir}`") from None
+    if sys.stdout.isatty() and sys.stdin.isatty() and not args.summary:
+        from refinery_tui.tui.app import run_workbench
+
+        return run_workbench(project_dir)
     if result.project is not None:
         print(summary(result.project))
     _print_diagnostics(result, project_dir)
     state = "valid" if result.ok else f"{_plural(len(result.errors), 'error')}"
-    print(f"\n{state}. The interactive workbench is not built yet; this is the project summary. "
-          f"Check it with: refinery-tui validate {project_dir}")
+    print(f"\n{state}. (The workbench opens when run in a terminal; this is the summary.)")
     return EXIT_OK if result.ok else EXIT_USAGE
 
 

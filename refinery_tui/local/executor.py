@@ -83,6 +83,7 @@ class Executor:
         self._cancel_event = threading.Event()
         self._lock = threading.Lock()
         self.current: str | None = None
+        self.current_run: _Run | None = None
 
     # commands, safe from any thread
 
@@ -167,6 +168,7 @@ class Executor:
         self._inbox = queue.Queue()
         self.current = execution_id
         state = _Run(self, execution_id, replay_of)
+        self.current_run = state
         state.controls.paused = step
         state.controls.breakpoints = set(self.breakpoints)
         if self.history is not None:

@@ -1,0 +1,787 @@
+"""The workbench App: layout, keys, the command palette, and the handlers that own every state change.
+
+Blocking work (block runs, validation, file watching) runs in thread workers that only post messages.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import shlex
+import subprocess
+import threading
+from pathlib import Path
+from typing import Iterable
+
+from textual import on, work
+from textual.app import App, ComposeResult, SystemCommand
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Static, TabbedContent, TabPane, Tree
+from textual.worker import Worker, WorkerState
+
+from refinery_tui.local.executor import Event
+from refinery_tui.local.session import InvalidProject, LocalSession
+from refinery_tui.model import schema
+from refinery_tui.model.diagnostics import Diagnostic
+from refinery_tui.model.project import CodeBlock, ModelError, Project, Transition, make_block
+from refinery_tui.model.validator import ValidationResult, validate_project
+from refinery_tui.model.writer import save_project
+from refinery_tui.tui import keymap
+from refinery_tui.tui.block_tree import BlockTree
+from refinery_tui.tui.editor import CodeEditor, EditorPane
+from refinery_tui.tui.messages import FileSaved, FilesChanged, OpenFile, RunEvent, RunFinished, Validated
+from refinery_tui.tui.modals import Ask, Choose, Confirm, ShowText
+from refinery_tui.tui.problems import ProblemsPane
+from refinery_tui.tui.run_pane import RunPane, output_preview
+
+LATER = {
+    "deploy": "Deploy to AWS (plan, apply, teardown) comes with the cloud issue (#5).",
+    "invoke": "Invoking a deployed stage comes with the invoke-and-logs issue (#6).",
+    "logs": "Live CloudWatch logs come with the invoke-and-logs issue (#6).",
+}
+
+
+class WorkbenchApp(App):
+    """`refinery-tui PROJECT`: the block tree, the editor, and the Run / Problems panes."""
+
+    CSS_PATH = "workbench.tcss"
+    TITLE = "refinery-tui"
+    HELP = """\
+## refinery-tui workbench
+
+`tab` / `shift+tab` move between panes; `ctrl+p` opens the command palette; `f1` shows the help of the focused
+pane; `?` lists the keys; `z` zooms the focused pane; `escape` backs out; `q` quits (asking first when edits are
+unsaved).
+"""
+
+    BINDINGS = [
+        Binding("q", "quit", "Quit", id="app.quit"),
+        Binding("f1", "help", "Help", id="app.help"),
+        Binding("question_mark", "keys", "Keys", id="app.keys"),
+        Binding("z", "zoom", "Zoom", id="app.zoom"),
+        Binding("escape", "back", "Back", show=False, id="app.back"),
+        Binding("r", "run_start", "Run", id="run.start"),
+        Binding("s", "run_step", "Step", id="run.step"),
+        Binding("c", "run_continue", "Continue", id="run.continue"),
+        Binding("p", "run_pause", "Pause", show=False, id="run.pause"),
+        Binding("x", "run_cancel", "Cancel", show=False, id="run.cancel"),
+        Binding("a", "toggle_auto_rerun", "Auto re-run", show=False, id="run.auto"),
+        Binding("f5", "run_start", "Run", show=False, id="app.run"),
+        Binding("f6", "run_step", "Step", show=False, id="app.step"),
+        Binding("f8", "run_continue", "Continue", show=False, id="app.continue"),
+        Binding("ctrl+j", "focus_input", "Input", show=False, id="app.input"),
+        Binding("n", "add_block", "New block", show=False, id="block.add"),
+        Binding("f2", "rename_block", "Rename", show=False, id="block.rename"),
+        Binding("delete", "delete_block", "Delete", show=False, id="block.delete"),
+        Binding("t", "add_transition", "Transition", show=False, id="transition.add"),
+        Binding("T", "delete_transition", "Remove transition", show=False, id="transition.delete"),
+        Binding("y", "open_project_file", "project.yaml", show=False, id="app.project_file"),
+    ]
+
+    def __init__(self, root: Path | str, watch: bool = True) -> None:
+        super().__init__()
+        self.root = Path(root).resolve()
+        self.watch_files = watch
+        self.session: LocalSession | None = None
+        self.validation: ValidationResult | None = None
+        self.auto_rerun = True
+        self.running = False
+        self.paused_invocation: str | None = None
+        self.paused_input_text: str | None = None
+        self.last_execution: str | None = None
+        self.previous_outputs: dict[str, object] = {}
+        self.changed_blocks: set[str] = set()
+        self.breakpoints: set[str] = set()
+        self._stop_watching = threading.Event()
+
+    # layout
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Horizontal(id="main"):
+            yield BlockTree(id="tree")
+            yield EditorPane(id="editor")
+        with TabbedContent(id="bottom"):
+            with TabPane("Run", id="tab-run"):
+                yield RunPane(id="run")
+            for name in ("deploy", "invoke", "logs"):
+                with TabPane(name.capitalize(), id=f"tab-{name}"):
+                    yield Static(LATER[name], classes="later")
+            with TabPane("Problems", id="tab-problems"):
+                yield ProblemsPane(id="problems")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        keymap.apply(self)
+        self.sub_title = str(self.root)
+        self.query_one(BlockTree).focus()
+        self.open_session()
+        if self.watch_files:
+            self.watch_project()
+
+    def on_unmount(self) -> None:
+        self._stop_watching.set()
+        if self.session is not None:
+            self.session.close()
+
+    @property
+    def block_tree(self) -> BlockTree:
+        return self.query_one(BlockTree)
+
+    @property
+    def editor(self) -> EditorPane:
+        return self.query_one(EditorPane)
+
+    @property
+    def run_pane(self) -> RunPane:
+        return self.query_one(RunPane)
+
+    @property
+    def project(self) -> Project | None:
+        if self.session is not None and self.session.project is not None:
+            return self.session.project
+        return self.validation.project if self.validation else None
+
+    # the project: validation, the tree, problems
+
+    def open_session(self) -> None:
+        try:
+            self.session = LocalSession(self.root, on_event=self._post_event)
+            self.validation = self.session.last_validation
+        except InvalidProject as exc:
+            self.session = None
+            self.validation = exc.result
+        self.show_validation(self.validation)
+
+    def _post_event(self, event: Event) -> None:
+        self.post_message(RunEvent(event))
+
+    def show_validation(self, result: ValidationResult) -> None:
+        self.validation = result
+        project = result.project if result.ok or self.session is None else self.session.project
+        if project is not None:
+            self.block_tree.show_project(project)
+            self.title = f"refinery-tui · {project.name}"
+        self.query_one(ProblemsPane).show(result.diagnostics, self.root)
+        errors, warnings = len(result.errors), len(result.warnings)
+        label = "Problems" + (f" ({errors}✗ {warnings}!)" if errors or warnings else "")
+        self.query_one("#bottom", TabbedContent).get_tab("tab-problems").label = label
+        self.sub_title = f"{self.root}  ·  local  ·  " + ("valid" if result.ok else f"{errors} error(s)")
+
+    @work(thread=True, exclusive=True, group="validate", exit_on_error=False)
+    def revalidate(self) -> None:
+        if self.session is not None:
+            result = self.session.reload()
+        else:
+            result = validate_project(self.root)
+        self.post_message(Validated(result))
+
+    def on_validated(self, message: Validated) -> None:
+        if self.session is None and message.result.ok:
+            self.open_session()
+            return
+        self.show_validation(message.result)
+
+    # watching files
+
+    @work(thread=True, exclusive=True, group="watch", exit_on_error=False)
+    def watch_project(self) -> None:
+        from watchfiles import Change, watch
+
+        from refinery_tui.local.watcher import ProjectFilter
+
+        for changes in watch(self.root, watch_filter=ProjectFilter(), debounce=30, step=10,
+                             stop_event=self._stop_watching, rust_timeout=200):
+            paths = [Path(path) for change, path in changes if change != Change.deleted]
+            if paths:
+                self.post_message(FilesChanged(paths))
+
+    async def on_files_changed(self, message: FilesChanged) -> None:
+        rerun_blocks: list[str] = []
+        for path in message.paths:
+            path = path.resolve()
+            editor = self.editor.editor_for(path)
+            if editor is not None:
+                if not self.editor.changed_on_disk(editor):
+                    continue  # our own save
+                if editor.dirty:
+                    self.resolve_conflict(editor)
+                    continue
+                self.editor.reload(editor)
+            if path == self.root / schema.PROJECT_FILE:
+                self.revalidate()
+            elif self.session is not None:
+                rerun_blocks += self.session.blocks_using(path)
+        if rerun_blocks:
+            self.revalidate()
+            if self.auto_rerun:
+                self.replay_after_save(rerun_blocks)
+
+    def resolve_conflict(self, editor: CodeEditor) -> None:
+        def chosen(choice: str | None) -> None:
+            if choice == "reload":
+                self.editor.reload(editor)
+            elif choice == "keep":
+                editor.disk_stamp = None  # the next save overwrites the file on disk
+                self.notify("keeping your edits; ctrl+s overwrites the file on disk")
+            elif choice == "diff":
+                disk = editor.path.read_text(encoding="utf-8") if editor.path.exists() else ""
+                diff = "".join(difflib.unified_diff(disk.splitlines(True), editor.text.splitlines(True),
+                                                    "on disk", "your edits"))
+                self.push_screen(ShowText(f"## {editor.path.name}: on disk → your edits\n\n```diff\n{diff}\n```"),
+                                 lambda _: self.resolve_conflict(editor))
+
+        self.push_screen(Choose(f"{editor.path.name} changed on disk, and you have unsaved edits.",
+                                [("reload", "r", "Reload from disk"), ("keep", "k", "Keep mine"),
+                                 ("diff", "d", "Show diff")]), chosen)
+
+    # opening files
+
+    async def on_open_file(self, message: OpenFile) -> None:
+        await self.editor.open(message.path, message.line, message.column)
+
+    async def on_tree_node_selected(self, event: Tree.NodeSelected) -> None:
+        data = event.node.data
+        if data is None:
+            return
+        if data.link:
+            self.block_tree.select_block(data.block)
+            return
+        project = self.project
+        block = project.blocks.get(data.block) if project else None
+        if isinstance(block, CodeBlock):
+            await self.editor.open(self.root / block.code_file)
+        elif block is not None:
+            self.show_block_settings(block.name)
+
+    async def action_open_project_file(self) -> None:
+        await self.editor.open(self.root / schema.PROJECT_FILE)
+
+    def on_file_saved(self, message: FileSaved) -> None:
+        path = message.path.resolve()
+        if path == self.root / schema.PROJECT_FILE:
+            self.revalidate()
+            return
+        self.revalidate()
+        if path.suffix == ".py":
+            self.check_python(path)
+        if self.session is not None and self.auto_rerun:
+            blocks = self.session.blocks_using(path)
+            if blocks:
+                self.replay_after_save(blocks)
+
+    def check_python(self, path: Path) -> None:
+        from refinery_tui.model.code_check import check_python
+
+        problems = check_python(path.read_text(encoding="utf-8"))
+        if problems and problems[0].message.startswith("Python syntax error"):
+            self.notify(f"{path.name}:{problems[0].line}: {problems[0].message}", severity="error")
+
+    # runs
+
+    def _require_session(self) -> bool:
+        if self.session is None:
+            self.notify("the project has errors: see Problems", severity="error")
+            self.query_one("#bottom", TabbedContent).active = "tab-problems"
+            return False
+        return True
+
+    def action_run_start(self) -> None:
+        self.start_run(step=False)
+
+    def action_run_step(self) -> None:
+        if self.running and self.session is not None:
+            self.apply_edited_input()
+            self.session.executor.step()
+            return
+        self.start_run(step=True)
+
+    def action_run_continue(self) -> None:
+        if self.running and self.session is not None:
+            self.apply_edited_input()
+            self.session.executor.resume()
+            return
+        self.start_run(step=False)
+
+    def action_run_pause(self) -> None:
+        if self.running and self.session is not None:
+            self.session.executor.pause()
+
+    def action_run_cancel(self) -> None:
+        if self.running and self.session is not None:
+            self.session.executor.cancel()
+
+    def apply_edited_input(self) -> None:
+        from refinery_tui.tui.run_pane import _json
+
+        if self.paused_invocation is None or self.paused_input_text is None:
+            return
+        try:
+            value = self.run_pane.input_value()
+        except ValueError as exc:
+            self.notify(str(exc), severity="error")
+            return
+        if _json(value) != self.paused_input_text:
+            self.session.executor.edit_input(self.paused_invocation, value)
+
+    def start_run(self, step: bool) -> None:
+        if not self._require_session() or self.running:
+            return
+        try:
+            value = self.run_pane.input_value()
+        except ValueError as exc:
+            self.notify(str(exc), severity="error")
+            return
+        self.before_run()
+        self.execute(lambda session: session.run(value, step=step))
+
+    def replay_after_save(self, blocks: list[str]) -> None:
+        if self.running or self.session is None or self.last_execution is None:
+            return
+        from refinery_tui.local.watcher import HotReloader
+
+        block = HotReloader(self.session, lambda event: None)._earliest(blocks)
+        self.before_run()
+        self.run_pane.set_status(f"re-running from '{block}' after the save…", "yellow")
+        self.execute(lambda session: session.replay(block))
+
+    def action_replay_selected(self) -> None:
+        if not self._require_session() or self.running:
+            return
+        table = self.run_pane.table
+        if table.row_count == 0 or self.last_execution is None:
+            return
+        row_key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        record = next((r for r in self.session.history.invocations(self.last_execution) if r.id == row_key), None)
+        if record is None:
+            return
+        base = self.last_execution
+        self.before_run()
+        self.execute(lambda session: session.replay(record.block, base))
+
+    def before_run(self) -> None:
+        self.running = True
+        self.changed_blocks = set()
+        self.session.executor.set_breakpoints(self.breakpoints)
+        self.block_tree.set_states({})
+        self.run_pane.clear()
+        self.run_pane.set_status("running…", "yellow")
+
+    @work(thread=True, exclusive=True, group="run", exit_on_error=False)
+    def execute(self, start) -> None:
+        try:
+            result = start(self.session)
+        except KeyError as exc:
+            self.post_message(RunFinished(None, str(exc.args[0])))
+            return
+        self.post_message(RunFinished(result))
+
+    def on_run_event(self, message: RunEvent) -> None:
+        event = message.event
+        data = event.data
+        pane = self.run_pane
+        if event.kind == "execution_started":
+            self.last_execution = data["execution_id"]
+        elif event.kind == "invocation_queued":
+            self.block_tree.set_state(data["block"], "queued")
+            pane.upsert(data["invocation_id"], _place(data), "queued")
+        elif event.kind == "invocation_started":
+            self.block_tree.set_state(data["block"], "running")
+            pane.upsert(data["invocation_id"], _place(data), "running")
+        elif event.kind in ("invocation_finished", "invocation_failed"):
+            self.block_tree.set_state(data["block"], data["status"])
+            output = data["output_preview"] if data["status"] == "succeeded" else \
+                f"{(data.get('error') or {}).get('type')}: {(data.get('error') or {}).get('message')}"
+            pane.upsert(data["invocation_id"], _place(data), data["status"], data["duration_ms"], output)
+        elif event.kind == "invocation_cancelled":
+            pane.upsert(data["invocation_id"], data["block"], "cancelled")
+        elif event.kind == "paused":
+            self.paused_invocation = data["invocation_id"]
+            self.block_tree.set_state(data["block"], "paused")
+            self.block_tree.select_block(data["block"])
+            pane.upsert(data["invocation_id"], data["block"], "paused")
+            reason = "breakpoint" if data["reason"] == "breakpoint" else "step"
+            pane.set_status(f"⏸ paused ({reason}) before '{data['block']}': s step · c continue · x cancel; "
+                            "edit the input above to change it", "yellow")
+            record_input = self.pending_input(data["invocation_id"])
+            if record_input is not None:
+                from refinery_tui.tui.run_pane import _json
+
+                pane.set_input(record_input)
+                self.paused_input_text = _json(record_input)
+        elif event.kind == "resumed":
+            pane.set_status("running…", "yellow")
+        elif event.kind == "outputs_compared":
+            self.changed_blocks = set(data["changed"])
+
+    def pending_input(self, invocation_id: str):
+        executor = self.session.executor if self.session else None
+        run = getattr(executor, "current_run", None)
+        if run is None:
+            return None
+        for invocation in list(run.pending):
+            if invocation.id == invocation_id:
+                return invocation.input
+        return None
+
+    def on_run_finished(self, message: RunFinished) -> None:
+        self.running = False
+        self.paused_invocation = None
+        self.paused_input_text = None
+        pane = self.run_pane
+        if message.result is None:
+            pane.set_status(f"✗ {message.error}", "red")
+            self.notify(message.error or "the run did not start", severity="error")
+            return
+        result = message.result
+        self.compare_with_previous(result)
+        style = {"succeeded": "green", "failed": "bold red", "cancelled": "dim"}.get(result.status, "")
+        errors = f" · {result.errors[0]}" if result.errors else ""
+        changed = f" · changed: {', '.join(sorted(self.changed_blocks))}" if self.changed_blocks else ""
+        pane.set_status(f"{'✓' if result.status == 'succeeded' else '✗'} {result.status} in "
+                        f"{result.duration_ms:.0f} ms, {result.invocations} invocations{changed}{errors}", style)
+
+    def compare_with_previous(self, result) -> None:
+        """Mark the blocks whose outputs differ from the previous run of the same block (Δ in the table)."""
+        history = self.session.history
+        records = history.invocations(result.execution_id)
+        current: dict[str, list] = {}
+        for record in records:
+            current.setdefault(record.block, []).append(record.output if record.status == "succeeded" else
+                                                        record.error)
+        changed = {block for block, outputs in current.items()
+                   if block in self.previous_outputs and self.previous_outputs[block] != outputs}
+        self.previous_outputs.update(current)
+        self.changed_blocks |= changed
+        for record in records:
+            if record.block in self.changed_blocks:
+                output = output_preview(record.output) if record.status == "succeeded" else \
+                    f"{record.error.get('type')}: {record.error.get('message')}"
+                self.run_pane.upsert(record.id, record.block, record.status, record.duration_ms, output, True)
+
+    @on(DataTable.RowHighlighted, "#invocations")
+    def show_invocation(self, event: DataTable.RowHighlighted) -> None:
+        if self.session is None or self.last_execution is None or event.row_key is None:
+            return
+        record = next((r for r in self.session.history.invocations(self.last_execution)
+                       if r.id == event.row_key.value), None)
+        if record is not None:
+            self.run_pane.show_detail(record)
+
+    def action_toggle_history(self) -> None:
+        if self.session is None:
+            return
+        self.run_pane.show_history(self.session.history.executions(100))
+        self.run_pane.toggle_history()
+
+    @on(DataTable.RowSelected, "#executions")
+    def open_execution(self, event: DataTable.RowSelected) -> None:
+        execution_id = event.row_key.value
+        records = self.session.history.invocations(execution_id)
+        self.last_execution = execution_id
+        self.run_pane.toggle_history()
+        self.run_pane.clear()
+        states: dict[str, str] = {}
+        for record in records:
+            states[record.block] = record.status if states.get(record.block) != "failed" else "failed"
+            self.run_pane.upsert(record.id, record.block, record.status, record.duration_ms,
+                                 output_preview(record.output) if record.status == "succeeded" else
+                                 f"{record.error.get('type')}: {record.error.get('message')}")
+        self.block_tree.set_states(states)
+        execution = self.session.history.execution(execution_id)
+        self.run_pane.set_status(f"execution {execution_id}: {execution.status} (from history)")
+
+    def action_toggle_auto_rerun(self) -> None:
+        self.auto_rerun = not self.auto_rerun
+        self.notify(f"auto re-run on save: {'on' if self.auto_rerun else 'off'}")
+
+    def action_toggle_breakpoint(self) -> None:
+        block = self.block_tree.selected_block
+        if block is None:
+            return
+        self.breakpoints ^= {block}
+        self.block_tree.set_breakpoints(self.breakpoints)
+        if self.session is not None:
+            self.session.executor.set_breakpoints(self.breakpoints)
+
+    def action_focus_input(self) -> None:
+        box = self.query_one("#run-input")
+        box.focus()
+        box.select_all()  # typing replaces the input
+
+    # structure edits (validated by the model; written by the writer, comments kept)
+
+    def edit_structure(self, change, description: str) -> None:
+        project = self.project
+        if project is None:
+            return
+        try:
+            change(project)
+            save_project(project)
+        except (ModelError, OSError) as exc:
+            self.notify(f"{description}: {exc}", severity="error")
+            self.revalidate()
+            return
+        self.notify(description)
+        self.revalidate()
+
+    def action_add_block(self) -> None:
+        def named(answer: str | None) -> None:
+            if not answer:
+                return
+            parts = answer.split()
+            name, kind = parts[0], parts[1] if len(parts) > 1 else "code"
+            language = parts[2] if len(parts) > 2 else "python"
+            if kind not in schema.BLOCK_TYPES:
+                self.notify(f"unknown block type '{kind}' ({', '.join(schema.BLOCK_TYPES)})", severity="error")
+                return
+
+            def change(project: Project) -> None:
+                block = make_block(name, kind, language=language) if kind == "code" else make_block(name, kind)
+                project.add_block(block)
+                if isinstance(block, CodeBlock):
+                    path = self.root / block.code_file
+                    if not path.exists():
+                        path.parent.mkdir(parents=True, exist_ok=True)
+                        path.write_text(_template(language))
+                selected = self.block_tree.selected_block
+                if selected and selected in project.blocks and selected != name:
+                    project.add_transition(Transition(selected, name, type_written=False))
+
+            self.edit_structure(change, f"added block '{name}'")
+
+        self.push_screen(Ask("New block: NAME [TYPE [LANGUAGE]] (joined to the selected block by `then`)",
+                             placeholder="my-block code python"), named)
+
+    def action_rename_block(self) -> None:
+        old = self.block_tree.selected_block
+        if old is None:
+            return
+
+        def renamed(new: str | None) -> None:
+            if new and new != old:
+                self.edit_structure(lambda project: project.rename_block(old, new), f"renamed '{old}' to '{new}'")
+
+        self.push_screen(Ask(f"Rename block '{old}' to:", old), renamed)
+
+    def action_delete_block(self) -> None:
+        block = self.block_tree.selected_block
+        if block is None:
+            return
+
+        def confirmed(yes: bool | None) -> None:
+            if yes:
+                self.edit_structure(lambda project: project.remove_block(block),
+                                    f"deleted block '{block}' (its code file is kept)")
+
+        self.push_screen(Confirm(f"Delete block '{block}' and its transitions? Its code file stays."), confirmed)
+
+    def action_add_transition(self) -> None:
+        source = self.block_tree.selected_block
+        if source is None:
+            return
+
+        def answered(answer: str | None) -> None:
+            if not answer:
+                return
+            parts = answer.split(maxsplit=2)
+            target = parts[0]
+            kind = parts[1] if len(parts) > 1 else "then"
+            expression = parts[2] if len(parts) > 2 else None
+            if kind == "if" and not expression:
+                self.notify("an `if` transition needs an expression: TARGET if EXPRESSION", severity="error")
+                return
+            if expression is not None:
+                from refinery_tui.model.expressions import ExpressionSyntaxError, compile_expression
+
+                try:
+                    compile_expression(expression)
+                except ExpressionSyntaxError as exc:
+                    self.notify(f"the expression does not work: {exc.message}", severity="error")
+                    return
+            allowed = self._allowed(source, target)
+            if allowed is not None and kind not in allowed:
+                self.notify(f"'{kind}' cannot join '{source}' to '{target}'; allowed: {', '.join(allowed) or 'none'}",
+                            severity="error")
+                return
+            self.edit_structure(
+                lambda project: project.add_transition(Transition(source, target, kind, expression,
+                                                                  type_written=kind != "then")),
+                f"added {kind} transition {source} → {target}")
+
+        self.push_screen(Ask(f"New transition from '{source}': TARGET [TYPE [EXPRESSION]]",
+                             placeholder="next-block if return_data['ok']"), answered)
+
+    def _allowed(self, source: str, target: str) -> tuple[str, ...] | None:
+        project = self.project
+        if project is None or source not in project.blocks or target not in project.blocks:
+            return None
+        return schema.allowed_transitions(project.blocks[source].type, project.blocks[target].type)
+
+    def action_delete_transition(self) -> None:
+        node = self.block_tree.cursor_node
+        source_node = getattr(node, "_refinery_source", None)
+        if source_node is None or source_node.via is None:
+            self.notify("select a block reached by a transition to remove that transition")
+            return
+        index = source_node.via_index
+        via = source_node.via
+
+        def confirmed(yes: bool | None) -> None:
+            if yes:
+                self.edit_structure(lambda project: project.remove_transition(index),
+                                    f"removed {via.type} transition {via.source} → {via.target}")
+
+        self.push_screen(Confirm(f"Remove the {via.type} transition {via.source} → {via.target}?"), confirmed)
+
+    def action_block_settings(self) -> None:
+        block = self.block_tree.selected_block
+        if block is not None:
+            self.show_block_settings(block)
+
+    def show_block_settings(self, name: str) -> None:
+        project = self.project
+        if project is None or name not in project.blocks:
+            return
+        from refinery_tui.model.graph import ProjectGraph
+
+        block = project.blocks[name]
+        graph = ProjectGraph(project)
+        lines = [f"## {name}", "", f"- type: `{block.type}`"]
+        if isinstance(block, CodeBlock):
+            lines += [f"- language: `{block.language_name}`", f"- file: `{block.code_file}`",
+                      f"- memory: {block.memory_mb} MB", f"- timeout: {block.timeout_s} s",
+                      f"- retries: {block.retry_count}", f"- env: `{block.env or {}}`",
+                      f"- libraries: `{block.libraries or []}`"]
+        for key in ("schedule", "input", "batch_size", "path", "method"):
+            if getattr(block, key, None) is not None:
+                lines.append(f"- {key}: `{getattr(block, key)}`")
+        lines += ["", "### Transitions in"] + [f"- `{t.source}` → {t.label()}" for t in graph.predecessors(name)]
+        lines += ["", "### Transitions out"] + [f"- {t.label()} → `{t.target}`" for t in graph.successors(name)]
+        if graph.exception_targets(name) and not any(t.type == "exception" for t in graph.successors(name)):
+            lines.append(f"- failures go to the global handler `{project.on_exception}`")
+        self.push_screen(ShowText("\n".join(lines)))
+
+    # keys, help, palette, quitting
+
+    def action_help(self) -> None:
+        widget = self.focused
+        while widget is not None and not getattr(widget, "HELP", None):
+            widget = widget.parent
+        text = getattr(widget, "HELP", None) or self.HELP
+        self.push_screen(ShowText(text + "\n\n" + self.HELP))
+
+    def action_keys(self) -> None:
+        rows = ["## Keys", "", "| key | does | id |", "| --- | --- | --- |"]
+        seen = set()
+        for key, active in self.screen.active_bindings.items():
+            binding = active.binding
+            if binding.description and (binding.id or key) not in seen:
+                seen.add(binding.id or key)
+                rows.append(f"| `{active.binding.key_display or key}` | {binding.description} | "
+                            f"`{binding.id or ''}` |")
+        rows += ["", f"Remap keys in `{keymap.config_file()}` (a `[keymap]` table of binding id = \"keys\")."]
+        self.push_screen(ShowText("\n".join(rows)))
+
+    def action_zoom(self) -> None:
+        screen = self.screen
+        if screen.maximized is not None:
+            screen.minimize()
+            return
+        widget = self.focused
+        while widget is not None and widget.parent is not None and widget.id not in (
+                "tree", "editor", "run", "problems", "bottom"):
+            widget = widget.parent
+        if widget is not None:
+            screen.maximize(widget, container=False)
+
+    def action_back(self) -> None:
+        if self.screen.maximized is not None:
+            self.screen.minimize()
+
+    async def action_quit(self) -> None:
+        dirty = [editor.path.name for editor in self.editor.editors() if editor.dirty]
+        if not dirty:
+            self.exit()
+            return
+
+        def confirmed(yes: bool | None) -> None:
+            if yes:
+                self.exit()
+
+        self.push_screen(Confirm(f"Quit and lose the unsaved edits in {', '.join(dirty)}?"), confirmed)
+
+    async def action_external_editor(self) -> None:
+        editor = self.editor.current
+        if editor is None:
+            return
+        if editor.dirty:
+            self.editor.save(editor)
+        command = shlex.split(os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi") + [str(editor.path)]
+        try:
+            with self.suspend():
+                subprocess.run(command, check=False)
+        except (OSError, Exception) as exc:  # noqa: BLE001 - a missing editor is a notification
+            self.notify(f"cannot start the editor: {exc}", severity="error")
+            return
+        self.editor.reload(editor)
+        self.post_message(FileSaved(editor.path))
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        commands = [
+            ("Run: Start", "Run the project from its entry block with the input in the Run pane", self.action_run_start),
+            ("Run: Step", "Run one invocation at a time", self.action_run_step),
+            ("Run: Continue", "Continue a paused run", self.action_run_continue),
+            ("Run: Pause", "Pause before the next invocation", self.action_run_pause),
+            ("Run: Cancel", "Cancel the run", self.action_run_cancel),
+            ("Run: Replay from selected", "Re-run from the selected invocation's block", self.action_replay_selected),
+            ("Run: Toggle auto re-run", "Re-run from a block when its file is saved", self.action_toggle_auto_rerun),
+            ("Run: History", "Past executions", self.action_toggle_history),
+            ("Block: Add", "Add a block joined to the selected one", self.action_add_block),
+            ("Block: Rename", "Rename the selected block everywhere", self.action_rename_block),
+            ("Block: Delete", "Delete the selected block and its transitions", self.action_delete_block),
+            ("Block: Settings", "Type, language, memory, timeout, env, transitions", self.action_block_settings),
+            ("Block: Toggle breakpoint", "Pause runs before the selected block", self.action_toggle_breakpoint),
+            ("Transition: Add", "Add a transition from the selected block", self.action_add_transition),
+            ("Transition: Remove", "Remove the transition leading to the selected node", self.action_delete_transition),
+            ("File: Save", "Save the open file", self.editor.action_save),
+            ("File: Open project.yaml", "Edit project.yaml", self.action_open_project_file),
+            ("File: Edit in $EDITOR", "Suspend and open the file in your editor", self.action_external_editor),
+            ("View: Zoom", "Zoom the focused pane", self.action_zoom),
+            ("View: Problems", "Show the Problems pane", lambda: setattr(self.query_one("#bottom"), "active",
+                                                                        "tab-problems")),
+            ("Help: Keys", "The keys that work here", self.action_keys),
+        ]
+        for title, help_text, callback in commands:
+            yield SystemCommand(title, help_text, callback)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.state == WorkerState.ERROR:
+            error = event.worker.error
+            self.notify(f"{event.worker.group or 'background'} failed: {type(error).__name__}: {error}",
+                        severity="error", timeout=10)
+            if event.worker.group == "run":
+                self.running = False
+                self.run_pane.set_status(f"✗ the run stopped: {error}", "red")
+
+
+def _place(data: dict) -> str:
+    return data["block"] + "".join(f"[{index}]" for index in data.get("place", []))
+
+
+def _template(language: str) -> str:
+    if language == "node":
+        return "exports.main = async (blockInput, backpack) => {\n  return blockInput;\n};\n"
+    return "def main(block_input, backpack):\n    return block_input\n"
+
+
+def run_workbench(root: Path | str) -> int:
+    app = WorkbenchApp(root)
+    app.run()
+    return app.return_code or 0
+
+
+__all__ = ["WorkbenchApp", "run_workbench", "Diagnostic"]

@@ -1,0 +1,161 @@
+"""The editor: one tab per open file, syntax highlighted, atomic save, a dirty marker, on-disk change detection."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.widgets import Static, TabbedContent, TabPane, TextArea
+
+from refinery_tui.model.files import atomic_write_text
+from refinery_tui.tui.messages import FileSaved
+
+LANGUAGES = {".py": "python", ".js": "javascript", ".cjs": "javascript", ".mjs": "javascript", ".yaml": "yaml",
+             ".yml": "yaml", ".json": "json", ".md": "markdown"}
+
+
+def _tab_id(path: Path) -> str:
+    return "file-" + "".join(c if c.isalnum() else "-" for c in str(path))
+
+
+class CodeEditor(TextArea):
+    """A TextArea that knows its file, what was last saved, and whether it has unsaved edits."""
+
+    def __init__(self, path: Path, text: str) -> None:
+        super().__init__(text, language=LANGUAGES.get(path.suffix), theme="monokai", soft_wrap=False,
+                         tab_behavior="indent", show_line_numbers=True, id=f"editor-{_tab_id(path)}")
+        self.path = path
+        self.saved_text = text
+        self.disk_stamp = _stamp(path)
+
+    @property
+    def dirty(self) -> bool:
+        return self.text != self.saved_text
+
+
+def _stamp(path: Path) -> tuple[int, int] | None:
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    return stat.st_mtime_ns, stat.st_size
+
+
+class EditorPane(Vertical):
+    HELP = """\
+## Editor
+
+Edits the block's code (or `project.yaml`) with syntax highlighting. Each open file has a tab; `●` marks unsaved
+edits.
+
+- `ctrl+s`: save (atomically: a crash never leaves half a file). Saving a block re-runs the last execution from
+  that block when auto re-run is on (`a` in the Run pane toggles it).
+- `ctrl+e`: edit the file in `$EDITOR`; the workbench suspends and picks the change up afterwards.
+- `ctrl+w`: close the tab (asks first when there are unsaved edits).
+- When the file changes on disk while you have unsaved edits, you choose: reload, keep yours, or see the diff.
+"""
+
+    BINDINGS = [
+        Binding("ctrl+s", "save", "Save", id="editor.save", priority=True),
+        Binding("ctrl+w", "close_tab", "Close tab", id="editor.close"),
+        Binding("ctrl+e", "app.external_editor", "$EDITOR", id="editor.external"),
+    ]
+
+    def compose(self):
+        yield Static("No file open: choose a block in the tree (Enter).", id="editor-empty")
+        yield TabbedContent(id="editor-tabs")
+
+    @property
+    def tabs(self) -> TabbedContent:
+        return self.query_one("#editor-tabs", TabbedContent)
+
+    def editors(self) -> list[CodeEditor]:
+        return list(self.query(CodeEditor))
+
+    def editor_for(self, path: Path) -> CodeEditor | None:
+        path = path.resolve()
+        return next((editor for editor in self.editors() if editor.path == path), None)
+
+    @property
+    def current(self) -> CodeEditor | None:
+        pane = self.tabs.active_pane
+        if pane is None:
+            return None
+        found = pane.query(CodeEditor)
+        return found.first() if found else None
+
+    async def open(self, path: Path, line: int | None = None, column: int | None = None) -> CodeEditor:
+        path = path.resolve()
+        editor = self.editor_for(path)
+        if editor is None:
+            try:
+                text = path.read_text(encoding="utf-8")
+            except FileNotFoundError:
+                text = ""
+            editor = CodeEditor(path, text)
+            pane = TabPane(path.name, editor, id=_tab_id(path))
+            await self.tabs.add_pane(pane)
+            self.query_one("#editor-empty").display = False
+        self.tabs.active = _tab_id(path)
+        if line is not None:
+            editor.move_cursor((max(line - 1, 0), max((column or 1) - 1, 0)), center=True)
+        editor.focus()
+        return editor
+
+    def on_text_area_changed(self, event: TextArea.Changed) -> None:
+        if isinstance(event.text_area, CodeEditor):
+            self._mark(event.text_area)
+
+    def _mark(self, editor: CodeEditor) -> None:
+        try:
+            tab = self.tabs.get_tab(_tab_id(editor.path))
+        except Exception:  # noqa: BLE001 - the tab is being removed
+            return
+        tab.label = ("● " if editor.dirty else "") + editor.path.name
+
+    def save(self, editor: CodeEditor) -> None:
+        atomic_write_text(editor.path, editor.text)
+        editor.saved_text = editor.text
+        editor.disk_stamp = _stamp(editor.path)
+        self._mark(editor)
+        self.post_message(FileSaved(editor.path))
+
+    def action_save(self) -> None:
+        editor = self.current
+        if editor is not None:
+            self.save(editor)
+            self.notify(f"saved {editor.path.name}", timeout=2)
+
+    def reload(self, editor: CodeEditor) -> None:
+        try:
+            text = editor.path.read_text(encoding="utf-8")
+        except OSError:
+            return
+        editor.load_text(text)
+        editor.saved_text = text
+        editor.disk_stamp = _stamp(editor.path)
+        self._mark(editor)
+
+    def changed_on_disk(self, editor: CodeEditor) -> bool:
+        return _stamp(editor.path) != editor.disk_stamp
+
+    async def close(self, editor: CodeEditor) -> None:
+        await self.tabs.remove_pane(_tab_id(editor.path))
+        if not self.editors():
+            self.query_one("#editor-empty").display = True
+
+    async def action_close_tab(self) -> None:
+        editor = self.current
+        if editor is None:
+            return
+        if editor.dirty:
+            from refinery_tui.tui.modals import Confirm
+
+            async def closing(confirmed: bool | None) -> None:
+                if confirmed:
+                    await self.close(editor)
+
+            self.app.push_screen(Confirm(f"Close {editor.path.name} and lose its unsaved edits?"), closing)
+            return
+        await self.close(editor)

@@ -1,0 +1,96 @@
+"""Modal screens: confirm, choose, ask for text, show text (help, diffs, settings)."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Label, Markdown, Static
+
+
+class Confirm(ModalScreen[bool]):
+    BINDINGS = [Binding("escape", "dismiss(False)", "Cancel", id="modal.cancel"),
+                Binding("y", "dismiss(True)", "Yes", id="modal.yes"),
+                Binding("n", "dismiss(False)", "No", id="modal.no")]
+
+    def __init__(self, question: str) -> None:
+        super().__init__()
+        self.question = question
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label(self.question)
+            with Horizontal(classes="buttons"):
+                yield Button("Yes (y)", id="yes", variant="error")
+                yield Button("No (n)", id="no", variant="primary")
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        self.dismiss(event.button.id == "yes")
+
+
+class Choose(ModalScreen[str]):
+    """A question with a few answers, each with a key."""
+
+    BINDINGS = [Binding("escape", "dismiss('')", "Cancel", id="modal.cancel")]
+
+    def __init__(self, question: str, choices: list[tuple[str, str, str]]) -> None:
+        """choices: (value, key, label)"""
+        super().__init__()
+        self.question = question
+        self.choices = choices
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label(self.question)
+            with Horizontal(classes="buttons"):
+                for value, key, label in self.choices:
+                    yield Button(f"{label} ({key})", id=f"choice-{value}")
+
+    def on_key(self, event) -> None:
+        for value, key, _ in self.choices:
+            if event.key == key:
+                event.stop()
+                self.dismiss(value)
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        self.dismiss(event.button.id.removeprefix("choice-"))
+
+
+class Ask(ModalScreen[str]):
+    """Ask for a line of text; Enter accepts, Escape cancels (None)."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel", id="modal.cancel")]
+
+    def __init__(self, question: str, value: str = "", placeholder: str = "") -> None:
+        super().__init__()
+        self.question = question
+        self.value = value
+        self.placeholder = placeholder
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label(self.question)
+            yield Input(self.value, placeholder=self.placeholder, id="ask-input")
+            yield Static("", id="ask-error", classes="error")
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        self.dismiss(event.value)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class ShowText(ModalScreen[None]):
+    """Markdown to read (help, settings, a diff); Escape or q closes it."""
+
+    BINDINGS = [Binding("escape", "dismiss", "Close", id="modal.close"),
+                Binding("q", "dismiss", "Close", show=False, id="modal.quit")]
+
+    def __init__(self, markdown: str) -> None:
+        super().__init__()
+        self.markdown = markdown
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(classes="dialog wide"):
+            yield Markdown(self.markdown)

@@ -1,0 +1,146 @@
+"""The Run pane: the input, the run controls' state, the invocations of the execution, the selected one's details,
+and the history of past executions."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from rich.text import Text
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.widgets import DataTable, Static, TextArea
+
+from refinery_tui.local.executor import preview
+
+STATUS_STYLES = {"queued": "dim", "running": "bold yellow", "succeeded": "green", "failed": "bold red",
+                 "cancelled": "dim", "paused": "reverse yellow"}
+
+
+def _json(value: Any) -> str:
+    try:
+        return json.dumps(value, indent=2, ensure_ascii=False)
+    except (TypeError, ValueError):
+        return repr(value)
+
+
+class RunPane(Horizontal):
+    HELP = """\
+## Run
+
+Runs the workflow locally, with the semantics it has when deployed.
+
+- Input: the JSON in the box at the top goes to the entry block (`ctrl+j` focuses it). While paused, it holds the
+  next invocation's input: edit it, and `step` or `continue` runs with your edit.
+- `r` run, `s` step (pause before each invocation), `c` continue, `p` pause, `x` cancel.
+- `b` in the tree sets a breakpoint on a block: the run pauses before it.
+- `a` turns auto re-run on save on and off (on by default): saving a block re-runs the last execution from that
+  block, reusing what came before it; changed outputs are marked `Δ`.
+- `f` replays from the selected invocation's block; `H` shows the history of executions (Enter opens one).
+- The details on the right show the selected invocation's input, output or error with its traceback, backpack,
+  stdout and stderr.
+"""
+
+    BINDINGS = [
+        Binding("f", "app.replay_selected", "Replay from", id="run.replay"),
+        Binding("H", "app.toggle_history", "History", id="run.history"),
+        Binding("j", "cursor_down", "Down", show=False, id="run.down"),
+        Binding("k", "cursor_up", "Up", show=False, id="run.up"),
+    ]
+
+    def compose(self):
+        with Vertical(id="run-left"):
+            yield Static("idle: `r` runs the project", id="run-status")
+            yield TextArea("{}", language="json", id="run-input", show_line_numbers=False, compact=True)
+            table = DataTable(id="invocations", cursor_type="row", zebra_stripes=True)
+            table.add_columns("block", "status", "ms", "output")
+            yield table
+            history = DataTable(id="executions", cursor_type="row")
+            history.add_columns("execution", "status", "ms", "from")
+            history.display = False
+            yield history
+        with VerticalScroll(id="run-right"):
+            yield Static("Select an invocation to see its input, output, backpack and output streams.",
+                         id="run-detail")
+
+    @property
+    def table(self) -> DataTable:
+        return self.query_one("#invocations", DataTable)
+
+    def action_cursor_down(self) -> None:
+        self.table.action_cursor_down()
+
+    def action_cursor_up(self) -> None:
+        self.table.action_cursor_up()
+
+    def set_status(self, text: str, style: str = "") -> None:
+        self.query_one("#run-status", Static).update(Text(text, style=style))
+
+    def clear(self) -> None:
+        self.table.clear()
+        self.query_one("#run-detail", Static).update("")
+
+    def upsert(self, invocation_id: str, block: str, status: str, ms: float | None = None, output: str = "",
+               changed: bool = False) -> None:
+        label = Text(status, style=STATUS_STYLES.get(status, ""))
+        cells = [Text(("Δ " if changed else "") + block, style="bold" if changed else ""), label,
+                 "" if ms is None else f"{ms:.1f}", output]
+        table = self.table
+        if invocation_id in table.rows:
+            for column, value in zip(table.columns, cells):
+                table.update_cell(invocation_id, column, value)
+        else:
+            table.add_row(*cells, key=invocation_id)
+
+    def show_detail(self, record) -> None:
+        parts = [f"[b]{record.block}[/b]  {record.status}  {record.duration_ms:.1f} ms  attempt {record.attempt + 1}"]
+        parts.append("\n[b]input[/b]\n" + _escape(_json(record.input)))
+        if record.status == "succeeded":
+            parts.append("\n[b]output[/b]\n" + _escape(_json(record.output)))
+        elif record.error:
+            parts.append(f"\n[b red]error[/b red] {_escape(record.error.get('type', ''))}: "
+                         f"{_escape(record.error.get('message', ''))}")
+            if record.error.get("traceback"):
+                parts.append(_escape(record.error["traceback"]))
+        parts.append("\n[b]backpack[/b]\n" + _escape(_json(record.backpack_out if record.backpack_out is not None
+                                                          else record.backpack_in)))
+        if record.stdout:
+            parts.append("\n[b]stdout[/b]\n" + _escape(record.stdout))
+        if record.stderr:
+            parts.append("\n[b]stderr[/b]\n" + _escape(record.stderr))
+        self.query_one("#run-detail", Static).update("\n".join(parts))
+
+    def input_value(self) -> Any:
+        """The input box's JSON; raises ValueError with the place of a mistake."""
+        text = self.query_one("#run-input", TextArea).text.strip() or "null"
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"the input is not valid JSON (line {exc.lineno}, column {exc.colno}): {exc.msg}")
+
+    def set_input(self, value: Any) -> None:
+        self.query_one("#run-input", TextArea).load_text(_json(value))
+
+    def show_history(self, executions) -> None:
+        table = self.query_one("#executions", DataTable)
+        table.clear()
+        for record in executions:
+            took = f"{(record.ended - record.started) * 1000:.0f}" if record.ended else ""
+            source = f"replay from {record.replay_from}" if record.replay_of else record.entry
+            table.add_row(record.id, Text(record.status, style=STATUS_STYLES.get(record.status, "")), took, source,
+                          key=record.id)
+
+    def toggle_history(self) -> bool:
+        history = self.query_one("#executions", DataTable)
+        history.display = not history.display
+        self.table.display = not history.display
+        (history if history.display else self.table).focus()
+        return history.display
+
+
+def _escape(text: str) -> str:
+    return text.replace("[", "\\[")
+
+
+def output_preview(value: Any) -> str:
+    return preview(value, 60)
