@@ -115,7 +115,6 @@ unsaved).
 
     def on_mount(self) -> None:
         keymap.apply(self)
-        self.sub_title = str(self.root)
         self.query_one(BlockTree).focus()
         self.open_session()
         if self.watch_files:
@@ -168,7 +167,7 @@ unsaved).
         errors, warnings = len(result.errors), len(result.warnings)
         label = "Problems" + (f" ({errors}✗ {warnings}!)" if errors or warnings else "")
         self.query_one("#bottom", TabbedContent).get_tab("tab-problems").label = label
-        self.sub_title = f"{self.root}  ·  local  ·  " + ("valid" if result.ok else f"{errors} error(s)")
+        self.sub_title = f"{self.root.name}  ·  local  ·  " + ("valid" if result.ok else f"{errors} error(s)")
 
     @work(thread=True, exclusive=True, group="validate", exit_on_error=False)
     def revalidate(self) -> None:
@@ -437,6 +436,7 @@ unsaved).
             return
         result = message.result
         self.compare_with_previous(result)
+        self.show_current_invocation()
         style = {"succeeded": "green", "failed": "bold red", "cancelled": "dim"}.get(result.status, "")
         errors = f" · {result.errors[0]}" if result.errors else ""
         changed = f" · changed: {', '.join(sorted(self.changed_blocks))}" if self.changed_blocks else ""
@@ -463,12 +463,21 @@ unsaved).
 
     @on(DataTable.RowHighlighted, "#invocations")
     def show_invocation(self, event: DataTable.RowHighlighted) -> None:
-        if self.session is None or self.last_execution is None or event.row_key is None:
+        if event.row_key is not None:
+            self.show_details_of(event.row_key.value)
+
+    def show_details_of(self, invocation_id: str | None) -> None:
+        if self.session is None or self.last_execution is None or invocation_id is None:
             return
         record = next((r for r in self.session.history.invocations(self.last_execution)
-                       if r.id == event.row_key.value), None)
+                       if r.id == invocation_id), None)
         if record is not None:
             self.run_pane.show_detail(record)
+
+    def show_current_invocation(self) -> None:
+        table = self.run_pane.table
+        if table.row_count:
+            self.show_details_of(table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value)
 
     def action_toggle_history(self) -> None:
         if self.session is None:

@@ -1,0 +1,264 @@
+"""The workbench driven with Pilot: opening, editing and saving, conflicts, structure edits, runs, stepping,
+breakpoints, replay, problems, quitting. Assertions on widget state and on the messages posted."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from refinery_tui.model import load_project
+from refinery_tui.tui.app import WorkbenchApp
+from refinery_tui.tui.editor import CodeEditor
+from refinery_tui.tui.messages import FileSaved, FilesChanged, OpenFile, RunFinished
+from refinery_tui.tui.modals import Ask, Choose, Confirm
+from tests.conftest import PROJECTS
+
+needs_node = pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
+
+
+@pytest.fixture
+def project(tmp_path):
+    root = tmp_path / "all-transitions"
+    shutil.copytree(PROJECTS / "all-transitions", root, ignore=shutil.ignore_patterns(".refinery"))
+    return root
+
+
+def make_app(root, messages=None):
+    return WorkbenchApp(root, watch=False)
+
+
+async def run_and_wait(app, pilot, key="r"):
+    await pilot.press(key)
+    await app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+def status(app) -> str:
+    return str(app.run_pane.query_one("#run-status").render())
+
+
+async def test_opening_a_block_shows_its_code(project):
+    app = make_app(project)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        assert app.block_tree.selected_block == "start"
+        await pilot.press("j", "enter")
+        await pilot.pause()
+        editor = app.editor.current
+        assert isinstance(editor, CodeEditor) and editor.path == (project / "blocks/split.py").resolve()
+        assert editor.language == "python" and "def main" in editor.text
+
+
+@needs_node
+async def test_run_fills_the_table_and_colours_the_tree(project):
+    app = make_app(project)
+    posted = []
+    async with app.run_test(size=(120, 40), message_hook=posted.append) as pilot:
+        app.run_pane.set_input({"numbers": [3, 8, -1]})
+        await run_and_wait(app, pilot)
+        finished = [m for m in posted if isinstance(m, RunFinished)]
+        assert finished and finished[0].result.status == "succeeded"
+        assert app.run_pane.table.row_count == 10
+        assert app.block_tree.states["square"] == "succeeded" or app.block_tree.states["square"] == "failed"
+        assert app.block_tree.states["small"] == "succeeded"
+        assert "succeeded" in status(app)
+        app.run_pane.table.focus()
+        await pilot.pause()
+        detail = str(app.run_pane.query_one("#run-detail").render())
+        assert "input" in detail and "backpack" in detail
+
+
+@needs_node
+async def test_editing_and_saving_reruns_from_the_block(project):
+    app = make_app(project)
+    posted = []
+    async with app.run_test(size=(120, 40), message_hook=posted.append) as pilot:
+        app.run_pane.set_input({"numbers": [3, 8, 12]})
+        await run_and_wait(app, pilot)
+        app.post_message(OpenFile(project / "blocks/small.py"))
+        app.block_tree.select_block("report")
+        await pilot.pause()
+        editor = await app.editor.open(project / "blocks/report.py")
+        editor.load_text(editor.text.replace('"skipped":', '"note": "edited", "skipped":', 1))
+        assert editor.dirty
+        await pilot.press("ctrl+s")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert not editor.dirty
+        assert '"note": "edited"' in (project / "blocks/report.py").read_text()
+        assert any(isinstance(m, FileSaved) for m in posted)
+        runs = [m for m in posted if isinstance(m, RunFinished)]
+        assert len(runs) == 2 and runs[1].result.replay_of == runs[0].result.execution_id
+        blocks = [r.block for r in app.session.history.invocations(runs[1].result.execution_id)]
+        assert blocks == ["report", "big"]  # nothing upstream ran again
+        assert "report" in app.changed_blocks
+
+
+async def test_a_file_changed_on_disk_with_unsaved_edits_asks(project):
+    app = make_app(project)
+    async with app.run_test(size=(120, 40)) as pilot:
+        editor = await app.editor.open(project / "blocks/split.py")
+        editor.insert("# my edit\n", (0, 0))
+        (project / "blocks/split.py").write_text("def main(block_input, backpack):\n    return []\n")
+        app.post_message(FilesChanged([project / "blocks/split.py"]))
+        await pilot.pause()
+        assert isinstance(app.screen, Choose)
+        await pilot.press("k")  # keep mine
+        await pilot.pause()
+        assert editor.text.startswith("# my edit")
+        app.post_message(FilesChanged([project / "blocks/split.py"]))
+        await pilot.pause()
+        await pilot.press("r")  # reload
+        await pilot.pause()
+        assert editor.text == "def main(block_input, backpack):\n    return []\n" and not editor.dirty
+
+
+async def test_structure_edits_are_validated_and_written(project):
+    app = make_app(project)
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.block_tree.select_block("small")
+        await pilot.press("n")
+        await pilot.pause()
+        assert isinstance(app.screen, Ask)
+        await pilot.press(*"audit code python", "enter")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        project_model = load_project(project).project
+        assert "audit" in project_model.blocks
+        assert (project / "blocks/audit.py").is_file()
+        assert any(t.source == "small" and t.target == "audit" for t in project_model.transitions)
+        assert "# all-transitions: every transition type" in (project / "project.yaml").read_text()
+        app.block_tree.select_block("audit")
+        await pilot.press("f2")
+        await pilot.pause()
+        app.screen.query_one("Input").value = ""
+        await pilot.press(*"audit-log", "enter")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert "audit-log" in load_project(project).project.blocks
+        app.block_tree.select_block("audit-log")
+        await pilot.press("t")
+        await pilot.pause()
+        await pilot.press(*"start then", "enter")
+        await pilot.pause()
+        assert "cannot join" not in "".join(str(n.message) for n in app._notifications)
+        app.block_tree.select_block("audit-log")
+        await pilot.press("t")
+        await pilot.pause()
+        await pilot.press(*"big if return_data[", "enter")  # a broken expression is refused
+        await pilot.pause()
+        assert any("expression does not work" in str(n.message) for n in app._notifications)
+        app.block_tree.select_block("audit-log")
+        await pilot.press("delete")
+        await pilot.pause()
+        assert isinstance(app.screen, Confirm)
+        await pilot.press("y")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert "audit-log" not in load_project(project).project.blocks
+
+
+@needs_node
+async def test_stepping_and_breakpoints(project):
+    app = make_app(project)
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.run_pane.set_input({"numbers": [1]})
+        app.block_tree.focus()
+        await pilot.press("s")
+        for _ in range(50):
+            await pilot.pause(0.02)
+            if "paused" in status(app):
+                break
+        assert "paused" in status(app) and "'start'" in status(app)
+        await pilot.press("s")
+        for _ in range(50):
+            await pilot.pause(0.02)
+            if "'split'" in status(app) or "'describe'" in status(app):
+                break
+        assert app.block_tree.states["start"] == "succeeded"
+        await pilot.press("c")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert "succeeded" in status(app)
+        app.block_tree.select_block("report")
+        await pilot.press("b")
+        assert app.breakpoints == {"report"}
+        await pilot.press("r")
+        for _ in range(200):
+            await pilot.pause(0.02)
+            if "paused (breakpoint)" in status(app):
+                break
+        assert "before 'report'" in status(app)
+        await pilot.press("x")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert "cancelled" in status(app)
+
+
+async def test_problems_list_errors_and_enter_opens_the_place(project):
+    text = (project / "project.yaml").read_text().replace("type: fan-in}", "type: fan-inn}", 1)
+    (project / "project.yaml").write_text(text)
+    app = make_app(project)
+    async with app.run_test(size=(120, 40)) as pilot:
+        problems = app.query_one("#problems")
+        assert problems.row_count >= 1
+        assert app.session is None  # nothing runs while the project is invalid
+        problems.focus()
+        row = next(i for i, d in enumerate(problems.diagnostics) if "fan-inn" in d.message)
+        problems.move_cursor(row=row)
+        await pilot.press("enter")
+        await pilot.pause()
+        editor = app.editor.current
+        assert editor.path == (project / "project.yaml").resolve()
+        line = next(i for i, l in enumerate(text.splitlines()) if "fan-inn" in l)
+        assert editor.cursor_location[0] == line
+
+
+async def test_quitting_with_unsaved_edits_asks_first(project):
+    app = make_app(project)
+    async with app.run_test(size=(120, 40)) as pilot:
+        editor = await app.editor.open(project / "blocks/split.py")
+        editor.insert("x = 1\n", (0, 0))
+        app.block_tree.focus()
+        await pilot.press("q")
+        await pilot.pause()
+        assert isinstance(app.screen, Confirm)
+        await pilot.press("n")
+        await pilot.pause()
+        assert app.is_running and editor.dirty
+        await pilot.press("q")
+        await pilot.pause()
+        await pilot.press("y")
+        await pilot.pause()
+    assert app.return_code == 0
+
+
+async def test_help_keys_and_palette(project):
+    app = make_app(project)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("f1")
+        await pilot.pause()
+        assert "Block tree" in str(app.screen.markdown)
+        await pilot.press("escape")
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert "tree.breakpoint" in app.screen.markdown
+        await pilot.press("escape")
+        titles = [command.title for command in app.get_system_commands(app.screen)]
+        assert "Run: Step" in titles and "Block: Rename" in titles and "Transition: Add" in titles
+
+
+async def test_keys_can_be_remapped(project, tmp_path, monkeypatch):
+    config = tmp_path / "config"
+    config.mkdir()
+    (config / "keymap.toml").write_text('[keymap]\n"run.start" = "f9"\n')
+    monkeypatch.setenv("REFINERY_TUI_CONFIG_DIR", str(config))
+    app = make_app(project)
+    posted = []
+    async with app.run_test(size=(120, 40), message_hook=posted.append) as pilot:
+        app.run_pane.set_input({})
+        await pilot.press("f9")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert any(isinstance(m, RunFinished) for m in posted)
