@@ -17,7 +17,7 @@ from textual import on, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal
-from textual.screen import Screen
+from textual.screen import ModalScreen, Screen
 from textual.widgets import DataTable, Footer, Header, Static, TabbedContent, TabPane, Tree
 from textual.worker import Worker, WorkerState
 
@@ -51,7 +51,8 @@ class WorkbenchApp(App):
     HELP = """\
 ## refinery-tui workbench
 
-`tab` / `shift+tab` move between panes; `ctrl+p` opens the command palette; `f1` shows the help of the focused
+`tab` / `shift+tab` move between panes (or `1` tree, `2` editor, `3` Run, `4` Problems); `ctrl+p` opens the
+command palette; `f1` shows the help of the focused
 pane; `?` lists the keys; `z` zooms the focused pane; `escape` backs out; `q` quits (asking first when edits are
 unsaved).
 """
@@ -61,7 +62,11 @@ unsaved).
         Binding("f1", "help", "Help", id="app.help"),
         Binding("question_mark", "keys", "Keys", id="app.keys"),
         Binding("z", "zoom", "Zoom", id="app.zoom"),
-        Binding("escape", "back", "Back", show=False, id="app.back"),
+        Binding("escape", "back", "Back", show=False, id="app.back", priority=True),
+        Binding("1", "focus_pane('tree')", "Tree", show=False, id="pane.tree"),
+        Binding("2", "focus_pane('editor')", "Editor", show=False, id="pane.editor"),
+        Binding("3", "focus_pane('run')", "Run", show=False, id="pane.run"),
+        Binding("4", "focus_pane('problems')", "Problems", show=False, id="pane.problems"),
         Binding("r", "run_start", "Run", id="run.start"),
         Binding("s", "run_step", "Step", id="run.step"),
         Binding("c", "run_continue", "Continue", id="run.continue"),
@@ -91,7 +96,8 @@ unsaved).
         self.paused_invocation: str | None = None
         self.paused_input_text: str | None = None
         self.last_execution: str | None = None
-        self.previous_outputs: dict[str, object] = {}
+        self.last_finished: str | None = None
+        self.user_input: str | None = None
         self.changed_blocks: set[str] = set()
         self.breakpoints: set[str] = set()
         self._stop_watching = threading.Event()
@@ -362,6 +368,7 @@ unsaved).
 
     def before_run(self) -> None:
         self.running = True
+        self.user_input = self.query_one("#run-input").text
         self.changed_blocks = set()
         self.session.executor.set_breakpoints(self.breakpoints)
         self.block_tree.set_states({})
@@ -427,9 +434,11 @@ unsaved).
 
     def on_run_finished(self, message: RunFinished) -> None:
         self.running = False
+        pane = self.run_pane
+        if self.paused_input_text is not None and self.user_input is not None:
+            pane.query_one("#run-input").load_text(self.user_input)  # stepping showed pending inputs there
         self.paused_invocation = None
         self.paused_input_text = None
-        pane = self.run_pane
         if message.result is None:
             pane.set_status(f"✗ {message.error}", "red")
             self.notify(message.error or "the run did not start", severity="error")
@@ -439,23 +448,22 @@ unsaved).
         self.show_current_invocation()
         style = {"succeeded": "green", "failed": "bold red", "cancelled": "dim"}.get(result.status, "")
         errors = f" · {result.errors[0]}" if result.errors else ""
-        changed = f" · changed: {', '.join(sorted(self.changed_blocks))}" if self.changed_blocks else ""
-        pane.set_status(f"{'✓' if result.status == 'succeeded' else '✗'} {result.status} in "
-                        f"{result.duration_ms:.0f} ms, {result.invocations} invocations{changed}{errors}", style)
+        changed = f" · Δ {', '.join(sorted(self.changed_blocks))}" if self.changed_blocks else ""
+        replay = " (re-run)" if result.replay_of else ""
+        pane.set_status(f"{'✓' if result.status == 'succeeded' else '✗'} {result.status}{replay}{changed}{errors} · "
+                        f"{result.invocations} invocations in {result.duration_ms:.0f} ms", style)
 
     def compare_with_previous(self, result) -> None:
-        """Mark the blocks whose outputs differ from the previous run of the same block (Δ in the table)."""
+        """Mark the blocks whose outputs differ from the run this one follows (Δ in the table and status)."""
+        from refinery_tui.local.history import compare_executions
+
         history = self.session.history
-        records = history.invocations(result.execution_id)
-        current: dict[str, list] = {}
-        for record in records:
-            current.setdefault(record.block, []).append(record.output if record.status == "succeeded" else
-                                                        record.error)
-        changed = {block for block, outputs in current.items()
-                   if block in self.previous_outputs and self.previous_outputs[block] != outputs}
-        self.previous_outputs.update(current)
-        self.changed_blocks |= changed
-        for record in records:
+        base = result.replay_of or self.last_finished
+        self.last_finished = result.execution_id
+        if base is None:
+            return
+        self.changed_blocks |= set(compare_executions(history, base, result.execution_id)["changed"])
+        for record in history.invocations(result.execution_id):
             if record.block in self.changed_blocks:
                 output = output_preview(record.output) if record.status == "succeeded" else \
                     f"{record.error.get('type')}: {record.error.get('message')}"
@@ -707,8 +715,27 @@ unsaved).
             screen.maximize(widget, container=False)
 
     def action_back(self) -> None:
-        if self.screen.maximized is not None:
+        """Escape backs out of anything: a dialog, a zoomed pane, the editor or the input (to the tree)."""
+        if isinstance(self.screen, ModalScreen):
+            self.screen.dismiss(None)
+        elif self.screen.maximized is not None:
             self.screen.minimize()
+        elif self.focused is not None and self.focused is not self.block_tree:
+            self.block_tree.focus()
+
+    def action_focus_pane(self, pane: str) -> None:
+        bottom = self.query_one("#bottom", TabbedContent)
+        if pane == "tree":
+            self.block_tree.focus()
+        elif pane == "editor":
+            if self.editor.current is not None:
+                self.editor.current.focus()
+        elif pane == "run":
+            bottom.active = "tab-run"
+            self.run_pane.table.focus()
+        elif pane == "problems":
+            bottom.active = "tab-problems"
+            self.query_one("#problems").focus()
 
     async def action_quit(self) -> None:
         dirty = [editor.path.name for editor in self.editor.editors() if editor.dirty]

@@ -22,6 +22,11 @@ def _tab_id(path: Path) -> str:
 class CodeEditor(TextArea):
     """A TextArea that knows its file, what was last saved, and whether it has unsaved edits."""
 
+    BINDINGS = [
+        Binding("ctrl+end", "document_end", "End of file", show=False, id="editor.end"),
+        Binding("ctrl+home", "document_start", "Start of file", show=False, id="editor.start"),
+    ]
+
     def __init__(self, path: Path, text: str) -> None:
         super().__init__(text, language=LANGUAGES.get(path.suffix), theme="monokai", soft_wrap=False,
                          tab_behavior="indent", show_line_numbers=True, id=f"editor-{_tab_id(path)}")
@@ -32,6 +37,12 @@ class CodeEditor(TextArea):
     @property
     def dirty(self) -> bool:
         return self.text != self.saved_text
+
+    def action_document_end(self) -> None:
+        self.move_cursor(self.document.end)
+
+    def action_document_start(self) -> None:
+        self.move_cursor((0, 0))
 
 
 def _stamp(path: Path) -> tuple[int, int] | None:
@@ -51,15 +62,16 @@ edits.
 
 - `ctrl+s`: save (atomically: a crash never leaves half a file). Saving a block re-runs the last execution from
   that block when auto re-run is on (`a` in the Run pane toggles it).
-- `ctrl+e`: edit the file in `$EDITOR`; the workbench suspends and picks the change up afterwards.
-- `ctrl+w`: close the tab (asks first when there are unsaved edits).
+- `ctrl+o`: edit the file in `$EDITOR`; the workbench suspends and picks the change up afterwards.
+- `ctrl+w`: close the tab (asks first when there are unsaved edits); `escape` goes back to the tree.
+- `ctrl+home` / `ctrl+end`: the start / end of the file.
 - When the file changes on disk while you have unsaved edits, you choose: reload, keep yours, or see the diff.
 """
 
     BINDINGS = [
-        Binding("ctrl+s", "save", "Save", id="editor.save", priority=True),
+        Binding("ctrl+s", "save", "Save", id="editor.save"),  # not priority: keys typed before it land first
         Binding("ctrl+w", "close_tab", "Close tab", id="editor.close"),
-        Binding("ctrl+e", "app.external_editor", "$EDITOR", id="editor.external"),
+        Binding("ctrl+o", "app.external_editor", "$EDITOR", id="editor.external"),
     ]
 
     def compose(self):

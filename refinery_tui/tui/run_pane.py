@@ -51,7 +51,8 @@ Runs the workflow locally, with the semantics it has when deployed.
     def compose(self):
         with Vertical(id="run-left"):
             yield Static("idle: `r` runs the project", id="run-status")
-            yield TextArea("{}", language="json", id="run-input", show_line_numbers=False, compact=True)
+            yield TextArea("{}", language="json", id="run-input", show_line_numbers=False, compact=True,
+                           tab_behavior="focus")
             table = DataTable(id="invocations", cursor_type="row", zebra_stripes=True)
             table.add_columns("block", "status", "ms", "output")
             yield table

@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# A person's walk through the workbench in a real terminal (tmux, 80x24), with ../shared/tools/tui-drive:
+# open projects/all-transitions, run it, walk the tree, open a block, change it, save, see the re-run's result
+# in the Run pane, then step through an execution to its end.
+# Usage: tests/e2e/walk.sh [REFINERY_TUI_COMMAND]   (default: refinery-tui on the PATH)
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+drive=${TUI_DRIVE:-$repo/../shared/tools/tui-drive}
+command=${1:-refinery-tui}
+# A terminal reads ESC followed quickly by a key as alt+key, so a lone Escape needs the terminal's escape delay
+# to pass before the next key: this is the terminal's protocol, not waiting for the app.
+escape() { "$drive" keys walk Escape; sleep 0.3; }
+work=$(mktemp -d)
+trap 'rm -rf "$work"; "$drive" stop walk >/dev/null 2>&1 || true' EXIT
+cp -r "$repo/projects/all-transitions" "$work/all-transitions"
+rm -rf "$work/all-transitions/.refinery"
+
+"$drive" start walk --size 80x24 -- $command "$work/all-transitions"
+"$drive" wait walk "start" 20
+# a first run, with an input typed in the input box
+"$drive" keys walk C-j
+"$drive" type walk '{"numbers": [1, 2]}'
+escape
+"$drive" keys walk r
+"$drive" wait walk "✓ succeeded" 30
+# walk the tree down to 'small' and open it
+"$drive" keys walk 1 j j j j j j j Enter
+"$drive" wait walk "small.py" 10
+# change it: a new main at the end of the file, then save; the re-run starts from 'small'
+"$drive" keys walk C-End Enter
+"$drive" type walk 'def main(block_input, backpack): return {"verdict": "edited", "sum": block_input["sum"]}'
+"$drive" keys walk C-s
+"$drive" wait walk "Δ small" 30
+escape
+"$drive" keys walk 3
+"$drive" wait walk "edited" 10
+# step through a whole execution
+"$drive" keys walk 1 s
+"$drive" wait walk "paused (step) before 'start'" 20
+for _ in $(seq 1 20); do
+  if "$drive" snap walk | grep -q "✓ succeeded"; then break; fi
+  "$drive" keys walk s
+  "$drive" wait walk "paused" 5 >/dev/null 2>&1 || true
+done
+"$drive" wait walk "✓ succeeded" 20
+"$drive" snap walk
+"$drive" keys walk q
+echo "walk: ok"
