@@ -175,12 +175,17 @@ class History:
         with self._lock:
             rows = self.db.execute("SELECT * FROM invocations WHERE execution_id=? ORDER BY seq",
                                    (execution_id,)).fetchall()
-        return [
-            InvocationRecord(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], json.loads(r[8]), self._load(r[9]),
-                             self._load(r[10]), self._load(r[11]), self._load(r[12]),
-                             json.loads(r[13]) if r[13] else None, r[14], r[15], r[16], r[17], bool(r[18]))
-            for r in rows
-        ]
+        return [self._invocation(r) for r in rows]
+
+    def invocation(self, invocation_id: str) -> InvocationRecord | None:
+        with self._lock:
+            row = self.db.execute("SELECT * FROM invocations WHERE id=?", (invocation_id,)).fetchone()
+        return self._invocation(row) if row else None
+
+    def _invocation(self, r: tuple) -> InvocationRecord:
+        return InvocationRecord(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], json.loads(r[8]), self._load(r[9]),
+                                self._load(r[10]), self._load(r[11]), self._load(r[12]),
+                                json.loads(r[13]) if r[13] else None, r[14], r[15], r[16], r[17], bool(r[18]))
 
     def arrivals(self, execution_id: str) -> list[dict[str, Any]]:
         with self._lock:

@@ -31,10 +31,14 @@ from refinery_tui.model.writer import save_project
 from refinery_tui.tui import keymap
 from refinery_tui.tui.block_tree import BlockTree
 from refinery_tui.tui.editor import CodeEditor, EditorPane
-from refinery_tui.tui.messages import FileSaved, FilesChanged, OpenFile, RunEvent, RunFinished, Validated
+from refinery_tui.tui.messages import (
+    Compared, FileSaved, FilesChanged, OpenFile, RunEventsReady, RunFinished, Validated,
+)
 from refinery_tui.tui.modals import Ask, Choose, Confirm, ShowText
 from refinery_tui.tui.problems import ProblemsPane
 from refinery_tui.tui.run_pane import RunPane, output_preview
+
+EVENTS_PER_SLICE = 400
 
 LATER = {
     "deploy": "Deploy to AWS (plan, apply, teardown) comes with the cloud issue (#5).",
@@ -101,6 +105,9 @@ unsaved).
         self.changed_blocks: set[str] = set()
         self.breakpoints: set[str] = set()
         self._stop_watching = threading.Event()
+        self._events: list[Event] = []
+        self._events_lock = threading.Lock()
+        self._flush_pending = False
 
     # layout
 
@@ -125,6 +132,8 @@ unsaved).
         self.open_session()
         if self.watch_files:
             self.watch_project()
+        if os.environ.get("REFINERY_TUI_EXIT_WHEN_READY"):  # for the start-up benchmark
+            self.call_after_refresh(self.exit)
 
     def on_unmount(self) -> None:
         self._stop_watching.set()
@@ -161,7 +170,34 @@ unsaved).
         self.show_validation(self.validation)
 
     def _post_event(self, event: Event) -> None:
-        self.post_message(RunEvent(event))
+        """Called on worker threads: queue the event, and ask for a flush only when none is pending, so that a
+        burst of events (a 10,000-item fan-out) reaches the UI in a few batches, not one message each."""
+        with self._events_lock:
+            self._events.append(event)
+            if self._flush_pending:
+                return
+            self._flush_pending = True
+        self.post_message(RunEventsReady())
+
+    def on_run_events_ready(self, message: RunEventsReady) -> None:
+        """Apply a slice of the waiting events (then let key presses in before the next slice). Within a slice,
+        only each invocation's latest state reaches the table, and each block's latest state the tree."""
+        with self._events_lock:
+            events, self._events = self._events[:EVENTS_PER_SLICE], self._events[EVENTS_PER_SLICE:]
+            more = bool(self._events)
+            self._flush_pending = more
+        rows: dict[str, Event] = {}
+        with self.batch_update():
+            for event in events:
+                if event.kind in ("invocation_queued", "invocation_started", "invocation_finished",
+                                  "invocation_failed", "invocation_cancelled"):
+                    rows[event.data["invocation_id"]] = event
+                else:
+                    self.apply_run_event(event)
+            for event in rows.values():
+                self.apply_run_event(event)
+        if more:
+            self.post_message(RunEventsReady())
 
     def show_validation(self, result: ValidationResult) -> None:
         self.validation = result
@@ -384,23 +420,23 @@ unsaved).
             return
         self.post_message(RunFinished(result))
 
-    def on_run_event(self, message: RunEvent) -> None:
-        event = message.event
+    def apply_run_event(self, event: Event) -> None:
         data = event.data
         pane = self.run_pane
         if event.kind == "execution_started":
             self.last_execution = data["execution_id"]
         elif event.kind == "invocation_queued":
             self.block_tree.set_state(data["block"], "queued")
-            pane.upsert(data["invocation_id"], _place(data), "queued")
+            pane.upsert(data["invocation_id"], _place(data), "queued", block=data["block"])
         elif event.kind == "invocation_started":
             self.block_tree.set_state(data["block"], "running")
-            pane.upsert(data["invocation_id"], _place(data), "running")
+            pane.upsert(data["invocation_id"], _place(data), "running", block=data["block"])
         elif event.kind in ("invocation_finished", "invocation_failed"):
             self.block_tree.set_state(data["block"], data["status"])
             output = data["output_preview"] if data["status"] == "succeeded" else \
                 f"{(data.get('error') or {}).get('type')}: {(data.get('error') or {}).get('message')}"
-            pane.upsert(data["invocation_id"], _place(data), data["status"], data["duration_ms"], output)
+            pane.upsert(data["invocation_id"], _place(data), data["status"], data["duration_ms"], output,
+                        block=data["block"])
         elif event.kind == "invocation_cancelled":
             pane.upsert(data["invocation_id"], data["block"], "cancelled")
         elif event.kind == "paused":
@@ -444,30 +480,45 @@ unsaved).
             self.notify(message.error or "the run did not start", severity="error")
             return
         result = message.result
-        self.compare_with_previous(result)
         self.show_current_invocation()
         style = {"succeeded": "green", "failed": "bold red", "cancelled": "dim"}.get(result.status, "")
         errors = f" · {result.errors[0]}" if result.errors else ""
-        changed = f" · Δ {', '.join(sorted(self.changed_blocks))}" if self.changed_blocks else ""
         replay = " (re-run)" if result.replay_of else ""
-        pane.set_status(f"{'✓' if result.status == 'succeeded' else '✗'} {result.status}{replay}{changed}{errors} · "
-                        f"{result.invocations} invocations in {result.duration_ms:.0f} ms", style)
+        pane.set_status(f"{'✓' if result.status == 'succeeded' else '✗'} {result.status}{replay} · "
+                        f"{result.invocations} invocations in {result.duration_ms:.0f} ms{errors}", style)
+        self.compare_with_previous(result)
 
     def compare_with_previous(self, result) -> None:
         """Mark the blocks whose outputs differ from the run this one follows (Δ in the table and status)."""
+        base = result.replay_of or self.last_finished
+        self.last_finished = result.execution_id
+        if base is not None:
+            self.compare_runs(base, result.execution_id)
+
+    @work(thread=True, group="compare", exit_on_error=False)
+    def compare_runs(self, base: str, execution_id: str) -> None:
         from refinery_tui.local.history import compare_executions
 
         history = self.session.history
-        base = result.replay_of or self.last_finished
-        self.last_finished = result.execution_id
-        if base is None:
+        changed = set(compare_executions(history, base, execution_id)["changed"])
+        records = [r for r in history.invocations(execution_id) if r.block in changed]
+        self.post_message(Compared(execution_id, changed, records))
+
+    def on_compared(self, message: Compared) -> None:
+        if message.execution_id != self.last_finished:
             return
-        self.changed_blocks |= set(compare_executions(history, base, result.execution_id)["changed"])
-        for record in history.invocations(result.execution_id):
-            if record.block in self.changed_blocks:
-                output = output_preview(record.output) if record.status == "succeeded" else \
-                    f"{record.error.get('type')}: {record.error.get('message')}"
-                self.run_pane.upsert(record.id, record.block, record.status, record.duration_ms, output, True)
+        self.changed_blocks |= message.changed
+        for record in message.records:
+            if record.id not in self.run_pane.table.rows:
+                continue
+            output = output_preview(record.output) if record.status == "succeeded" else \
+                f"{record.error.get('type')}: {record.error.get('message')}"
+            place = record.block + "".join(f"[{f[1]}]" for f in record.context.get("frames", []))
+            self.run_pane.upsert(record.id, place, record.status, record.duration_ms, output, True, record.block)
+        if message.changed:
+            status = str(self.run_pane.query_one("#run-status").render())
+            self.run_pane.set_status(status.replace(" · ", f" · Δ {', '.join(sorted(message.changed))} · ", 1),
+                                     "green" if status.startswith("✓") else "red")
 
     @on(DataTable.RowHighlighted, "#invocations")
     def show_invocation(self, event: DataTable.RowHighlighted) -> None:
@@ -475,10 +526,9 @@ unsaved).
             self.show_details_of(event.row_key.value)
 
     def show_details_of(self, invocation_id: str | None) -> None:
-        if self.session is None or self.last_execution is None or invocation_id is None:
+        if self.session is None or invocation_id is None or invocation_id.startswith("more:"):
             return
-        record = next((r for r in self.session.history.invocations(self.last_execution)
-                       if r.id == invocation_id), None)
+        record = self.session.history.invocation(invocation_id)
         if record is not None:
             self.run_pane.show_detail(record)
 

@@ -19,6 +19,10 @@ class RunEvent(Message):
     event: Event
 
 
+class RunEventsReady(Message):
+    """Executor events are waiting in the app's queue (posted once per batch)."""
+
+
 @dataclass
 class RunFinished(Message):
     result: ExecutionResult | None
@@ -58,3 +62,12 @@ class FileSaved(Message):
 class InvocationChosen(Message):
     invocation_id: str
     record: Any = None
+
+
+@dataclass
+class Compared(Message):
+    """Which blocks' outputs changed from the run an execution follows."""
+
+    execution_id: str
+    changed: set[str]
+    records: list[Any]

@@ -13,6 +13,7 @@ from textual.widgets import DataTable, Static, TextArea
 
 from refinery_tui.local.executor import preview
 
+ROWS_PER_BLOCK = 100
 STATUS_STYLES = {"queued": "dim", "running": "bold yellow", "succeeded": "green", "failed": "bold red",
                  "cancelled": "dim", "paused": "reverse yellow"}
 
@@ -48,6 +49,10 @@ Runs the workflow locally, with the semantics it has when deployed.
         Binding("k", "cursor_up", "Up", show=False, id="run.up"),
     ]
 
+    def on_mount(self) -> None:
+        self.rows_of_block = {}
+        self.folded = {}
+
     def compose(self):
         with Vertical(id="run-left"):
             yield Static("idle: `r` runs the project", id="run-status")
@@ -80,18 +85,48 @@ Runs the workflow locally, with the semantics it has when deployed.
     def clear(self) -> None:
         self.table.clear()
         self.query_one("#run-detail", Static).update("")
+        self.rows_of_block: dict[str, int] = {}
+        self.folded: dict[str, dict[str, str]] = {}
 
-    def upsert(self, invocation_id: str, block: str, status: str, ms: float | None = None, output: str = "",
-               changed: bool = False) -> None:
-        label = Text(status, style=STATUS_STYLES.get(status, ""))
-        cells = [Text(("Δ " if changed else "") + block, style="bold" if changed else ""), label,
-                 "" if ms is None else f"{ms:.1f}", output]
+    def upsert(self, invocation_id: str, label: str, status: str, ms: float | None = None, output: str = "",
+               changed: bool = False, block: str | None = None) -> None:
+        """Add or update an invocation's row. Past ROWS_PER_BLOCK rows of one block (a big fan-out), further
+        invocations of it are folded into one summary row, so that the table stays small and fast."""
+        block = block or label.split("[", 1)[0]
         table = self.table
+        if invocation_id not in table.rows:
+            rows = getattr(self, "rows_of_block", {})
+            self.rows_of_block = rows
+            if rows.get(block, 0) >= ROWS_PER_BLOCK:
+                self._fold(block, invocation_id, status)
+                return
+            rows[block] = rows.get(block, 0) + 1
+        cells = [Text(("Δ " if changed else "") + label, style="bold" if changed else ""),
+                 Text(status, style=STATUS_STYLES.get(status, "")), "" if ms is None else f"{ms:.1f}", output]
         if invocation_id in table.rows:
             for column, value in zip(table.columns, cells):
                 table.update_cell(invocation_id, column, value)
         else:
             table.add_row(*cells, key=invocation_id)
+
+    def _fold(self, block: str, invocation_id: str, status: str) -> None:
+        folded = getattr(self, "folded", {})
+        self.folded = folded
+        statuses, counts = folded.setdefault(block, ({}, {}))
+        previous = statuses.get(invocation_id)
+        if previous is not None:
+            counts[previous] -= 1
+        statuses[invocation_id] = status
+        counts[status] = counts.get(status, 0) + 1
+        summary = " ".join(f"{count} {name}" for name, count in sorted(counts.items()) if count)
+        key = f"more:{block}"
+        cells = [Text(f"{block} … +{len(statuses)}", style="italic"), Text(summary, style="dim"), "",
+                 "more invocations, folded (History shows all)"]
+        if key in self.table.rows:
+            for column, value in zip(self.table.columns, cells):
+                self.table.update_cell(key, column, value)
+        else:
+            self.table.add_row(*cells, key=key)
 
     def show_detail(self, record) -> None:
         parts = [f"[b]{record.block}[/b]  {record.status}  {record.duration_ms:.1f} ms  attempt {record.attempt + 1}"]
