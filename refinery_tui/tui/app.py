@@ -86,6 +86,7 @@ unsaved).
         Binding("delete", "delete_block", "Delete", show=False, id="block.delete"),
         Binding("t", "add_transition", "Transition", show=False, id="transition.add"),
         Binding("T", "delete_transition", "Remove transition", show=False, id="transition.delete"),
+        Binding("e", "edit_transition", "Change transition", show=False, id="transition.edit"),
         Binding("y", "open_project_file", "project.yaml", show=False, id="app.project_file"),
     ]
 
@@ -657,21 +658,9 @@ unsaved).
             target = parts[0]
             kind = parts[1] if len(parts) > 1 else "then"
             expression = parts[2] if len(parts) > 2 else None
-            if kind == "if" and not expression:
-                self.notify("an `if` transition needs an expression: TARGET if EXPRESSION", severity="error")
-                return
-            if expression is not None:
-                from refinery_tui.model.expressions import ExpressionSyntaxError, compile_expression
-
-                try:
-                    compile_expression(expression)
-                except ExpressionSyntaxError as exc:
-                    self.notify(f"the expression does not work: {exc.message}", severity="error")
-                    return
-            allowed = self._allowed(source, target)
-            if allowed is not None and kind not in allowed:
-                self.notify(f"'{kind}' cannot join '{source}' to '{target}'; allowed: {', '.join(allowed) or 'none'}",
-                            severity="error")
+            problem = self.transition_problem(source, target, kind, expression)
+            if problem:
+                self.notify(problem, severity="error")
                 return
             self.edit_structure(
                 lambda project: project.add_transition(Transition(source, target, kind, expression,
@@ -686,6 +675,60 @@ unsaved).
         if project is None or source not in project.blocks or target not in project.blocks:
             return None
         return schema.allowed_transitions(project.blocks[source].type, project.blocks[target].type)
+
+    def action_edit_transition(self) -> None:
+        """Change the transition that leads to the selected node: its target, type or expression."""
+        node = self.block_tree.cursor_node
+        source_node = getattr(node, "_refinery_source", None)
+        if source_node is None or source_node.via is None:
+            self.notify("select a block reached by a transition to change that transition")
+            return
+        index, via = source_node.via_index, source_node.via
+        current = f"{via.target} {via.type}" + (f" {via.expression}" if via.expression else "")
+
+        def answered(answer: str | None) -> None:
+            if not answer:
+                return
+            parts = answer.split(maxsplit=2)
+            target, kind = parts[0], parts[1] if len(parts) > 1 else "then"
+            expression = parts[2] if len(parts) > 2 else None
+            problem = self.transition_problem(via.source, target, kind, expression)
+            if problem:
+                self.notify(problem, severity="error")
+                return
+
+            def change(project: Project) -> None:
+                transition = project.transitions[index]
+                project.block(target)
+                transition.target, transition.type, transition.expression = target, kind, expression
+                transition.type_written = transition.type_written or kind != "then"
+
+            self.edit_structure(change, f"changed the transition {via.source} → {target} ({kind})")
+
+        self.push_screen(Ask(f"Change the transition from '{via.source}': TARGET TYPE [EXPRESSION]", current),
+                         answered)
+
+    def transition_problem(self, source: str, target: str, kind: str, expression: str | None) -> str | None:
+        """Why a transition cannot be written, or None."""
+        if kind not in schema.TRANSITION_TYPES:
+            return f"unknown transition type '{kind}' ({', '.join(schema.TRANSITION_TYPES)})"
+        if kind == "if" and not expression:
+            return "an `if` transition needs an expression: TARGET if EXPRESSION"
+        if kind != "if" and expression:
+            return "only an `if` transition takes an expression"
+        if expression is not None:
+            from refinery_tui.model.expressions import ExpressionSyntaxError, compile_expression
+
+            try:
+                compile_expression(expression)
+            except ExpressionSyntaxError as exc:
+                return f"the expression does not work: {exc.message}"
+        allowed = self._allowed(source, target)
+        if allowed is not None and kind not in allowed:
+            return f"'{kind}' cannot join '{source}' to '{target}'; allowed: {', '.join(allowed) or 'none'}"
+        if self.project is not None and target not in self.project.blocks:
+            return f"no block named '{target}'"
+        return None
 
     def action_delete_transition(self) -> None:
         node = self.block_tree.cursor_node
@@ -832,6 +875,8 @@ unsaved).
             ("Block: Settings", "Type, language, memory, timeout, env, transitions", self.action_block_settings),
             ("Block: Toggle breakpoint", "Pause runs before the selected block", self.action_toggle_breakpoint),
             ("Transition: Add", "Add a transition from the selected block", self.action_add_transition),
+            ("Transition: Change", "Change the target, type or expression of the transition to the selected node",
+             self.action_edit_transition),
             ("Transition: Remove", "Remove the transition leading to the selected node", self.action_delete_transition),
             ("File: Save", "Save the open file", self.editor.action_save),
             ("File: Open project.yaml", "Edit project.yaml", self.action_open_project_file),

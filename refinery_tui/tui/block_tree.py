@@ -32,6 +32,7 @@ class NodeData:
 
 
 class BlockTree(Tree[NodeData]):
+    ALLOW_MAXIMIZE = True
     """Enter opens a block (a link jumps to the block's first place); `b` toggles a breakpoint."""
 
     HELP = """\
@@ -46,7 +47,9 @@ During a run each block shows its state: `·` queued, `▶` running, `✓` succe
 - `enter`: open the block's code (or jump, on a link)
 - `j` / `k`, arrows: move; `l` / `h`: expand / collapse
 - `b`: toggle a breakpoint on the block
-- `i`: the block's settings; `n` new block, `F2` rename, `delete` remove; `t` add a transition
+- `i`: the block's settings; `n` new block, `F2` rename, `delete` remove
+- `t` add a transition from the block; `e` change the transition that leads to it; `T` remove that transition
+- `y` opens `project.yaml`
 """
 
     BINDINGS = [
@@ -108,9 +111,9 @@ During a run each block shows its state: `·` queued, `▶` running, `✓` succe
             for child in reversed(node.children):
                 stack.append((ui_node, child))
         if cursor and cursor in index:
-            self.move_cursor(index[cursor])
+            self.call_after_refresh(self.move_cursor, index[cursor])  # lines are known only after the refresh
         elif self.root.children:
-            self.move_cursor(self.root.children[0])
+            self.cursor_line = 0
 
     def _key_index(self) -> dict[str, UiNode[NodeData]]:
         return {node.data.key: node for nodes in self._block_nodes.values() for node in nodes if node.data}

@@ -54,6 +54,7 @@ def _stamp(path: Path) -> tuple[int, int] | None:
 
 
 class EditorPane(Vertical):
+    ALLOW_MAXIMIZE = True
     HELP = """\
 ## Editor
 

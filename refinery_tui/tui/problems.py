@@ -11,6 +11,7 @@ from refinery_tui.tui.messages import OpenFile
 
 
 class ProblemsPane(DataTable):
+    ALLOW_MAXIMIZE = True
     HELP = """\
 ## Problems
 

@@ -26,6 +26,7 @@ def _json(value: Any) -> str:
 
 
 class RunPane(Horizontal):
+    ALLOW_MAXIMIZE = True
     HELP = """\
 ## Run
 

@@ -16,7 +16,8 @@ trap 'rm -rf "$work"; "$drive" stop walk >/dev/null 2>&1 || true' EXIT
 cp -r "$repo/projects/all-transitions" "$work/all-transitions"
 rm -rf "$work/all-transitions/.refinery"
 
-"$drive" start walk --size 80x24 -- $command "$work/all-transitions"
+# $EDITOR is a stand-in that edits the file without a screen, to check that the workbench suspends and picks it up
+"$drive" start walk --size 80x24 -- env "EDITOR=sed -i s/edited/EDITED/" $command "$work/all-transitions"
 "$drive" wait walk "start" 20
 # a first run, with an input typed in the input box
 "$drive" keys walk C-j
@@ -35,8 +36,16 @@ escape
 escape
 "$drive" keys walk 3
 "$drive" wait walk "edited" 10
+# open the file in $EDITOR (ctrl+o): the workbench suspends, and re-runs with the change when it comes back
+"$drive" keys walk 2 C-o
+"$drive" wait walk "re-run" 30
+escape
+"$drive" keys walk 3 z
+"$drive" wait walk '"verdict": "EDITED"' 30
+escape
 # step through a whole execution
-"$drive" keys walk 1 s
+escape
+"$drive" keys walk s
 "$drive" wait walk "paused (step) before 'start'" 20
 for _ in $(seq 1 20); do
   if "$drive" snap walk | grep -q "✓ succeeded"; then break; fi

@@ -262,3 +262,132 @@ async def test_keys_can_be_remapped(project, tmp_path, monkeypatch):
         await app.workers.wait_for_complete()
         await pilot.pause()
         assert any(isinstance(m, RunFinished) for m in posted)
+
+
+async def test_changing_and_removing_a_transition(project):
+    app = make_app(project)
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.block_tree.select_block("big")
+        await pilot.press("e")
+        await pilot.pause()
+        assert app.screen.query_one("Input").value == "big if return_data['sum'] > 100"
+        app.screen.query_one("Input").value = "big if return_data['sum'] > 50"
+        await pilot.press("enter")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        transition = next(t for t in load_project(project).project.transitions if t.target == "big")
+        assert transition.expression == "return_data['sum'] > 50"
+        app.block_tree.select_block("big")
+        await pilot.press("T")
+        await pilot.pause()
+        await pilot.press("y")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert not [t for t in load_project(project).project.transitions if t.target == "big"]
+
+
+async def test_tree_refresh_keeps_expansion_and_cursor(project):
+    app = make_app(project)
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.block_tree.select_block("report")
+        split = app.block_tree.first_place("describe")
+        split.collapse()
+        text = (project / "project.yaml").read_text().replace("  small:         {type: code, language: python}",
+                                                              "  small:         {type: code, language: python}\n"
+                                                              "  extra:         {type: topic}")
+        (project / "project.yaml").write_text(text + "  - {from: small, to: extra}\n")
+        app.post_message(FilesChanged([project / "project.yaml"]))
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert "extra" in app.block_tree.project.blocks
+        assert app.block_tree.selected_block == "report"
+        assert not app.block_tree.first_place("describe").is_expanded
+        assert app.block_tree.first_place("split").is_expanded
+
+
+async def test_a_python_syntax_error_shows_in_problems_when_saved(project):
+    app = make_app(project)
+    async with app.run_test(size=(120, 40)) as pilot:
+        editor = await app.editor.open(project / "blocks/total.py")
+        editor.load_text("def main(block_input, backpack)\n    return 1\n")
+        await pilot.press("ctrl+s")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        problems = app.query_one("#problems")
+        assert any(d.file == "blocks/total.py" and d.line == 1 and "syntax" in d.message
+                   for d in problems.diagnostics)
+
+
+@needs_node
+async def test_replay_from_the_selected_invocation_and_history(project):
+    app = make_app(project)
+    posted = []
+    async with app.run_test(size=(120, 40), message_hook=posted.append) as pilot:
+        app.run_pane.set_input({"numbers": [3, 8, 12]})
+        await run_and_wait(app, pilot)
+        table = app.run_pane.table
+        table.focus()
+        row = next(i for i, key in enumerate(table.rows) if app.session.history.invocation(key.value).block == "report")
+        table.move_cursor(row=row)
+        await pilot.pause()
+        await pilot.press("f")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        runs = [m.result for m in posted if isinstance(m, RunFinished)]
+        assert len(runs) == 2 and runs[1].replay_of == runs[0].execution_id
+        assert [r.block for r in app.session.history.invocations(runs[1].execution_id)] == ["report", "big"]
+        await pilot.press("H")
+        await pilot.pause()
+        executions = app.run_pane.query_one("#executions")
+        assert executions.display and executions.row_count == 2
+        executions.move_cursor(row=1)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.last_execution == runs[0].execution_id
+        assert app.run_pane.table.row_count == runs[0].invocations == 9
+
+
+@needs_node
+async def test_editing_a_pending_input_while_stepping(project):
+    app = make_app(project)
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.run_pane.set_input({"numbers": [1]})
+        app.block_tree.focus()
+        await pilot.press("s")
+        for _ in range(100):
+            await pilot.pause(0.02)
+            if "before 'start'" in status(app):
+                break
+        app.run_pane.set_input({"numbers": [10, 20]})
+        await pilot.press("c")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        run = app.session.history.executions(1)[0]
+        assert run.outputs[0]["output"] == {"verdict": "big", "sum": 500}
+        assert app.run_pane.input_value() == {"numbers": [1]}  # the user's own input is back
+
+
+async def test_zoom_and_escape(project):
+    app = make_app(project)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("z")
+        assert app.screen.maximized is app.block_tree
+        await pilot.press("escape")
+        assert app.screen.maximized is None
+
+
+async def test_a_failing_worker_is_a_notification(project):
+    app = make_app(project)
+    async with app.run_test(size=(120, 40)) as pilot:
+        def explode(session):
+            raise RuntimeError("the backend broke")
+
+        app.before_run()
+        app.execute(explode)
+        try:
+            await app.workers.wait_for_complete()
+        except Exception:  # noqa: BLE001 - the worker's failure is what this test makes
+            pass
+        await pilot.pause()
+        assert any("the backend broke" in str(n.message) for n in app._notifications)
+        assert not app.running and app.is_running
