@@ -334,18 +334,18 @@ unsaved).
         self.start_run(step=False)
 
     def action_run_step(self) -> None:
-        if self.running and self.session is not None:
-            self.apply_edited_input()
-            self.session.executor.step()
-            return
-        self.start_run(step=True)
+        self._advance(step=True)
 
     def action_run_continue(self) -> None:
-        if self.running and self.session is not None:
-            self.apply_edited_input()
-            self.session.executor.resume()
+        self._advance(step=False)
+
+    def _advance(self, step: bool) -> None:
+        """Step or continue a paused run (with the edited input, if any); with no run, start one."""
+        if not (self.running and self.session is not None):
+            self.start_run(step=step)
             return
-        self.start_run(step=False)
+        self.apply_edited_input()
+        (self.session.executor.step if step else self.session.executor.resume)()
 
     def action_run_pause(self) -> None:
         if self.running and self.session is not None:
@@ -512,8 +512,7 @@ unsaved).
         for record in message.records:
             if record.id not in self.run_pane.table.rows:
                 continue
-            output = output_preview(record.output) if record.status == "succeeded" else \
-                f"{record.error.get('type')}: {record.error.get('message')}"
+            output = _record_output(record)
             place = record.block + "".join(f"[{f[1]}]" for f in record.context.get("frames", []))
             self.run_pane.upsert(record.id, place, record.status, record.duration_ms, output, True, record.block)
         if message.changed:
@@ -554,9 +553,7 @@ unsaved).
         states: dict[str, str] = {}
         for record in records:
             states[record.block] = record.status if states.get(record.block) != "failed" else "failed"
-            self.run_pane.upsert(record.id, record.block, record.status, record.duration_ms,
-                                 output_preview(record.output) if record.status == "succeeded" else
-                                 f"{record.error.get('type')}: {record.error.get('message')}")
+            self.run_pane.upsert(record.id, record.block, record.status, record.duration_ms, _record_output(record))
         self.block_tree.set_states(states)
         execution = self.session.history.execution(execution_id)
         self.run_pane.set_status(f"execution {execution_id}: {execution.status} (from history)")
@@ -897,6 +894,13 @@ unsaved).
             if event.worker.group == "run":
                 self.running = False
                 self.run_pane.set_status(f"✗ the run stopped: {error}", "red")
+
+
+def _record_output(record) -> str:
+    """A recorded invocation's output preview, or its error."""
+    if record.status == "succeeded":
+        return output_preview(record.output)
+    return f"{(record.error or {}).get('type')}: {(record.error or {}).get('message')}"
 
 
 def _place(data: dict) -> str:
