@@ -131,6 +131,7 @@ unsaved).
         keymap.apply(self)
         self.query_one(BlockTree).focus()
         self.open_session()
+        self.load_saved_input()
         if self.watch_files:
             self.watch_project()
         if os.environ.get("REFINERY_TUI_EXIT_WHEN_READY"):  # for the start-up benchmark
@@ -368,6 +369,27 @@ unsaved).
         if _json(value) != self.paused_input_text:
             self.session.executor.edit_input(self.paused_invocation, value)
 
+    def load_saved_input(self) -> None:
+        """The input box starts with the last input run here, or the project's own `input.json` example."""
+        import json
+
+        for path in (self.root / ".refinery" / "last-input.json", self.root / "input.json"):
+            try:
+                self.run_pane.set_input(json.loads(path.read_text(encoding="utf-8")))
+                return
+            except (OSError, ValueError):
+                continue
+
+    def save_input(self, value) -> None:
+        import json
+
+        from refinery_tui.model.files import atomic_write_text
+
+        try:
+            atomic_write_text(self.root / ".refinery" / "last-input.json", json.dumps(value, indent=2))
+        except (OSError, TypeError, ValueError):
+            pass
+
     def start_run(self, step: bool) -> None:
         if not self._require_session() or self.running:
             return
@@ -376,6 +398,7 @@ unsaved).
         except ValueError as exc:
             self.notify(str(exc), severity="error")
             return
+        self.save_input(value)
         self.before_run()
         self.execute(lambda session: session.run(value, step=step))
 

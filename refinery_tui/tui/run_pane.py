@@ -32,8 +32,9 @@ class RunPane(Horizontal):
 
 Runs the workflow locally, with the semantics it has when deployed.
 
-- Input: the JSON in the box at the top goes to the entry block (`ctrl+j` focuses it). While paused, it holds the
-  next invocation's input: edit it, and `step` or `continue` runs with your edit.
+- Input: the JSON in the box at the top goes to the entry block (`ctrl+j` focuses it). It starts with the last
+  input you ran (kept in `.refinery/last-input.json`), or the project's `input.json` example. While paused, it
+  holds the next invocation's input: edit it, and `step` or `continue` runs with your edit.
 - `r` run, `s` step (pause before each invocation), `c` continue, `p` pause, `x` cancel.
 - `b` in the tree sets a breakpoint on a block: the run pauses before it.
 - `a` turns auto re-run on save on and off (on by default): saving a block re-runs the last execution from that

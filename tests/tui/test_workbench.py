@@ -391,3 +391,14 @@ async def test_a_failing_worker_is_a_notification(project):
         await pilot.pause()
         assert any("the backend broke" in str(n.message) for n in app._notifications)
         assert not app.running and app.is_running
+
+
+async def test_the_input_starts_from_the_example_then_the_last_run(project):
+    app = make_app(project)
+    async with app.run_test(size=(120, 40)) as pilot:
+        assert app.run_pane.input_value() == {"numbers": [3, 8, -1]}  # projects' input.json
+        app.run_pane.set_input({"numbers": [7]})
+        await run_and_wait(app, pilot)
+    app = make_app(project)
+    async with app.run_test(size=(120, 40)) as pilot:
+        assert app.run_pane.input_value() == {"numbers": [7]}
