@@ -36,7 +36,7 @@ from refinery_tui.tui.messages import (
 )
 from refinery_tui.tui.modals import Ask, Choose, Confirm, ShowText
 from refinery_tui.tui.problems import ProblemsPane
-from refinery_tui.tui.run_pane import RunPane, output_preview
+from refinery_tui.tui.run_pane import RunPane, compact_json, output_preview
 
 EVENTS_PER_SLICE = 400
 
@@ -211,7 +211,8 @@ unsaved).
         errors, warnings = len(result.errors), len(result.warnings)
         label = "Problems" + (f" ({errors}✗ {warnings}!)" if errors or warnings else "")
         self.query_one("#bottom", TabbedContent).get_tab("tab-problems").label = label
-        self.sub_title = f"{self.root.name}  ·  local  ·  " + ("valid" if result.ok else f"{errors} error(s)")
+        state = "valid" if result.ok else f"{errors} error(s)"
+        self.sub_title = f"{self.root.name} · stage: local · target: this machine · {state}"
 
     @work(thread=True, exclusive=True, group="validate", exit_on_error=False)
     def revalidate(self) -> None:
@@ -357,8 +358,6 @@ unsaved).
             self.session.executor.cancel()
 
     def apply_edited_input(self) -> None:
-        from refinery_tui.tui.run_pane import _json
-
         if self.paused_invocation is None or self.paused_input_text is None:
             return
         try:
@@ -366,7 +365,7 @@ unsaved).
         except ValueError as exc:
             self.notify(str(exc), severity="error")
             return
-        if _json(value) != self.paused_input_text:
+        if compact_json(value) != self.paused_input_text:
             self.session.executor.edit_input(self.paused_invocation, value)
 
     def load_saved_input(self) -> None:
@@ -473,10 +472,8 @@ unsaved).
                             "edit the input above to change it", "yellow")
             record_input = self.pending_input(data["invocation_id"])
             if record_input is not None:
-                from refinery_tui.tui.run_pane import _json
-
                 pane.set_input(record_input)
-                self.paused_input_text = _json(record_input)
+                self.paused_input_text = compact_json(record_input)
         elif event.kind == "resumed":
             pane.set_status("running…", "yellow")
         elif event.kind == "outputs_compared":
@@ -505,6 +502,10 @@ unsaved).
             return
         result = message.result
         self.show_current_invocation()
+        if result.replay_of is None and self.project is not None:
+            ran = set(self.block_tree.states)
+            self.block_tree.set_states({**{name: "skipped" for name in self.project.blocks if name not in ran},
+                                        **self.block_tree.states})
         style = {"succeeded": "green", "failed": "bold red", "cancelled": "dim"}.get(result.status, "")
         errors = f" · {result.errors[0]}" if result.errors else ""
         replay = " (re-run)" if result.replay_of else ""

@@ -21,7 +21,7 @@ STATE_STYLES = {
     "pending": "dim", "queued": "dim", "running": "bold yellow", "succeeded": "green", "failed": "bold red",
     "skipped": "dim italic", "paused": "reverse yellow",
 }
-STATE_MARKS = {"queued": "·", "running": "▶", "succeeded": "✓", "failed": "✗", "paused": "⏸", "skipped": "-"}
+STATE_MARKS = {"queued": "·", "running": "▶", "succeeded": "✓", "failed": "✗", "paused": "⏸", "skipped": "○"}
 
 
 @dataclass
@@ -42,10 +42,11 @@ The workflow as a tree: entry blocks at the roots; each child shows the transiti
 (`→` then, `?` if with its expression, `⤳` else, `✗` exception, `⇉` fan-out, `⇇` fan-in, `⋈` merge).
 A block reached a second time is a link (`↺`): Enter jumps to its first place.
 
-During a run each block shows its state: `·` queued, `▶` running, `✓` succeeded, `✗` failed, `⏸` paused.
+During a run each block shows its state: `·` queued, `▶` running, `✓` succeeded, `✗` failed, `⏸` paused, `○`
+skipped (the run did not reach it).
 
 - `enter`: open the block's code (or jump, on a link)
-- `j` / `k`, arrows: move; `l` / `h`: expand / collapse
+- `j` / `k`, arrows: move; `l` / `h`, space: expand / collapse
 - `b`: toggle a breakpoint on the block
 - `i`: the block's settings; `n` new block, `F2` rename, `delete` remove
 - `t` add a transition from the block; `e` change the transition that leads to it; `T` remove that transition
@@ -64,6 +65,7 @@ During a run each block shows its state: `·` queued, `▶` running, `✓` succe
     def __init__(self, **kwargs) -> None:
         super().__init__("blocks", **kwargs)
         self.show_root = False
+        self.auto_expand = False  # Enter opens the block; `l` / `h` / space expand and collapse
         self.guide_depth = 3
         self.project: Project | None = None
         self.states: dict[str, str] = {}

@@ -28,7 +28,7 @@ class CodeEditor(TextArea):
     ]
 
     def __init__(self, path: Path, text: str) -> None:
-        super().__init__(text, language=LANGUAGES.get(path.suffix), theme="monokai", soft_wrap=False,
+        super().__init__(text, language=LANGUAGES.get(path.suffix), theme="css", soft_wrap=False,
                          tab_behavior="indent", show_line_numbers=True, id=f"editor-{_tab_id(path)}")
         self.path = path
         self.saved_text = text

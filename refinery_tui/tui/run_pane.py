@@ -157,7 +157,7 @@ Runs the workflow locally, with the semantics it has when deployed.
             raise ValueError(f"the input is not valid JSON (line {exc.lineno}, column {exc.colno}): {exc.msg}")
 
     def set_input(self, value: Any) -> None:
-        self.query_one("#run-input", TextArea).load_text(_json(value))
+        self.query_one("#run-input", TextArea).load_text(compact_json(value))
 
     def show_history(self, executions) -> None:
         table = self.query_one("#executions", DataTable)
@@ -174,6 +174,14 @@ Runs the workflow locally, with the semantics it has when deployed.
         self.table.display = not history.display
         (history if history.display else self.table).focus()
         return history.display
+
+
+def compact_json(value: Any) -> str:
+    """One line of JSON, for the input box."""
+    try:
+        return json.dumps(value, ensure_ascii=False)
+    except (TypeError, ValueError):
+        return repr(value)
 
 
 def _escape(text: str) -> str:

@@ -62,6 +62,7 @@ async def test_run_fills_the_table_and_colours_the_tree(project):
         assert app.run_pane.table.row_count == 10
         assert app.block_tree.states["square"] == "succeeded" or app.block_tree.states["square"] == "failed"
         assert app.block_tree.states["small"] == "succeeded"
+        assert app.block_tree.states["big"] == "skipped"  # the `if` did not fire
         assert "succeeded" in status(app)
         app.run_pane.table.focus()
         await pilot.pause()
