@@ -16,6 +16,10 @@ CHECKS = [
     ("refinery_tui.model.expressions", ("textual", "boto3", "yaml", "ruamel")),
     ("refinery_tui.importer.refinery", ("textual", "boto3")),
     ("refinery_tui.cli", ("textual", "boto3")),
+    ("refinery_tui.runtime.engine", ("textual", "boto3", "botocore", "yaml", "ruamel")),
+    ("refinery_tui.runtime.joins", ("textual", "boto3", "botocore", "yaml", "ruamel")),
+    ("refinery_tui.local.session", ("textual", "boto3", "botocore")),
+    ("refinery_tui.run_command", ("textual", "boto3")),
     ("refinery_tui.templates", ("textual", "boto3")),
 ]
 
@@ -35,3 +39,25 @@ def test_expressions_use_only_the_standard_library():
     source = open(f"{PACKAGE}/model/expressions.py").read()
     imports = [line.split()[1] for line in source.splitlines() if line.startswith(("import ", "from "))]
     assert set(imports) <= {"__future__", "ast", "time", "dataclasses", "typing"}
+
+
+def test_runtime_uses_only_the_standard_library():
+    """runtime/ (but for the manifest builder, which runs at package time) ships inside every Lambda."""
+    import ast
+    from pathlib import Path
+
+    allowed_packages = {"refinery_tui"}
+    for path in Path(PACKAGE, "runtime").glob("*.py"):
+        if path.name == "manifest.py":
+            continue
+        tree = ast.parse(path.read_text())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                root = node.module.split(".")[0]
+                assert root in allowed_packages or root in sys.stdlib_module_names, (path.name, node.module)
+                if root == "refinery_tui":
+                    assert node.module.startswith(("refinery_tui.runtime", "refinery_tui.model.expressions")), \
+                        (path.name, node.module)
+            elif isinstance(node, ast.Import):
+                for alias in node.names:
+                    assert alias.name.split(".")[0] in sys.stdlib_module_names, (path.name, alias.name)
