@@ -379,6 +379,55 @@ unsaved).
             except (OSError, ValueError):
                 continue
 
+    def saved_inputs(self) -> dict[str, Path]:
+        """Named inputs kept with the project: `input.json` and `inputs/NAME.json`."""
+        found = {}
+        if (self.root / "input.json").is_file():
+            found["input"] = self.root / "input.json"
+        for path in sorted((self.root / "inputs").glob("*.json")):
+            found[path.stem] = path
+        return found
+
+    def action_save_input_as(self) -> None:
+        try:
+            value = self.run_pane.input_value()
+        except ValueError as exc:
+            self.notify(str(exc), severity="error")
+            return
+
+        def named(name: str | None) -> None:
+            import json
+
+            from refinery_tui.model.files import atomic_write_text
+
+            slug = schema.slugify(name or "", 40, fallback="")
+            if not slug:
+                return
+            atomic_write_text(self.root / "inputs" / f"{slug}.json", json.dumps(value, indent=2) + "\n")
+            self.notify(f"saved the input as inputs/{slug}.json")
+
+        self.push_screen(Ask("Save the input as (a name; it goes to inputs/NAME.json):"), named)
+
+    def action_load_input(self) -> None:
+        import json
+
+        inputs = list(self.saved_inputs().items())[:9]
+        if not inputs:
+            self.notify("no saved inputs yet: `Input: Save as` keeps the current one")
+            return
+
+        def chosen(name: str | None) -> None:
+            path = dict(inputs).get(name or "")
+            if path is None:
+                return
+            try:
+                self.run_pane.set_input(json.loads(path.read_text(encoding="utf-8")))
+            except (OSError, ValueError) as exc:
+                self.notify(f"{path.name}: {exc}", severity="error")
+
+        self.push_screen(Choose("Load which input?", [(name, str(index + 1), name)
+                                                      for index, (name, _) in enumerate(inputs)]), chosen)
+
     def save_input(self, value) -> None:
         import json
 
@@ -890,6 +939,8 @@ unsaved).
             ("Run: Replay from selected", "Re-run from the selected invocation's block", self.action_replay_selected),
             ("Run: Toggle auto re-run", "Re-run from a block when its file is saved", self.action_toggle_auto_rerun),
             ("Run: History", "Past executions", self.action_toggle_history),
+            ("Input: Save as", "Keep the current input as inputs/NAME.json", self.action_save_input_as),
+            ("Input: Load", "Put a saved input in the input box", self.action_load_input),
             ("Block: Add", "Add a block joined to the selected one", self.action_add_block),
             ("Block: Rename", "Rename the selected block everywhere", self.action_rename_block),
             ("Block: Delete", "Delete the selected block and its transitions", self.action_delete_block),

@@ -34,7 +34,8 @@ Runs the workflow locally, with the semantics it has when deployed.
 
 - Input: the JSON in the box at the top goes to the entry block (`ctrl+j` focuses it). It starts with the last
   input you ran (kept in `.refinery/last-input.json`), or the project's `input.json` example. While paused, it
-  holds the next invocation's input: edit it, and `step` or `continue` runs with your edit.
+  holds the next invocation's input: edit it, and `step` or `continue` runs with your edit. `ctrl+p` →
+  `Input: Save as` keeps an input as `inputs/NAME.json` in the project; `Input: Load` puts one back.
 - `r` run, `s` step (pause before each invocation), `c` continue, `p` pause, `x` cancel.
 - `b` in the tree sets a breakpoint on a block: the run pauses before it.
 - `a` turns auto re-run on save on and off (on by default): saving a block re-runs the last execution from that

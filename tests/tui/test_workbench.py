@@ -403,3 +403,21 @@ async def test_the_input_starts_from_the_example_then_the_last_run(project):
     app = make_app(project)
     async with app.run_test(size=(120, 40)) as pilot:
         assert app.run_pane.input_value() == {"numbers": [7]}
+
+
+async def test_saved_inputs(project):
+    app = make_app(project)
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.run_pane.set_input({"numbers": [42]})
+        app.action_save_input_as()
+        await pilot.pause()
+        await pilot.press(*"big one", "enter")
+        await pilot.pause()
+        assert (project / "inputs" / "big-one.json").is_file()
+        app.run_pane.set_input({})
+        app.action_load_input()
+        await pilot.pause()
+        assert isinstance(app.screen, Choose)
+        await pilot.press("2")  # 1: input.json, 2: big-one
+        await pilot.pause()
+        assert app.run_pane.input_value() == {"numbers": [42]}
