@@ -85,6 +85,10 @@ class Executor:
         self.current: str | None = None
         self.current_run: _Run | None = None
 
+    def use_manifest(self, manifest: dict[str, Any]) -> None:
+        """Runs started from now on use this manifest; one under way keeps its own."""
+        self.manifest = Manifest(manifest)
+
     # commands, safe from any thread
 
     def pause(self) -> None:
@@ -190,8 +194,8 @@ class Executor:
         except Exception:  # noqa: BLE001 - a failing listener must not stop the run
             pass
 
-    def call_block(self, invocation: Invocation) -> CallResult:
-        block = self.manifest.blocks[invocation.block]
+    def call_block(self, invocation: Invocation, manifest: Manifest | None = None) -> CallResult:
+        block = (manifest or self.manifest).blocks[invocation.block]
         request = {"id": invocation.id, "file": str(self.root / block["file"]), "input": invocation.input,
                    "backpack": invocation.backpack, "env": block.get("env") or {}}
         return self.pool.call(block.get("language", "python"), request, float(block.get("timeout", 30)),
@@ -295,7 +299,8 @@ class _Run:
         elif payload == "cancel":
             controls.cancelled = True
             for invocation in self.pending:
-                self.emit("invocation_cancelled", invocation_id=invocation.id, block=invocation.block)
+                self.emit("invocation_cancelled", invocation_id=invocation.id, block=invocation.block,
+                  place=[f.index for f in invocation.context.frames])
             self.pending.clear()
         elif isinstance(payload, tuple) and payload[0] == "breakpoints":
             controls.breakpoints = set(payload[1])
@@ -337,7 +342,7 @@ class _Run:
 
             def call() -> None:
                 try:
-                    result = self.executor.call_block(invocation)
+                    result = self.executor.call_block(invocation, self.manifest)
                 except Exception as exc:  # noqa: BLE001 - reported as the block's error
                     now = time.time()
                     result = CallResult(False, error={"type": type(exc).__name__, "message": str(exc),

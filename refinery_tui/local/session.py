@@ -50,13 +50,14 @@ class LocalSession:
         self.project = result.project
         manifest = build_manifest(result.project)
         ceiling = max([b.get("memory", 256) for b in manifest["blocks"].values()] + [256])
-        if self.pool is None or self.pool.memory_ceiling_mb < ceiling:
-            if self.pool is not None:
-                self.pool.shutdown()
+        if self.pool is None:
             self.pool = WorkerPool(self.root, memory_ceiling_mb=ceiling)
-        breakpoints = self.executor.breakpoints if self.executor else set()
-        self.executor = Executor(self.root, manifest, self.pool, self.history, self._emit, self.concurrency)
-        self.executor.breakpoints = breakpoints
+        else:
+            self.pool.memory_ceiling_mb = max(self.pool.memory_ceiling_mb, ceiling)  # for workers started next
+        if self.executor is None:
+            self.executor = Executor(self.root, manifest, self.pool, self.history, self._emit, self.concurrency)
+        else:
+            self.executor.use_manifest(manifest)  # a run under way keeps the manifest it started with
         return result
 
     def _emit(self, event: Event) -> None:

@@ -109,6 +109,7 @@ unsaved).
         self._events: list[Event] = []
         self._events_lock = threading.Lock()
         self._flush_pending = False
+        self.select_after_reload: str | None = None
 
     # layout
 
@@ -140,6 +141,8 @@ unsaved).
     def on_unmount(self) -> None:
         self._stop_watching.set()
         if self.session is not None:
+            if self.running:
+                self.session.executor.cancel()
             self.session.close()
 
     @property
@@ -188,15 +191,13 @@ unsaved).
             events, self._events = self._events[:EVENTS_PER_SLICE], self._events[EVENTS_PER_SLICE:]
             more = bool(self._events)
             self._flush_pending = more
-        rows: dict[str, Event] = {}
+        row_kinds = ("invocation_queued", "invocation_started", "invocation_finished", "invocation_failed",
+                     "invocation_cancelled")
+        last = {event.data["invocation_id"]: index for index, event in enumerate(events) if event.kind in row_kinds}
         with self.batch_update():
-            for event in events:
-                if event.kind in ("invocation_queued", "invocation_started", "invocation_finished",
-                                  "invocation_failed", "invocation_cancelled"):
-                    rows[event.data["invocation_id"]] = event
-                else:
-                    self.apply_run_event(event)
-            for event in rows.values():
+            for index, event in enumerate(events):
+                if event.kind in row_kinds and last[event.data["invocation_id"]] != index:
+                    continue  # a later event of the same invocation in this slice says more
                 self.apply_run_event(event)
         if more:
             self.post_message(RunEventsReady())
@@ -225,8 +226,11 @@ unsaved).
     def on_validated(self, message: Validated) -> None:
         if self.session is None and message.result.ok:
             self.open_session()
-            return
-        self.show_validation(message.result)
+        else:
+            self.show_validation(message.result)
+        if self.select_after_reload:
+            self.call_after_refresh(self.block_tree.select_block, self.select_after_reload)
+            self.select_after_reload = None
 
     # watching files
 
@@ -447,6 +451,9 @@ unsaved).
             self.notify(str(exc), severity="error")
             return
         self.save_input(value)
+        if self.validation is not None and not self.validation.ok:
+            self.notify("project.yaml has errors: running the last valid version (see Problems)",
+                        severity="warning")
         self.before_run()
         self.execute(lambda session: session.run(value, step=step))
 
@@ -456,6 +463,8 @@ unsaved).
         from refinery_tui.local.watcher import HotReloader
 
         block = HotReloader(self.session, lambda event: None)._earliest(blocks)
+        if self.session.history.last_execution_reaching(block) is None:
+            return  # a new block no run has reached: nothing to re-run yet
         self.before_run()
         self.run_pane.set_status(f"re-running from '{block}' after the save…", "yellow")
         self.execute(lambda session: session.replay(block))
@@ -510,7 +519,7 @@ unsaved).
             pane.upsert(data["invocation_id"], _place(data), data["status"], data["duration_ms"], output,
                         block=data["block"])
         elif event.kind == "invocation_cancelled":
-            pane.upsert(data["invocation_id"], data["block"], "cancelled")
+            pane.upsert(data["invocation_id"], _place(data), "cancelled", block=data["block"])
         elif event.kind == "paused":
             self.paused_invocation = data["invocation_id"]
             self.block_tree.set_state(data["block"], "paused")
@@ -651,7 +660,8 @@ unsaved).
 
     # structure edits (validated by the model; written by the writer, comments kept)
 
-    def edit_structure(self, change, description: str) -> None:
+    def edit_structure(self, change, description: str, select: str | None = None) -> None:
+        """Apply a change to the model and write it; on failure nothing is written and the reason is shown."""
         project = self.project
         if project is None:
             return
@@ -659,10 +669,11 @@ unsaved).
             change(project)
             save_project(project)
         except (ModelError, OSError) as exc:
-            self.notify(f"{description}: {exc}", severity="error")
+            self.notify(f"not done: {exc}", title=description, severity="error")
             self.revalidate()
             return
         self.notify(description)
+        self.select_after_reload = select
         self.revalidate()
 
     def action_add_block(self) -> None:
@@ -685,12 +696,14 @@ unsaved).
                         path.parent.mkdir(parents=True, exist_ok=True)
                         path.write_text(_template(language))
                 selected = self.block_tree.selected_block
-                if selected and selected in project.blocks and selected != name:
+                if selected and selected in project.blocks and selected != name and "then" in \
+                        schema.allowed_transitions(project.blocks[selected].type, kind):
                     project.add_transition(Transition(selected, name, type_written=False))
 
-            self.edit_structure(change, f"added block '{name}'")
+            self.edit_structure(change, f"add block '{name}'", select=name)
 
-        self.push_screen(Ask("New block: NAME [TYPE [LANGUAGE]] (joined to the selected block by `then`)",
+        self.push_screen(Ask("New block: NAME [TYPE [LANGUAGE]]\n(joined to the selected block by `then` where "
+                             "that is allowed)",
                              placeholder="my-block code python"), named)
 
     def action_rename_block(self) -> None:
@@ -700,7 +713,8 @@ unsaved).
 
         def renamed(new: str | None) -> None:
             if new and new != old:
-                self.edit_structure(lambda project: project.rename_block(old, new), f"renamed '{old}' to '{new}'")
+                self.edit_structure(lambda project: project.rename_block(old, new), f"rename '{old}' to '{new}'",
+                                    select=new)
 
         self.push_screen(Ask(f"Rename block '{old}' to:", old), renamed)
 
@@ -712,7 +726,7 @@ unsaved).
         def confirmed(yes: bool | None) -> None:
             if yes:
                 self.edit_structure(lambda project: project.remove_block(block),
-                                    f"deleted block '{block}' (its code file is kept)")
+                                    f"delete block '{block}' (its code file is kept)")
 
         self.push_screen(Confirm(f"Delete block '{block}' and its transitions? Its code file stays."), confirmed)
 
@@ -735,7 +749,7 @@ unsaved).
             self.edit_structure(
                 lambda project: project.add_transition(Transition(source, target, kind, expression,
                                                                   type_written=kind != "then")),
-                f"added {kind} transition {source} → {target}")
+                f"add {kind} transition {source} → {target}", select=source)
 
         self.push_screen(Ask(f"New transition from '{source}': TARGET [TYPE [EXPRESSION]]",
                              placeholder="next-block if return_data['ok']"), answered)
@@ -773,7 +787,7 @@ unsaved).
                 transition.target, transition.type, transition.expression = target, kind, expression
                 transition.type_written = transition.type_written or kind != "then"
 
-            self.edit_structure(change, f"changed the transition {via.source} → {target} ({kind})")
+            self.edit_structure(change, f"change the transition {via.source} → {target} ({kind})", select=target)
 
         self.push_screen(Ask(f"Change the transition from '{via.source}': TARGET TYPE [EXPRESSION]", current),
                          answered)
@@ -812,7 +826,7 @@ unsaved).
         def confirmed(yes: bool | None) -> None:
             if yes:
                 self.edit_structure(lambda project: project.remove_transition(index),
-                                    f"removed {via.type} transition {via.source} → {via.target}")
+                                    f"remove the {via.type} transition {via.source} → {via.target}", select=via.source)
 
         self.push_screen(Confirm(f"Remove the {via.type} transition {via.source} → {via.target}?"), confirmed)
 
@@ -903,14 +917,19 @@ unsaved).
     async def action_quit(self) -> None:
         dirty = [editor.path.name for editor in self.editor.editors() if editor.dirty]
         if not dirty:
-            self.exit()
+            self.leave()
             return
 
         def confirmed(yes: bool | None) -> None:
             if yes:
-                self.exit()
+                self.leave()
 
         self.push_screen(Confirm(f"Quit and lose the unsaved edits in {', '.join(dirty)}?"), confirmed)
+
+    def leave(self) -> None:
+        if self.running and self.session is not None:
+            self.session.executor.cancel()  # a paused run would otherwise keep its worker waiting
+        self.exit()
 
     async def action_external_editor(self) -> None:
         editor = self.editor.current
@@ -951,6 +970,7 @@ unsaved).
              self.action_edit_transition),
             ("Transition: Remove", "Remove the transition leading to the selected node", self.action_delete_transition),
             ("File: Save", "Save the open file", self.editor.action_save),
+            ("File: Close tab", "Close the open file (asks when it has unsaved edits)", self.editor.action_close_tab),
             ("File: Open project.yaml", "Edit project.yaml", self.action_open_project_file),
             ("File: Edit in $EDITOR", "Suspend and open the file in your editor", self.action_external_editor),
             ("View: Zoom", "Zoom the focused pane", self.action_zoom),

@@ -64,14 +64,14 @@ edits.
 - `ctrl+s`: save (atomically: a crash never leaves half a file). Saving a block re-runs the last execution from
   that block when auto re-run is on (`a` in the Run pane toggles it).
 - `ctrl+o`: edit the file in `$EDITOR`; the workbench suspends and picks the change up afterwards.
-- `ctrl+w`: close the tab (asks first when there are unsaved edits); `escape` goes back to the tree.
+- `ctrl+t`: close the tab (asks first when there are unsaved edits); `escape` goes back to the tree.
 - `ctrl+home` / `ctrl+end`: the start / end of the file.
 - When the file changes on disk while you have unsaved edits, you choose: reload, keep yours, or see the diff.
 """
 
     BINDINGS = [
         Binding("ctrl+s", "save", "Save", id="editor.save"),  # not priority: keys typed before it land first
-        Binding("ctrl+w", "close_tab", "Close tab", id="editor.close"),
+        Binding("ctrl+t", "close_tab", "Close tab", id="editor.close"),  # ctrl+w deletes a word in the editor
         Binding("ctrl+o", "app.external_editor", "$EDITOR", id="editor.external"),
     ]
 

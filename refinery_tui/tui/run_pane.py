@@ -62,10 +62,12 @@ Runs the workflow locally, with the semantics it has when deployed.
             yield TextArea("{}", language="json", id="run-input", show_line_numbers=False, compact=True,
                            tab_behavior="focus")
             table = DataTable(id="invocations", cursor_type="row", zebra_stripes=True)
-            table.add_columns("block", "status", "ms", "output")
+            for label, width in (("block", 16), ("status", 9), ("ms", 7), ("output", None)):
+                table.add_column(label, width=width)
             yield table
             history = DataTable(id="executions", cursor_type="row")
-            history.add_columns("execution", "status", "ms", "from")
+            for label, width in (("execution", 22), ("status", 11), ("ms", 7), ("from", None)):
+                history.add_column(label, width=width)
             history.display = False
             yield history
         with VerticalScroll(id="run-right"):
@@ -76,11 +78,16 @@ Runs the workflow locally, with the semantics it has when deployed.
     def table(self) -> DataTable:
         return self.query_one("#invocations", DataTable)
 
+    @property
+    def visible_table(self) -> DataTable:
+        history = self.query_one("#executions", DataTable)
+        return history if history.display else self.table
+
     def action_cursor_down(self) -> None:
-        self.table.action_cursor_down()
+        self.visible_table.action_cursor_down()
 
     def action_cursor_up(self) -> None:
-        self.table.action_cursor_up()
+        self.visible_table.action_cursor_up()
 
     def set_status(self, text: str, style: str = "") -> None:
         self.query_one("#run-status", Static).update(Text(text, style=style))
@@ -105,7 +112,7 @@ Runs the workflow locally, with the semantics it has when deployed.
                 return
             rows[block] = rows.get(block, 0) + 1
         cells = [Text(("Δ " if changed else "") + label, style="bold" if changed else ""),
-                 Text(status, style=STATUS_STYLES.get(status, "")), "" if ms is None else f"{ms:.1f}", output]
+                 Text(status, style=STATUS_STYLES.get(status, "")), "" if ms is None else _ms(ms), output]
         if invocation_id in table.rows:
             for column, value in zip(table.columns, cells):
                 table.update_cell(invocation_id, column, value)
@@ -170,11 +177,17 @@ Runs the workflow locally, with the semantics it has when deployed.
                           key=record.id)
 
     def toggle_history(self) -> bool:
+        """Show the history in place of the invocations, or back."""
         history = self.query_one("#executions", DataTable)
         history.display = not history.display
         self.table.display = not history.display
         (history if history.display else self.table).focus()
         return history.display
+
+
+def _ms(ms: float) -> str:
+    """A duration that fits its column: 0.4, 12.3, 156, 3012."""
+    return f"{ms:.1f}" if ms < 100 else f"{ms:.0f}"
 
 
 def compact_json(value: Any) -> str:

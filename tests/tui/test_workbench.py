@@ -421,3 +421,38 @@ async def test_saved_inputs(project):
         await pilot.press("2")  # 1: input.json, 2: big-one
         await pilot.pause()
         assert app.run_pane.input_value() == {"numbers": [42]}
+
+
+@needs_node
+async def test_saving_during_a_paused_run_keeps_the_run_under_control(project):
+    app = make_app(project)
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.block_tree.select_block("total")
+        await pilot.press("b", "r")
+        for _ in range(200):
+            await pilot.pause(0.02)
+            if "before 'total'" in status(app):
+                break
+        editor = await app.editor.open(project / "blocks/split.py")
+        editor.insert("# a comment\n", (0, 0))
+        await pilot.press("ctrl+s")
+        await pilot.pause(0.2)
+        app.block_tree.focus()
+        await pilot.press("c")
+        for _ in range(200):
+            await pilot.pause(0.02)
+            if not app.running:
+                break
+        assert "succeeded" in status(app)
+        assert app.block_tree.states["total"] == "succeeded"
+        app.block_tree.select_block("total")
+        await pilot.press("b")  # off again
+        app.block_tree.select_block("report")
+        await pilot.press("b", "r")
+        for _ in range(200):
+            await pilot.pause(0.02)
+            if "before 'report'" in status(app):
+                break
+        assert app.block_tree.states["report"] == "paused"
+        await pilot.press("q")  # quitting while paused cancels the run
+    assert app.return_code == 0
