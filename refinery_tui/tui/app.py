@@ -13,6 +13,7 @@ import threading
 from pathlib import Path
 from typing import Iterable
 
+from rich.text import Text
 from textual import on, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
@@ -126,6 +127,7 @@ unsaved).
                     yield Static(LATER[name], classes="later")
             with TabPane("Problems", id="tab-problems"):
                 yield ProblemsPane(id="problems")
+                yield Static("", id="problem-detail")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -526,8 +528,8 @@ unsaved).
             self.block_tree.select_block(data["block"])
             pane.upsert(data["invocation_id"], data["block"], "paused")
             reason = "breakpoint" if data["reason"] == "breakpoint" else "step"
-            pane.set_status(f"⏸ paused ({reason}) before '{data['block']}': s step · c continue · x cancel; "
-                            "edit the input above to change it", "yellow")
+            pane.set_status(f"⏸ paused ({reason}) before '{data['block']}' · s step · c continue · x cancel",
+                            "yellow")
             record_input = self.pending_input(data["invocation_id"])
             if record_input is not None:
                 pane.set_input(record_input)
@@ -601,6 +603,18 @@ unsaved).
             status = str(self.run_pane.query_one("#run-status").render())
             self.run_pane.set_status(status.replace(" · ", f" · Δ {', '.join(sorted(message.changed))} · ", 1),
                                      "green" if status.startswith("✓") else "red")
+
+    @on(DataTable.RowHighlighted, "#problems")
+    def show_problem(self, event: DataTable.RowHighlighted) -> None:
+        """The whole message and hint of the highlighted problem (the table cuts long ones)."""
+        problems = self.query_one(ProblemsPane)
+        if event.row_key is None or not problems.diagnostics:
+            return
+        diagnostic = problems.diagnostics[int(event.row_key.value)]
+        text = f"{diagnostic.file}:{diagnostic.line}:{diagnostic.col}: {diagnostic.message}"
+        if diagnostic.hint:
+            text += f"\nhint: {diagnostic.hint}"
+        self.query_one("#problem-detail", Static).update(Text(text))
 
     @on(DataTable.RowHighlighted, "#invocations")
     def show_invocation(self, event: DataTable.RowHighlighted) -> None:

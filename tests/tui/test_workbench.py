@@ -456,3 +456,16 @@ async def test_saving_during_a_paused_run_keeps_the_run_under_control(project):
         assert app.block_tree.states["report"] == "paused"
         await pilot.press("q")  # quitting while paused cancels the run
     assert app.return_code == 0
+
+
+async def test_the_highlighted_problem_is_shown_whole(project):
+    text = (project / "project.yaml").read_text().replace("on_exception: report-error", "on_exception: report-eror")
+    (project / "project.yaml").write_text(text)
+    app = make_app(project)
+    async with app.run_test(size=(80, 24)) as pilot:
+        problems = app.query_one("#problems")
+        problems.focus()
+        await pilot.pause()
+        detail = str(app.query_one("#problem-detail").render())
+        assert "on_exception names a block that does not exist: 'report-eror' (did you mean 'report-error'?)" in detail
+        assert "hint:" in detail
