@@ -752,10 +752,7 @@ unsaved).
         def answered(answer: str | None) -> None:
             if not answer:
                 return
-            parts = answer.split(maxsplit=2)
-            target = parts[0]
-            kind = parts[1] if len(parts) > 1 else "then"
-            expression = parts[2] if len(parts) > 2 else None
+            target, kind, expression = _parse_transition(answer)
             problem = self.transition_problem(source, target, kind, expression)
             if problem:
                 self.notify(problem, severity="error")
@@ -776,20 +773,16 @@ unsaved).
 
     def action_edit_transition(self) -> None:
         """Change the transition that leads to the selected node: its target, type or expression."""
-        node = self.block_tree.cursor_node
-        source_node = getattr(node, "_refinery_source", None)
-        if source_node is None or source_node.via is None:
-            self.notify("select a block reached by a transition to change that transition")
+        selected = self._selected_transition("change")
+        if selected is None:
             return
-        index, via = source_node.via_index, source_node.via
+        index, via = selected
         current = f"{via.target} {via.type}" + (f" {via.expression}" if via.expression else "")
 
         def answered(answer: str | None) -> None:
             if not answer:
                 return
-            parts = answer.split(maxsplit=2)
-            target, kind = parts[0], parts[1] if len(parts) > 1 else "then"
-            expression = parts[2] if len(parts) > 2 else None
+            target, kind, expression = _parse_transition(answer)
             problem = self.transition_problem(via.source, target, kind, expression)
             if problem:
                 self.notify(problem, severity="error")
@@ -805,6 +798,14 @@ unsaved).
 
         self.push_screen(Ask(f"Change the transition from '{via.source}': TARGET TYPE [EXPRESSION]", current),
                          answered)
+
+    def _selected_transition(self, verb: str):
+        """(index, transition) of the transition leading to the tree's cursor node, or None (and a hint)."""
+        source_node = getattr(self.block_tree.cursor_node, "_refinery_source", None)
+        if source_node is None or source_node.via is None:
+            self.notify(f"select a block reached by a transition to {verb} that transition")
+            return None
+        return source_node.via_index, source_node.via
 
     def transition_problem(self, source: str, target: str, kind: str, expression: str | None) -> str | None:
         """Why a transition cannot be written, or None."""
@@ -829,13 +830,10 @@ unsaved).
         return None
 
     def action_delete_transition(self) -> None:
-        node = self.block_tree.cursor_node
-        source_node = getattr(node, "_refinery_source", None)
-        if source_node is None or source_node.via is None:
-            self.notify("select a block reached by a transition to remove that transition")
+        selected = self._selected_transition("remove")
+        if selected is None:
             return
-        index = source_node.via_index
-        via = source_node.via
+        index, via = selected
 
         def confirmed(yes: bool | None) -> None:
             if yes:
@@ -1003,6 +1001,12 @@ unsaved).
             if event.worker.group == "run":
                 self.running = False
                 self.run_pane.set_status(f"✗ the run stopped: {error}", "red")
+
+
+def _parse_transition(answer: str) -> tuple[str, str, str | None]:
+    """`TARGET [TYPE [EXPRESSION]]` → (target, type, expression); the type defaults to then."""
+    parts = answer.split(maxsplit=2)
+    return parts[0], parts[1] if len(parts) > 1 else "then", parts[2] if len(parts) > 2 else None
 
 
 def _record_output(record) -> str:

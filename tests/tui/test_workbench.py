@@ -38,6 +38,14 @@ def status(app) -> str:
     return str(app.run_pane.query_one("#run-status").render())
 
 
+async def wait_for_status(pilot, text: str, tries: int = 100) -> None:
+    """Let the app work until its Run status says `text` (bounded; the assertions after it check)."""
+    for _ in range(tries):
+        await pilot.pause(0.02)
+        if text in status(pilot.app):
+            return
+
+
 async def test_opening_a_block_shows_its_code(project):
     app = make_app(project)
     async with app.run_test(size=(120, 40)) as pilot:
@@ -167,10 +175,7 @@ async def test_stepping_and_breakpoints(project):
         app.run_pane.set_input({"numbers": [1]})
         app.block_tree.focus()
         await pilot.press("s")
-        for _ in range(50):
-            await pilot.pause(0.02)
-            if "paused" in status(app):
-                break
+        await wait_for_status(pilot, "paused", 50)
         assert "paused" in status(app) and "'start'" in status(app)
         await pilot.press("s")
         for _ in range(50):
@@ -186,10 +191,7 @@ async def test_stepping_and_breakpoints(project):
         await pilot.press("b")
         assert app.breakpoints == {"report"}
         await pilot.press("r")
-        for _ in range(200):
-            await pilot.pause(0.02)
-            if "paused (breakpoint)" in status(app):
-                break
+        await wait_for_status(pilot, "paused (breakpoint)", 200)
         assert "before 'report'" in status(app)
         await pilot.press("x")
         await app.workers.wait_for_complete()
@@ -355,10 +357,7 @@ async def test_editing_a_pending_input_while_stepping(project):
         app.run_pane.set_input({"numbers": [1]})
         app.block_tree.focus()
         await pilot.press("s")
-        for _ in range(100):
-            await pilot.pause(0.02)
-            if "before 'start'" in status(app):
-                break
+        await wait_for_status(pilot, "before 'start'", 100)
         app.run_pane.set_input({"numbers": [10, 20]})
         await pilot.press("c")
         await app.workers.wait_for_complete()
@@ -429,10 +428,7 @@ async def test_saving_during_a_paused_run_keeps_the_run_under_control(project):
     async with app.run_test(size=(120, 40)) as pilot:
         app.block_tree.select_block("total")
         await pilot.press("b", "r")
-        for _ in range(200):
-            await pilot.pause(0.02)
-            if "before 'total'" in status(app):
-                break
+        await wait_for_status(pilot, "before 'total'", 200)
         editor = await app.editor.open(project / "blocks/split.py")
         editor.insert("# a comment\n", (0, 0))
         await pilot.press("ctrl+s")
@@ -449,10 +445,7 @@ async def test_saving_during_a_paused_run_keeps_the_run_under_control(project):
         await pilot.press("b")  # off again
         app.block_tree.select_block("report")
         await pilot.press("b", "r")
-        for _ in range(200):
-            await pilot.pause(0.02)
-            if "before 'report'" in status(app):
-                break
+        await wait_for_status(pilot, "before 'report'", 200)
         assert app.block_tree.states["report"] == "paused"
         await pilot.press("q")  # quitting while paused cancels the run
     assert app.return_code == 0
