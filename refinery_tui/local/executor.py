@@ -20,7 +20,7 @@ from typing import Any, Callable
 
 from refinery_tui.local.history import History, InvocationRecord
 from refinery_tui.local.workers import CallResult, WorkerPool
-from refinery_tui.runtime import resources
+from refinery_tui.runtime import resources, summary
 from refinery_tui.runtime.engine import Arrival, Context, Invocation, Manifest, Outcome, Routing, route
 from refinery_tui.runtime.joins import DuplicateArrival, JoinTable
 
@@ -466,44 +466,19 @@ class _Run:
             final))
 
     def join_errors(self) -> list[str]:
-        errors = []
-        for state in self.joins.incomplete():
-            missing = state.missing()
-            if state.kind == "fan-in":
-                frame_id = state.key.split("|", 1)[1].split(">", 1)[0]
-                causes = []
-                for failure in self.failures:
-                    for frame in failure.get("frames", []):
-                        if frame[0] == frame_id and frame[1] in missing:
-                            causes.append(f"item {frame[1]} failed at '{failure['block']}': "
-                                          f"{failure['error']['type']}: {failure['error']['message']}")
-                detail = "; ".join(causes) if causes else \
-                    f"item{'s' if len(missing) > 1 else ''} {', '.join(map(str, missing))} never arrived"
-                errors.append(f"the fan-in into '{state.target}' did not run: {detail}")
-            else:
-                sources = self.manifest.merge_sources.get(state.target, [])
-                names = [self.manifest.transitions[sources[slot]]["from"] for slot in missing if slot < len(sources)]
-                errors.append(f"the merge into '{state.target}' did not run: "
-                              f"{', '.join(repr(n) for n in names)} never arrived")
-        return errors
+        incomplete = [{"key": state.key, "kind": state.kind, "target": state.target, "missing": state.missing()}
+                      for state in self.joins.incomplete()]
+        return summary.join_error_messages(incomplete, self.failures, self.manifest.data)
 
     def finish(self) -> ExecutionResult:
-        errors = []
-        for failure in self.failures:
-            error = failure["error"]
-            where = ""
-            if failure.get("frames"):
-                where = " (item " + "/".join(str(frame[1]) for frame in failure["frames"]) + ")"
-            errors.append(f"'{failure['block']}'{where} failed: {error['type']}: {error['message']}")
+        errors = summary.failure_messages(self.failures)
         errors += self.join_errors()
         if self.controls.cancelled:
             status = "cancelled"
         else:
             status = "failed" if errors else "succeeded"
         duration_ms = (time.time() - self.started) * 1000
-        order = {name: index for index, name in enumerate(self.manifest.blocks)}
-        ordered = sorted(self.outputs, key=lambda o: (order.get(o["block"], 0), o["place"], o["seq"]))
-        outputs = [{"block": o["block"], "output": o["output"], "backpack": o["backpack"]} for o in ordered]
+        outputs = summary.ordered_outputs(self.outputs, list(self.manifest.blocks))
         if self.executor.history is not None:
             self.executor.history.finish_execution(self.execution_id, status, outputs, errors)
         self.emit("execution_finished", status=status, outputs=[{"block": o["block"], "output": o["output"]}
