@@ -1,0 +1,123 @@
+"""boto3 clients from the standard configuration (profile, region, AWS_ENDPOINT_URL), with a log of every call."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import boto3
+from botocore.config import Config
+
+READ_PREFIXES = ("Get", "List", "Describe", "Head")
+
+
+@dataclass
+class Call:
+    service: str
+    operation: str
+    ok: bool
+    ms: float
+    error: str = ""
+    target: str = ""
+
+    @property
+    def is_write(self) -> bool:
+        return not self.operation.startswith(READ_PREFIXES)
+
+    def line(self) -> str:
+        state = "ok" if self.ok else f"error: {self.error}"
+        target = f" {self.target}" if self.target else ""
+        return f"{self.service} {self.operation}{target} ({self.ms:.0f} ms) {state}"
+
+
+@dataclass
+class CallLog:
+    """The AWS calls made, in order (the workbench shows it like lazygit's command log)."""
+
+    calls: list[Call] = field(default_factory=list)
+    listeners: list[Callable[[Call], None]] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def add(self, call: Call) -> None:
+        with self.lock:
+            self.calls.append(call)
+        for listener in list(self.listeners):
+            listener(call)
+
+    def writes(self) -> list[Call]:
+        return [call for call in self.calls if call.is_write]
+
+    def count(self, operation: str) -> int:
+        return sum(1 for call in self.calls if call.operation == operation)
+
+
+_TARGET_KEYS = ("FunctionName", "RoleName", "QueueUrl", "QueueName", "TopicArn", "Name", "Bucket", "TableName",
+                "ApiId", "Rule", "logGroupName", "UUID", "SubscriptionArn", "ResourceArn", "Resource")
+
+
+class Aws:
+    """One AWS target: a boto3 session and clients that record their calls. `fault` may raise before a call
+    (tests inject failures through it)."""
+
+    def __init__(self, profile: str | None = None, region: str | None = None, endpoint_url: str | None = None,
+                 log: CallLog | None = None) -> None:
+        self.session = boto3.Session(profile_name=profile, region_name=region)
+        self.region = self.session.region_name or "us-east-1"
+        self.endpoint_url = endpoint_url
+        self.log = log or CallLog()
+        self.fault: Callable[[str, str, dict[str, Any]], None] | None = None
+        self._clients: dict[str, Any] = {}
+        self._lock = threading.Lock()
+        self._account: str | None = None
+
+    def client(self, service: str):
+        with self._lock:
+            if service not in self._clients:
+                config = Config(retries={"max_attempts": 8, "mode": "adaptive"}, max_pool_connections=32,
+                                inject_host_prefix=False)
+                client = self.session.client(service, region_name=self.region, endpoint_url=self.endpoint_url,
+                                             config=config)
+                client.meta.events.register("provide-client-params.*.*", self._before)
+                client.meta.events.register("after-call.*.*", self._after)
+                client.meta.events.register("after-call-error.*.*", self._after_error)
+                self._clients[service] = client
+            return self._clients[service]
+
+    _local = threading.local()
+
+    def _before(self, params: dict[str, Any], model: Any, context: dict[str, Any], **_: Any) -> None:
+        service = model.service_model.service_name
+        if self.fault is not None:
+            self.fault(service, model.name, params)
+        context["refinery_started"] = time.perf_counter()
+        context["refinery_target"] = next((str(params[k]) for k in _TARGET_KEYS if k in params), "")
+
+    def _record(self, model: Any, context: dict[str, Any], ok: bool, error: str) -> None:
+        started = context.get("refinery_started", time.perf_counter())
+        self.log.add(Call(model.service_model.service_name, model.name, ok, (time.perf_counter() - started) * 1000,
+                          error, context.get("refinery_target", "")))
+
+    def _after(self, http_response: Any, parsed: dict[str, Any], model: Any, context: dict[str, Any],
+               **_: Any) -> None:
+        error = parsed.get("Error", {}).get("Code", "") if isinstance(parsed, dict) else ""
+        self._record(model, context, not error, error)
+
+    def _after_error(self, exception: Exception, model: Any, context: dict[str, Any], **_: Any) -> None:
+        self._record(model, context, False, type(exception).__name__)
+
+    @property
+    def account(self) -> str:
+        if self._account is None:
+            self._account = self.client("sts").get_caller_identity()["Account"]
+        return self._account
+
+    @property
+    def partition(self) -> str:
+        return self.session.get_partition_for_region(self.region) if hasattr(
+            self.session, "get_partition_for_region") else "aws"
+
+    def describe(self) -> str:
+        where = self.endpoint_url or f"AWS {self.region}"
+        return where

@@ -1,0 +1,187 @@
+"""What a stage has in AWS now, found by its tags (read calls only)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from refinery_tui.cloud.aws import Aws
+from refinery_tui.cloud.desired import Target
+from refinery_tui.cloud.naming import TAG_PROJECT, TAG_SPEC, TAG_STAGE
+
+
+@dataclass
+class Existing:
+    kind: str
+    name: str
+    hash: str | None
+    data: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def id(self) -> str:
+        return f"{self.kind}:{self.name}"
+
+
+def _ours(tags: dict[str, str], target: Target) -> bool:
+    return tags.get(TAG_PROJECT) == target.names.project and tags.get(TAG_STAGE) == target.names.stage
+
+
+def _missing(exc: ClientError) -> bool:
+    code = exc.response.get("Error", {}).get("Code", "")
+    return code in ("NoSuchBucket", "404", "ResourceNotFoundException", "NoSuchEntity", "NotFound",
+                    "AWS.SimpleQueueService.NonExistentQueue", "NoSuchTagSet")
+
+
+def _paginate(client: Any, operation: str, key: str, **params: Any) -> list[Any]:
+    return [item for page in client.get_paginator(operation).paginate(**params) for item in page.get(key, [])]
+
+
+def discover(aws: Aws, target: Target) -> dict[str, Existing]:
+    found: list[Existing] = []
+    prefix = f"{target.names.prefix}-"
+    for find in (_bucket, _table, _roles, _log_groups, _queues, _topics, _functions, _apis, _rules):
+        found.extend(find(aws, target, prefix))
+    functions = {e.name: e for e in found if e.kind == "function"}
+    topics = [e for e in found if e.kind == "topic"]
+    queues = {e.data["arn"]: e.name for e in found if e.kind == "queue"}
+    found.extend(_mappings(aws, functions, queues))
+    found.extend(_subscriptions(aws, topics))
+    return {e.id: e for e in found}
+
+
+def _bucket(aws: Aws, target: Target, prefix: str) -> list[Existing]:
+    s3 = aws.client("s3")
+    try:
+        tags = {t["Key"]: t["Value"] for t in s3.get_bucket_tagging(Bucket=target.bucket)["TagSet"]}
+    except ClientError as exc:
+        if _missing(exc):
+            try:
+                s3.head_bucket(Bucket=target.bucket)
+            except ClientError:
+                return []
+            return [Existing("bucket", target.bucket, None)]
+        raise
+    return [Existing("bucket", target.bucket, tags.get(TAG_SPEC))] if _ours(tags, target) else []
+
+
+def _table(aws: Aws, target: Target, prefix: str) -> list[Existing]:
+    ddb = aws.client("dynamodb")
+    name = target.names.table()
+    try:
+        arn = ddb.describe_table(TableName=name)["Table"]["TableArn"]
+    except ClientError as exc:
+        if _missing(exc):
+            return []
+        raise
+    tags = {t["Key"]: t["Value"] for t in ddb.list_tags_of_resource(ResourceArn=arn).get("Tags", [])}
+    return [Existing("table", name, tags.get(TAG_SPEC), {"arn": arn})] if _ours(tags, target) else []
+
+
+def _roles(aws: Aws, target: Target, prefix: str) -> list[Existing]:
+    iam = aws.client("iam")
+    found = []
+    for role in _paginate(iam, "list_roles", "Roles", PathPrefix=target.names.role_path):
+        tags = {t["Key"]: t["Value"] for t in iam.list_role_tags(RoleName=role["RoleName"]).get("Tags", [])}
+        if _ours(tags, target):
+            found.append(Existing("role", role["RoleName"], tags.get(TAG_SPEC), {"arn": role["Arn"]}))
+    return found
+
+
+def _log_groups(aws: Aws, target: Target, prefix: str) -> list[Existing]:
+    logs = aws.client("logs")
+    found = []
+    for group in _paginate(logs, "describe_log_groups", "logGroups", logGroupNamePrefix=f"/aws/lambda/{prefix}"):
+        arn = group["arn"].removesuffix(":*")
+        tags = logs.list_tags_for_resource(resourceArn=arn).get("tags", {})
+        if _ours(tags, target):
+            found.append(Existing("log_group", group["logGroupName"], tags.get(TAG_SPEC), {"arn": arn}))
+    return found
+
+
+def _queues(aws: Aws, target: Target, prefix: str) -> list[Existing]:
+    sqs = aws.client("sqs")
+    found = []
+    for url in sqs.list_queues(QueueNamePrefix=prefix).get("QueueUrls", []):
+        tags = sqs.list_queue_tags(QueueUrl=url).get("Tags", {})
+        if _ours(tags, target):
+            name = url.rstrip("/").rsplit("/", 1)[-1]
+            found.append(Existing("queue", name, tags.get(TAG_SPEC),
+                                  {"url": url, "arn": target.arn("sqs", name)}))
+    return found
+
+
+def _topics(aws: Aws, target: Target, prefix: str) -> list[Existing]:
+    sns = aws.client("sns")
+    found = []
+    for topic in _paginate(sns, "list_topics", "Topics"):
+        arn = topic["TopicArn"]
+        name = arn.rsplit(":", 1)[-1]
+        if not name.startswith(prefix):
+            continue
+        tags = {t["Key"]: t["Value"] for t in sns.list_tags_for_resource(ResourceArn=arn).get("Tags", [])}
+        if _ours(tags, target):
+            found.append(Existing("topic", name, tags.get(TAG_SPEC), {"arn": arn}))
+    return found
+
+
+def _functions(aws: Aws, target: Target, prefix: str) -> list[Existing]:
+    lam = aws.client("lambda")
+    found = []
+    for function in _paginate(lam, "list_functions", "Functions"):
+        if not function["FunctionName"].startswith(prefix):
+            continue
+        tags = lam.list_tags(Resource=function["FunctionArn"]).get("Tags", {})
+        if _ours(tags, target):
+            found.append(Existing("function", function["FunctionName"], tags.get(TAG_SPEC), {
+                "arn": function["FunctionArn"], "code_sha256": function.get("CodeSha256")}))
+    return found
+
+
+def _apis(aws: Aws, target: Target, prefix: str) -> list[Existing]:
+    gateway = aws.client("apigatewayv2")
+    found = []
+    for api in gateway.get_apis().get("Items", []):
+        tags = api.get("Tags") or {}
+        if _ours(tags, target):
+            found.append(Existing("api", api["Name"], tags.get(TAG_SPEC), {
+                "id": api["ApiId"], "endpoint": api.get("ApiEndpoint", "")}))
+    return found
+
+
+def _rules(aws: Aws, target: Target, prefix: str) -> list[Existing]:
+    events = aws.client("events")
+    found = []
+    for rule in _paginate(events, "list_rules", "Rules", NamePrefix=prefix):
+        tags = {t["Key"]: t["Value"] for t in events.list_tags_for_resource(ResourceARN=rule["Arn"]).get("Tags", [])}
+        if _ours(tags, target):
+            found.append(Existing("rule", rule["Name"], tags.get(TAG_SPEC), {"arn": rule["Arn"]}))
+    return found
+
+
+def _mappings(aws: Aws, functions: dict[str, Existing], queues: dict[str, str]) -> list[Existing]:
+    if not functions:
+        return []
+    lam = aws.client("lambda")
+    found = []
+    for mapping in _paginate(lam, "list_event_source_mappings", "EventSourceMappings"):
+        function = mapping.get("FunctionArn", "").rsplit(":", 1)[-1]
+        queue = queues.get(mapping.get("EventSourceArn", ""))
+        if function in functions and queue:
+            found.append(Existing("mapping", f"{queue}>{function}", None, {
+                "uuid": mapping["UUID"], "batch_size": mapping.get("BatchSize"),
+                "window": mapping.get("MaximumBatchingWindowInSeconds", 0)}))
+    return found
+
+
+def _subscriptions(aws: Aws, topics: list[Existing]) -> list[Existing]:
+    sns = aws.client("sns")
+    found = []
+    for topic in topics:
+        for sub in _paginate(sns, "list_subscriptions_by_topic", "Subscriptions", TopicArn=topic.data["arn"]):
+            if sub.get("Protocol") == "lambda":
+                function = sub["Endpoint"].rsplit(":", 1)[-1]
+                found.append(Existing("subscription", f"{topic.name}>{function}", None,
+                                      {"arn": sub["SubscriptionArn"]}))
+    return found

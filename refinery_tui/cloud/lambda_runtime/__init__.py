@@ -1,0 +1,1 @@
+"""The runtime shipped in every deployed Python function (packaged as `refinery_lambda`)."""

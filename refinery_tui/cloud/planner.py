@@ -1,0 +1,95 @@
+"""The plan: desired state against what exists, as create / update / delete / unchanged, each with its reason."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from refinery_tui.cloud.desired import LEVEL_OF, Resource
+from refinery_tui.cloud.discover import Existing
+
+ACTIONS = ("create", "update", "delete", "unchanged")
+
+
+@dataclass
+class Change:
+    action: str
+    kind: str
+    name: str
+    reason: str
+    desired: Resource | None = None
+    existing: Existing | None = None
+    code_only: bool = False
+
+    @property
+    def id(self) -> str:
+        return f"{self.kind}:{self.name}"
+
+    @property
+    def block(self) -> str | None:
+        return self.desired.block if self.desired else None
+
+    def to_json(self) -> dict[str, str]:
+        return {"action": self.action, "kind": self.kind, "name": self.name, "reason": self.reason,
+                "block": self.block or ""}
+
+
+@dataclass
+class Plan:
+    changes: list[Change]
+
+    def counts(self) -> dict[str, int]:
+        return {action: sum(1 for c in self.changes if c.action == action) for action in ACTIONS}
+
+    @property
+    def pending(self) -> list[Change]:
+        return [c for c in self.changes if c.action != "unchanged"]
+
+    def summary(self) -> str:
+        counts = self.counts()
+        return ", ".join(f"{counts[a]} to {a}" if a != "unchanged" else f"{counts[a]} unchanged" for a in ACTIONS)
+
+
+def _compare(resource: Resource, existing: Existing) -> tuple[str, str, bool]:
+    if resource.kind == "function":
+        code = resource.code.code_sha256 if resource.code else None
+        code_changed = code is not None and existing.data.get("code_sha256") != code
+        config_changed = existing.hash != resource.hash
+        if code_changed and config_changed:
+            return "update", "its code and its configuration changed", False
+        if code_changed:
+            return "update", "its code changed", True
+        if config_changed:
+            return "update", "its configuration changed" if existing.hash else "it was left half made", False
+        return "unchanged", "", False
+    if resource.kind == "mapping":
+        if existing.data.get("batch_size") != resource.spec["batch_size"] or \
+                existing.data.get("window", 0) != resource.spec["window"]:
+            return "update", "its batch size changed", False
+        return "unchanged", "", False
+    if resource.kind == "subscription":
+        return "unchanged", "", False
+    if existing.hash != resource.hash:
+        if existing.hash is None:
+            return "update", "it was left half made (no spec tag)", False
+        return "update", {"role": "the graph changed its permissions", "api": "its routes changed",
+                          "rule": "its schedule or target changed"}.get(resource.kind, "its settings changed"), False
+    return "unchanged", "", False
+
+
+def make_plan(desired: list[Resource], existing: dict[str, Existing]) -> Plan:
+    changes: list[Change] = []
+    wanted = {r.id for r in desired}
+    for resource in desired:
+        found = existing.get(resource.id)
+        if found is None:
+            reason = f"new block '{resource.block}'" if resource.block else "not deployed yet"
+            changes.append(Change("create", resource.kind, resource.name, reason, resource))
+            continue
+        action, reason, code_only = _compare(resource, found)
+        changes.append(Change(action, resource.kind, resource.name, reason, resource, found, code_only))
+    for found in existing.values():
+        if found.id not in wanted:
+            changes.append(Change("delete", found.kind, found.name, "no block needs it any more",
+                                  existing=found))
+    changes.sort(key=lambda c: (LEVEL_OF[c.kind] if c.action != "delete" else 10 - LEVEL_OF[c.kind], c.kind, c.name))
+    return Plan(changes)

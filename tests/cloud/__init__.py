@@ -1,0 +1,1 @@
+"""Tests of the cloud layer: packaging, IAM, the deployer and the sandbox."""
