@@ -15,8 +15,8 @@ EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 
-COMMANDS = ("new", "validate", "import", "run", "history")
-PLANNED_COMMANDS = ("deploy", "invoke", "logs", "teardown", "sandbox")
+COMMANDS = ("new", "validate", "import", "run", "history", "deploy", "teardown", "sandbox")
+PLANNED_COMMANDS = ("invoke", "logs")
 
 
 class UsageError(Exception):
@@ -27,7 +27,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="refinery-tui",
         description="A keyboard-driven terminal workbench for serverless workflows.",
-        epilog="Commands: new, validate, run, history, import. `refinery-tui COMMAND --help` tells more. "
+        epilog="Commands: new, validate, run, history, import, deploy, teardown, sandbox. `refinery-tui COMMAND --help` tells more. "
                "Without a command, opens PROJECT (default: the current folder).",
     )
     parser.add_argument("--version", action="version", version=f"refinery-tui {__version__}")
@@ -65,7 +65,52 @@ def _parser() -> argparse.ArgumentParser:
     importer = commands.add_parser("import", help="convert a Refinery project export into a project folder")
     importer.add_argument("export", metavar="REFINERY_EXPORT.json")
     importer.add_argument("project", metavar="PROJECT", help="folder to create (must not exist, or be empty)")
+
+    def aws_target(command: argparse.ArgumentParser) -> None:
+        command.add_argument("project", metavar="PROJECT", nargs="?", default=".")
+        command.add_argument("--stage", required=True, metavar="S", help="the stage: dev, prod, pr-42, ...")
+        command.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
+        command.add_argument("--json", action="store_true", help="print JSON Lines, one event a line")
+        command.add_argument("--profile", default=None, help="AWS profile (default: the standard AWS settings)")
+        command.add_argument("--region", default=None, help="AWS region (default: the standard AWS settings)")
+        command.add_argument("--endpoint-url", default=None, metavar="URL",
+                             help="an AWS endpoint such as the sandbox's (default: AWS_ENDPOINT_URL)")
+
+    deploy = commands.add_parser("deploy", help="deploy the project to AWS (or the sandbox): plan, confirm, apply")
+    aws_target(deploy)
+    deploy.add_argument("--plan", action="store_true", help="only show what would change")
+    teardown = commands.add_parser("teardown", help="delete everything a stage has deployed")
+    aws_target(teardown)
+    sandbox = commands.add_parser("sandbox", help="run a local AWS endpoint that runs deployed functions")
+    sandbox.add_argument("--port", type=int, default=4566, help="port to listen on (0: any free port)")
+    sandbox.add_argument("--state-dir", default=None, metavar="D", help="where the sandbox keeps unpacked code")
     return parser
+
+
+def cmd_deploy(args: argparse.Namespace) -> int:
+    from refinery_tui.deploy_command import DeployUsageError, deploy
+
+    try:
+        return deploy(args.project, args.stage, args.plan, args.yes, args.json, args.profile, args.region,
+                      args.endpoint_url)
+    except DeployUsageError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def cmd_teardown(args: argparse.Namespace) -> int:
+    from refinery_tui.deploy_command import DeployUsageError, teardown
+
+    try:
+        return teardown(args.project, args.stage, args.yes, args.json, args.profile, args.region, args.endpoint_url)
+    except DeployUsageError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def cmd_sandbox(args: argparse.Namespace) -> int:
+    from refinery_tui.sandbox_command import main as sandbox_main
+
+    argv = ["--port", str(args.port)] + (["--state-dir", args.state_dir] if args.state_dir else [])
+    return sandbox_main(argv)
 
 
 def _open_parser() -> argparse.ArgumentParser:
@@ -195,7 +240,7 @@ def run(argv: Sequence[str]) -> int:
             return cmd_open(_open_parser().parse_args([]))
         args = _parser().parse_args(argv)
         commands = {"new": cmd_new, "validate": cmd_validate, "import": cmd_import, "run": cmd_run,
-                    "history": cmd_history}
+                    "history": cmd_history, "deploy": cmd_deploy, "teardown": cmd_teardown, "sandbox": cmd_sandbox}
         return commands[args.command](args)
     return cmd_open(_open_parser().parse_args(argv))
 

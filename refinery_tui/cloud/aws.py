@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from dataclasses import dataclass, field
@@ -119,5 +120,5 @@ class Aws:
             self.session, "get_partition_for_region") else "aws"
 
     def describe(self) -> str:
-        where = self.endpoint_url or f"AWS {self.region}"
-        return where
+        endpoint = self.endpoint_url or os.environ.get("AWS_ENDPOINT_URL")
+        return f"{endpoint} ({self.region})" if endpoint else f"AWS {self.region}"

@@ -1,0 +1,140 @@
+"""Start deployed executions and read how they ended, from the state table (the same summary a local run gives)."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from refinery_tui.cloud.aws import Aws
+from refinery_tui.cloud.desired import Target
+from refinery_tui.runtime.summary import failure_messages, join_error_messages, ordered_outputs
+
+
+@dataclass
+class CloudExecution:
+    execution_id: str
+    status: str
+    outputs: list[dict[str, Any]] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    started: float | None = None
+    ended: float | None = None
+    invocations: int = 0
+
+    @property
+    def duration_ms(self) -> float | None:
+        return (self.ended - self.started) * 1000 if self.started and self.ended else None
+
+
+class ExecutionNotFinished(Exception):
+    """The execution was still running when the wait ended."""
+
+
+def new_execution_id() -> str:
+    return time.strftime("%Y%m%d-%H%M%S-", time.gmtime()) + uuid.uuid4().hex[:6]
+
+
+def entry_function(target: Target, block: str) -> str:
+    """The function that starts executions at `block`: its own, or for a schedule or API endpoint, the function
+    of its first code target."""
+    blocks = target.manifest["blocks"]
+    if block not in blocks:
+        raise KeyError(f"there is no block named '{block}'")
+    if blocks[block]["type"] == "code":
+        return target.names.function(block)
+    for index in blocks[block].get("outgoing", []):
+        name = target.manifest["transitions"][index]["to"]
+        if blocks[name]["type"] == "code":
+            return target.names.function(name)
+    raise KeyError(f"'{block}' starts nothing: it has no code block after it")
+
+
+class Executions:
+    def __init__(self, aws: Aws, target: Target) -> None:
+        self.aws = aws
+        self.target = target
+
+    def start(self, block: str, value: Any, execution_id: str | None = None, wait_for_start: bool = False) -> str:
+        """Start an execution at `block` and return its id at once (`wait_for_start`: the entry block's own run
+        finishes before this returns)."""
+        execution_id = execution_id or new_execution_id()
+        payload = {"refinery": 1, "start": True, "execution": execution_id, "block": block, "input": value}
+        reply = self.aws.client("lambda").invoke(
+            FunctionName=entry_function(self.target, block),
+            InvocationType="RequestResponse" if wait_for_start else "Event",
+            Payload=json.dumps(payload).encode("utf-8"))
+        if reply.get("FunctionError"):
+            body = reply["Payload"].read().decode("utf-8", "replace")
+            raise RuntimeError(f"the entry function failed: {body[:500]}")
+        return execution_id
+
+    def _items(self, execution_id: str) -> list[dict[str, Any]]:
+        ddb = self.aws.client("dynamodb")
+        params: dict[str, Any] = {"TableName": self.target.names.table(), "ConsistentRead": True,
+                                  "KeyConditionExpression": "pk = :pk",
+                                  "ExpressionAttributeValues": {":pk": {"S": f"exec#{execution_id}"}}}
+        items = []
+        while True:
+            page = ddb.query(**params)
+            items.extend(page.get("Items", []))
+            if "LastEvaluatedKey" not in page:
+                return items
+            params["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def _value(self, item: dict[str, Any]) -> Any:
+        if "data_ref" in item:
+            body = self.aws.client("s3").get_object(Bucket=self.target.bucket, Key=item["data_ref"]["S"])["Body"]
+            return json.loads(body.read())
+        return json.loads(item["data"]["S"]) if "data" in item else None
+
+    def status(self, execution_id: str) -> str | None:
+        item = self.aws.client("dynamodb").get_item(
+            TableName=self.target.names.table(), ConsistentRead=True,
+            Key={"pk": {"S": f"exec#{execution_id}"}, "sk": {"S": "meta"}}).get("Item")
+        return item["status"]["S"] if item else None
+
+    def wait(self, execution_id: str, timeout: float = 300.0) -> CloudExecution:
+        deadline = time.monotonic() + timeout
+        delay = 0.05
+        while True:
+            status = self.status(execution_id)
+            if status not in (None, "running"):
+                return self.read(execution_id)
+            if time.monotonic() > deadline:
+                raise ExecutionNotFinished(f"execution {execution_id} is still {status or 'not started'} after "
+                                           f"{timeout:.0f} s")
+            time.sleep(delay)
+            delay = min(delay * 1.5, 1.0)
+
+    def read(self, execution_id: str) -> CloudExecution:
+        items = self._items(execution_id)
+        meta = next((i for i in items if i["sk"]["S"] == "meta"), None)
+        if meta is None:
+            return CloudExecution(execution_id, "unknown")
+        outputs, failures, joins = [], [], []
+        runs = 0
+        for item in items:
+            sort = item["sk"]["S"]
+            if sort.startswith("out#"):
+                outputs.append(self._value(item))
+            elif sort.startswith("fail#"):
+                failures.append(self._value(item))
+            elif sort.startswith("run#"):
+                runs += 1
+            elif sort.startswith("join#") and sort.endswith("#count"):
+                size, filled = int(item["size_"]["N"]), int(item["filled"]["N"])
+                if filled < size:
+                    slots = {int(i["sk"]["S"].rsplit("#", 1)[1]) for i in items
+                             if i["sk"]["S"].startswith(sort[:-len("count")] + "slot#")}
+                    joins.append({"key": item["join_key"]["S"], "kind": item["kind"]["S"],
+                                  "target": item["target"]["S"],
+                                  "missing": [s for s in range(size) if s not in slots]})
+        failures.sort(key=lambda f: f.get("invocation", ""))
+        errors = failure_messages(failures) + join_error_messages(joins, failures, self.target.manifest)
+        return CloudExecution(
+            execution_id, meta["status"]["S"],
+            ordered_outputs(outputs, list(self.target.manifest["blocks"])), errors,
+            float(meta["started"]["N"]) if "started" in meta else None,
+            float(meta["ended"]["N"]) if "ended" in meta else None, runs)

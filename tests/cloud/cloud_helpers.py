@@ -1,0 +1,50 @@
+"""Helpers for tests that deploy to the sandbox: a sandbox per module, deploy a project folder, run an execution."""
+
+from __future__ import annotations
+
+import os
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterator
+
+from refinery_tui.cloud.aws import Aws
+from refinery_tui.cloud.deployer import Deployer
+from refinery_tui.cloud.executions import CloudExecution, Executions
+from refinery_tui.model import load_project
+
+
+@contextmanager
+def running_sandbox(state_dir: Path) -> Iterator[Any]:
+    from refinery_tui.cloud.sandbox.server import Sandbox
+
+    saved = {key: os.environ.get(key) for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_REGION",
+                                                  "AWS_DEFAULT_REGION", "AWS_ENDPOINT_URL")}
+    with Sandbox(port=0, state_dir=state_dir) as sandbox:
+        os.environ.update({k: v for k, v in sandbox.environment().items() if k != "AWS_ENDPOINT_URL"})
+        try:
+            yield sandbox
+        finally:
+            for key, value in saved.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
+
+
+def deployer_for(sandbox: Any, root: Path, stage: str, aws: Aws | None = None) -> Deployer:
+    project = load_project(root).project
+    aws = aws or Aws(region="us-east-1", endpoint_url=sandbox.endpoint_url)
+    return Deployer(project, root, stage, aws, cache_dir=root.parent / ".build-cache")
+
+
+def deploy(sandbox: Any, root: Path, stage: str) -> Deployer:
+    deployer = deployer_for(sandbox, root, stage)
+    result = deployer.apply()
+    assert result.ok, [failure.line() for failure in result.failures]
+    return deployer
+
+
+def run_deployed(sandbox: Any, deployer: Deployer, block: str, value: Any, timeout: float = 120) -> CloudExecution:
+    executions = Executions(deployer.aws, deployer.target)
+    execution_id = executions.start(block, value)
+    return executions.wait(execution_id, timeout)
