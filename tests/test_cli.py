@@ -67,8 +67,16 @@ def test_summary_shows_the_tree(capsys):
 
 
 def test_planned_commands_say_so(capsys):
-    assert main(["deploy", str(PROJECTS / "hello-world")]) == 2
+    assert main(["logs", str(PROJECTS / "hello-world")]) == 2
     assert "not available in this version" in capsys.readouterr().err
+
+
+def test_deploy_needs_a_stage_and_a_valid_one(capsys):
+    assert main(["deploy", str(PROJECTS / "hello-world")]) == 2
+    assert "--stage" in capsys.readouterr().err
+    assert main(["deploy", str(PROJECTS / "hello-world"), "--stage", "Bad_Stage", "--plan"]) == 2
+    err = capsys.readouterr().err
+    assert "stage 'Bad_Stage' is not a valid name" in err and "Traceback" not in err
 
 
 def test_python_dash_m_and_version():
