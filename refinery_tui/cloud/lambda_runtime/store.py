@@ -125,7 +125,7 @@ class Store:
     def add_inflight(self, execution: str, delta: int) -> int:
         reply = self.ddb.update_item(
             TableName=self.table, Key=self._key(execution, "meta"), UpdateExpression="ADD inflight :d",
-            ExpressionAttributeValues={":d": _n(delta)}, ReturnValues="UPDATED_NEW")
+            ExpressionAttributeValues={":d": _n(delta)}, ReturnValues="ALL_NEW")
         return int(reply["Attributes"]["inflight"]["N"])
 
     def put_output(self, execution: str, invocation_id: str, record: dict[str, Any]) -> None:
@@ -168,7 +168,7 @@ class Store:
             ExpressionAttributeValues={":one": _n(1), ":size": _n(size), ":target": _s(target),
                                        ":kind": _s(kind), ":key": _s(key), ":context": _s(json.dumps(context)),
                                        ":ttl": _n(int(time.time()) + TTL_S)},
-            ReturnValues="UPDATED_NEW")
+            ReturnValues="ALL_NEW")
         if int(reply["Attributes"]["filled"]["N"]) != size:
             return None
         slots = [self._value(item) for item in self._query(execution, f"join#{key}#slot#")]
