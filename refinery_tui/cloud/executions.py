@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from refinery_tui.cloud.aws import Aws
-from refinery_tui.cloud.desired import Target
+from refinery_tui.cloud.desired import INLINE_LIMIT, Target
 from refinery_tui.runtime.summary import failure_messages, join_error_messages, ordered_outputs
 
 
@@ -60,11 +60,16 @@ class Executions:
         """Start an execution at `block` and return its id at once (`wait_for_start`: the entry block's own run
         finishes before this returns)."""
         execution_id = execution_id or new_execution_id()
-        payload = {"refinery": 1, "start": True, "execution": execution_id, "block": block, "input": value}
+        message = {"refinery": 1, "start": True, "execution": execution_id, "block": block, "input": value}
+        payload = json.dumps(message, allow_nan=False).encode("utf-8")
+        if len(payload) > INLINE_LIMIT:
+            key = f"payloads/{execution_id}/start.json"
+            self.aws.client("s3").put_object(Bucket=self.target.bucket, Key=key, Body=payload,
+                                             ContentType="application/json")
+            payload = json.dumps({"refinery": 1, "ref": key}).encode("utf-8")
         reply = self.aws.client("lambda").invoke(
             FunctionName=entry_function(self.target, block),
-            InvocationType="RequestResponse" if wait_for_start else "Event",
-            Payload=json.dumps(payload).encode("utf-8"))
+            InvocationType="RequestResponse" if wait_for_start else "Event", Payload=payload)
         if reply.get("FunctionError"):
             body = reply["Payload"].read().decode("utf-8", "replace")
             raise RuntimeError(f"the entry function failed: {body[:500]}")
