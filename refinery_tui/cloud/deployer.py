@@ -82,10 +82,10 @@ class Deployer:
         return desired_state(self.target, self.packages())
 
     def plan(self) -> Plan:
-        return make_plan(self.desired(), discover(self.aws, self.target))
+        return make_plan(self.desired(), discover(self.aws, self.target, self.parallel))
 
     def teardown_plan(self) -> Plan:
-        return make_plan([], discover(self.aws, self.target))
+        return make_plan([], discover(self.aws, self.target, self.parallel))
 
     def apply(self, plan: Plan | None = None, listener: Listener | None = None) -> ApplyResult:
         plan = plan or self.plan()

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 from botocore.exceptions import ClientError
 
@@ -38,11 +40,27 @@ def _paginate(client: Any, operation: str, key: str, **params: Any) -> list[Any]
     return [item for page in client.get_paginator(operation).paginate(**params) for item in page.get(key, [])]
 
 
-def discover(aws: Aws, target: Target) -> dict[str, Existing]:
+_parallel = threading.local()
+
+
+def _each(function: Callable[[Any], Any], items: list[Any]) -> list[Any]:
+    """`function` over `items`, several calls at once (each call is a round trip to AWS)."""
+    allowed = getattr(_parallel, "workers", 8)
+    workers = min(allowed, len(items))
+    if workers < 2:
+        return [function(item) for item in items]
+    with ThreadPoolExecutor(workers, thread_name_prefix="discover",
+                            initializer=lambda: setattr(_parallel, "workers", allowed)) as pool:
+        return list(pool.map(function, items))
+
+
+def discover(aws: Aws, target: Target, parallel: int = 8) -> dict[str, Existing]:
+    _parallel.workers = parallel
     found: list[Existing] = []
     prefix = f"{target.names.prefix}-"
-    for find in (_bucket, _table, _roles, _log_groups, _queues, _topics, _functions, _apis, _rules):
-        found.extend(find(aws, target, prefix))
+    finders = (_bucket, _table, _roles, _log_groups, _queues, _topics, _functions, _apis, _rules)
+    for part in _each(lambda find: find(aws, target, prefix), list(finders)):
+        found.extend(part)
     functions = {e.name: e for e in found if e.kind == "function"}
     topics = [e for e in found if e.kind == "topic"]
     queues = {e.data["arn"]: e.name for e in found if e.kind == "queue"}
@@ -81,23 +99,20 @@ def _table(aws: Aws, target: Target, prefix: str) -> list[Existing]:
 
 def _roles(aws: Aws, target: Target, prefix: str) -> list[Existing]:
     iam = aws.client("iam")
-    found = []
-    for role in _paginate(iam, "list_roles", "Roles", PathPrefix=target.names.role_path):
-        tags = {t["Key"]: t["Value"] for t in iam.list_role_tags(RoleName=role["RoleName"]).get("Tags", [])}
-        if _ours(tags, target):
-            found.append(Existing("role", role["RoleName"], tags.get(TAG_SPEC), {"arn": role["Arn"]}))
-    return found
+    roles = _paginate(iam, "list_roles", "Roles", PathPrefix=target.names.role_path)
+    tagged = _each(lambda role: {t["Key"]: t["Value"] for t in iam.list_role_tags(RoleName=role["RoleName"]).get(
+        "Tags", [])}, roles)
+    return [Existing("role", role["RoleName"], tags.get(TAG_SPEC), {"arn": role["Arn"]})
+            for role, tags in zip(roles, tagged) if _ours(tags, target)]
 
 
 def _log_groups(aws: Aws, target: Target, prefix: str) -> list[Existing]:
     logs = aws.client("logs")
-    found = []
-    for group in _paginate(logs, "describe_log_groups", "logGroups", logGroupNamePrefix=f"/aws/lambda/{prefix}"):
-        arn = group["arn"].removesuffix(":*")
-        tags = logs.list_tags_for_resource(resourceArn=arn).get("tags", {})
-        if _ours(tags, target):
-            found.append(Existing("log_group", group["logGroupName"], tags.get(TAG_SPEC), {"arn": arn}))
-    return found
+    groups = _paginate(logs, "describe_log_groups", "logGroups", logGroupNamePrefix=f"/aws/lambda/{prefix}")
+    arns = [group["arn"].removesuffix(":*") for group in groups]
+    tagged = _each(lambda arn: logs.list_tags_for_resource(resourceArn=arn).get("tags", {}), arns)
+    return [Existing("log_group", group["logGroupName"], tags.get(TAG_SPEC), {"arn": arn})
+            for group, arn, tags in zip(groups, arns, tagged) if _ours(tags, target)]
 
 
 def _queues(aws: Aws, target: Target, prefix: str) -> list[Existing]:
@@ -128,15 +143,11 @@ def _topics(aws: Aws, target: Target, prefix: str) -> list[Existing]:
 
 def _functions(aws: Aws, target: Target, prefix: str) -> list[Existing]:
     lam = aws.client("lambda")
-    found = []
-    for function in _paginate(lam, "list_functions", "Functions"):
-        if not function["FunctionName"].startswith(prefix):
-            continue
-        tags = lam.list_tags(Resource=function["FunctionArn"]).get("Tags", {})
-        if _ours(tags, target):
-            found.append(Existing("function", function["FunctionName"], tags.get(TAG_SPEC), {
-                "arn": function["FunctionArn"], "code_sha256": function.get("CodeSha256")}))
-    return found
+    functions = [f for f in _paginate(lam, "list_functions", "Functions") if f["FunctionName"].startswith(prefix)]
+    tagged = _each(lambda function: lam.list_tags(Resource=function["FunctionArn"]).get("Tags", {}), functions)
+    return [Existing("function", function["FunctionName"], tags.get(TAG_SPEC), {
+        "arn": function["FunctionArn"], "code_sha256": function.get("CodeSha256")})
+        for function, tags in zip(functions, tagged) if _ours(tags, target)]
 
 
 def _apis(aws: Aws, target: Target, prefix: str) -> list[Existing]:
