@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import boto3
+import botocore.loaders
+import botocore.session
 from botocore.config import Config
 
 READ_PREFIXES = ("Get", "List", "Describe", "Head")
@@ -54,6 +56,19 @@ class CallLog:
         return sum(1 for call in self.calls if call.operation == operation)
 
 
+_loader_lock = threading.Lock()
+_loader = None
+
+
+def _shared_loader():
+    """One loader of AWS's service models for every session: loading them costs tens of ms per client."""
+    global _loader
+    with _loader_lock:
+        if _loader is None:
+            _loader = botocore.loaders.create_loader()
+        return _loader
+
+
 _TARGET_KEYS = ("FunctionName", "RoleName", "QueueUrl", "QueueName", "TopicArn", "Name", "Bucket", "TableName",
                 "ApiId", "Rule", "logGroupName", "UUID", "SubscriptionArn", "ResourceArn", "Resource")
 
@@ -64,7 +79,9 @@ class Aws:
 
     def __init__(self, profile: str | None = None, region: str | None = None, endpoint_url: str | None = None,
                  log: CallLog | None = None) -> None:
-        self.session = boto3.Session(profile_name=profile, region_name=region)
+        core = botocore.session.get_session()
+        core.register_component("data_loader", _shared_loader())
+        self.session = boto3.Session(botocore_session=core, profile_name=profile, region_name=region)
         self.region = self.session.region_name or "us-east-1"
         self.endpoint_url = endpoint_url
         self.log = log or CallLog()
