@@ -94,6 +94,25 @@ class Executions:
             return json.loads(body.read())
         return json.loads(item["data"]["S"]) if "data" in item else None
 
+    def recent(self, limit: int = 50) -> list[CloudExecution]:
+        """The latest executions (newest first) with status and times, from their records in the state table."""
+        ddb = self.aws.client("dynamodb")
+        params: dict[str, Any] = {"TableName": self.target.names.table(), "FilterExpression": "sk = :meta",
+                                  "ExpressionAttributeValues": {":meta": {"S": "meta"}}}
+        found = []
+        while True:
+            page = ddb.scan(**params)
+            for item in page.get("Items", []):
+                found.append(CloudExecution(
+                    item["pk"]["S"].removeprefix("exec#"), item["status"]["S"],
+                    started=float(item["started"]["N"]) if "started" in item else None,
+                    ended=float(item["ended"]["N"]) if "ended" in item else None))
+            if "LastEvaluatedKey" not in page:
+                break
+            params["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        found.sort(key=lambda e: e.started or 0, reverse=True)
+        return found[:limit]
+
     def status(self, execution_id: str) -> str | None:
         item = self.aws.client("dynamodb").get_item(
             TableName=self.target.names.table(), ConsistentRead=True,
