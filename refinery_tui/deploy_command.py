@@ -54,6 +54,20 @@ def make_deployer(project_path: str, stage: str, profile: str | None, region: st
     return deployer
 
 
+def _plan(deployer, make):
+    """The plan, or a clear error when AWS refuses to tell what exists or packaging fails."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from refinery_tui.cloud.packaging import PackagingError
+
+    try:
+        return make()
+    except PackagingError as exc:
+        raise DeployUsageError(str(exc)) from None
+    except (BotoCoreError, ClientError) as exc:
+        raise DeployUsageError(f"cannot read what is deployed on {deployer.aws.describe()}: {exc}") from None
+
+
 def _emit_json(out: TextIO, event: dict[str, Any]) -> None:
     out.write(json.dumps(event) + "\n")
     out.flush()
@@ -99,7 +113,7 @@ def deploy(project: str, stage: str, plan_only: bool, yes: bool, as_json: bool, 
            region: str | None = None, endpoint_url: str | None = None, out: TextIO | None = None) -> int:
     out = out or sys.stdout
     deployer = make_deployer(project, stage, profile, region, endpoint_url)
-    plan = deployer.plan()
+    plan = _plan(deployer, deployer.plan)
     if as_json:
         for change in plan.changes:
             _emit_json(out, {"event": "plan_change", **change.to_json()})
@@ -139,7 +153,7 @@ def teardown(project: str, stage: str, yes: bool, as_json: bool = False, profile
              region: str | None = None, endpoint_url: str | None = None, out: TextIO | None = None) -> int:
     out = out or sys.stdout
     deployer = make_deployer(project, stage, profile, region, endpoint_url)
-    plan = deployer.teardown_plan()
+    plan = _plan(deployer, deployer.teardown_plan)
     if not plan.pending:
         out.write(f"nothing of {deployer.project.name} stage {stage} is deployed on {deployer.aws.describe()}.\n")
         return EXIT_OK

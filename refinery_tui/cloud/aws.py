@@ -94,7 +94,7 @@ class Aws:
         with self._lock:
             if service not in self._clients:
                 config = Config(retries={"max_attempts": 8, "mode": "adaptive"}, max_pool_connections=32,
-                                inject_host_prefix=False)
+                                inject_host_prefix=False, connect_timeout=5)
                 client = self.session.client(service, region_name=self.region, endpoint_url=self.endpoint_url,
                                              config=config)
                 client.meta.events.register("provide-client-params.*.*", self._before)
@@ -110,20 +110,22 @@ class Aws:
         if self.fault is not None:
             self.fault(service, model.name, params)
         context["refinery_started"] = time.perf_counter()
+        context["refinery_operation"] = (service, model.name)
         context["refinery_target"] = next((str(params[k]) for k in _TARGET_KEYS if k in params), "")
 
-    def _record(self, model: Any, context: dict[str, Any], ok: bool, error: str) -> None:
+    def _record(self, context: dict[str, Any], ok: bool, error: str) -> None:
         started = context.get("refinery_started", time.perf_counter())
-        self.log.add(Call(model.service_model.service_name, model.name, ok, (time.perf_counter() - started) * 1000,
-                          error, context.get("refinery_target", "")))
+        service, operation = context.get("refinery_operation", ("?", "?"))
+        self.log.add(Call(service, operation, ok, (time.perf_counter() - started) * 1000, error,
+                          context.get("refinery_target", "")))
 
     def _after(self, http_response: Any, parsed: dict[str, Any], model: Any, context: dict[str, Any],
                **_: Any) -> None:
         error = parsed.get("Error", {}).get("Code", "") if isinstance(parsed, dict) else ""
-        self._record(model, context, not error, error)
+        self._record(context, not error, error)
 
-    def _after_error(self, exception: Exception, model: Any, context: dict[str, Any], **_: Any) -> None:
-        self._record(model, context, False, type(exception).__name__)
+    def _after_error(self, exception: Exception, context: dict[str, Any], **_: Any) -> None:
+        self._record(context, False, type(exception).__name__)
 
     @property
     def account(self) -> str:
