@@ -1,7 +1,6 @@
-"""A warm Python Lambda worker: imports the handler once, then serves invocations as JSON lines over two pipes.
+"""A warm Python Lambda worker: imports the handler once, then serves invocations as JSON lines over two pipes."""
 
-Standard library only: it runs with the function's code first on sys.path, outside the refinery_tui package.
-"""
+# Standard library only: it runs as a script, with the function's code first on sys.path.
 
 import decimal
 import importlib

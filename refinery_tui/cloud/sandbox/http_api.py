@@ -1,9 +1,4 @@
-"""HTTP APIs (API Gateway v2, ProtocolType HTTP): routes matched, Lambda proxy events built, replies turned into HTTP.
-
-An API is served at `<endpoint>/_sandbox/apis/<api id>/<path>`, and at any request whose Host is
-`<api id>.execute-api.<anything>`. As on AWS, a path under a named stage starts with the stage's name; otherwise
-the `$default` stage serves it.
-"""
+"""HTTP APIs (API Gateway v2): routes matched, Lambda proxy events built, replies turned into HTTP responses."""
 
 from __future__ import annotations
 
@@ -22,6 +17,10 @@ from moto.apigatewayv2.models import apigatewayv2_backends
 
 from .functions import FunctionNotFound, resolve
 from .lambda_host import InvocationResult, LambdaHost
+
+# An API is served at `<endpoint>/_sandbox/apis/<api id>/<path>`, and to any request whose Host is
+# `<api id>.execute-api.<anything>`. As on AWS, a path under a named stage starts with the stage's name; otherwise
+# the `$default` stage serves it.
 
 PATH_PREFIX = "/_sandbox/apis/"
 MAX_TIMEOUT_MS = 29_000

@@ -1,22 +1,4 @@
-"""Hooks into moto's internals so that every Lambda delivery moto would make itself is made by the sandbox instead.
-
-Checked against moto 5.2.5 (the version pinned in pyproject.toml); `install` refuses to run if the hooked names
-have moved. What moto does there, without Docker, and what each hook does instead:
-
-- SQS event-source mappings: `Queue.add_message` (moto/sqs/models.py) walks `queue.lambda_event_source_mappings`
-  on every SendMessage and, inside the sender's request, receives up to BatchSize messages and invokes the function
-  once per message (through Docker, which fails). The hook makes that attribute a property that reads as empty while
-  a sandbox is active, so moto never touches the queue; the mappings themselves stay in the Lambda backend, where the
-  sandbox's SQS poller reads them.
-- SNS to Lambda: `Subscription.publish` (moto/sns/models.py) calls `LambdaBackend.send_sns_message`, which invokes
-  the function with a fixed example event. The hook takes over `lambda` subscriptions (after moto's own filter
-  policy and message-structure handling) and hands the real message to the sandbox.
-- Anything else moto invokes in-process (S3 notifications, Kinesis and DynamoDB streams, Secrets Manager rotation)
-  ends in `LambdaFunction.invoke`; the hook runs the function in the sandbox's Lambda host, synchronously.
-
-Moto's state is global to the process, so so are the hooks: they route to the most recently started sandbox and
-fall back to moto's own behaviour when none is running.
-"""
+"""Hooks into moto's internals so that the Lambda deliveries moto would make itself are made by the sandbox."""
 
 from __future__ import annotations
 
@@ -24,6 +6,22 @@ import json
 import threading
 from typing import Any, Protocol
 
+# Checked against moto 5.2.5 (the version pinned in pyproject.toml); installing refuses to run if the hooked names
+# have moved. What moto does there without Docker, and what each hook does instead:
+#
+# - SQS event-source mappings: `Queue.add_message` (moto/sqs/models.py) walks `queue.lambda_event_source_mappings`
+#   on every SendMessage and, inside the sender's request, receives up to BatchSize messages and invokes the function
+#   once per message (through Docker, which fails). The hook makes that attribute a property that reads as empty
+#   while a sandbox is active, so moto never touches the queue; the mappings stay in the Lambda backend, where the
+#   sandbox's SQS poller reads them.
+# - SNS to Lambda: `Subscription.publish` (moto/sns/models.py) calls `LambdaBackend.send_sns_message`, which invokes
+#   the function with a fixed example event. The hook takes over `lambda` subscriptions (after moto's own filter
+#   policy and message-structure handling) and hands the real message to the sandbox.
+# - Anything else moto invokes in-process (S3 notifications, Kinesis and DynamoDB streams, Secrets Manager rotation)
+#   ends in `LambdaFunction.invoke`; the hook runs the function in the sandbox's Lambda host, synchronously.
+#
+# Moto's state is global to the process, so the hooks are too: they route to the most recently started sandbox and
+# fall back to moto's own behaviour when none is running.
 MOTO_VERSION_CHECKED = "5.2.5"
 
 

@@ -1,11 +1,4 @@
-"""SQS event-source mappings: a poller that delivers queued messages to the mapped functions in batches.
-
-Batching: a full batch (BatchSize messages) goes out as soon as it is waiting. A partial batch goes out when the
-sandbox is otherwise idle (no invocation queued or running, nothing being sent), or, when the mapping sets
-MaximumBatchingWindowInSeconds > 0, once its oldest message has waited that long. So the same sends always give
-the same batches, which is what a test needs. A batch whose invocation succeeds is deleted; one that fails stays,
-and comes back when its visibility timeout ends (ReportBatchItemFailures is honoured).
-"""
+"""SQS event-source mappings: a poller that delivers queued messages to the mapped functions in batches."""
 
 from __future__ import annotations
 
@@ -21,6 +14,12 @@ from moto.sqs.models import sqs_backends
 from .activity import Activity
 from .functions import FunctionNotFound, resolve
 from .lambda_host import InvocationResult, LambdaHost
+
+# Batching: a full batch (BatchSize messages) goes out as soon as it is waiting. A partial batch goes out when the
+# sandbox is otherwise idle (no invocation queued or running, nothing being sent), or, when the mapping sets
+# MaximumBatchingWindowInSeconds > 0, once its oldest message has waited that long. So the same sends always give
+# the same batches. A batch whose invocation succeeds is deleted; one that fails stays, and comes back when its
+# visibility timeout ends (ReportBatchItemFailures is honoured).
 
 FALLBACK_POLL_S = 1.0
 
