@@ -31,6 +31,7 @@ from refinery_tui.model.validator import ValidationResult, validate_project
 from refinery_tui.model.writer import save_project
 from refinery_tui.tui import keymap
 from refinery_tui.tui.block_tree import BlockTree
+from refinery_tui.tui.deploy_pane import DeployPane
 from refinery_tui.tui.editor import CodeEditor, EditorPane
 from refinery_tui.tui.messages import (
     Compared, FileSaved, FilesChanged, OpenFile, RunEventsReady, RunFinished, Validated,
@@ -42,24 +43,22 @@ from refinery_tui.tui.run_pane import RunPane, compact_json, output_preview
 EVENTS_PER_SLICE = 400
 
 LATER = {
-    "deploy": "Deploy to AWS (plan, apply, teardown) comes with the cloud issue (#5).",
     "invoke": "Invoking a deployed stage comes with the invoke-and-logs issue (#6).",
     "logs": "Live CloudWatch logs come with the invoke-and-logs issue (#6).",
 }
 
 
 class WorkbenchApp(App):
-    """`refinery-tui PROJECT`: the block tree, the editor, and the Run / Problems panes."""
+    """`refinery-tui PROJECT`: the block tree, the editor, and the Run / Deploy / Problems panes."""
 
     CSS_PATH = "workbench.tcss"
     TITLE = "refinery-tui"
     HELP = """\
 ## refinery-tui workbench
 
-`tab` / `shift+tab` move between panes (or `1` tree, `2` editor, `3` Run, `4` Problems); `ctrl+p` opens the
-command palette; `f1` shows the help of the focused
-pane; `?` lists the keys; `z` zooms the focused pane; `escape` backs out; `q` quits (asking first when edits are
-unsaved).
+`tab` / `shift+tab` move between panes (or `1` tree, `2` editor, `3` Run, `4` Problems, `5` Deploy); `ctrl+p`
+opens the command palette; `f1` shows the help of the focused pane; `?` lists the keys; `z` zooms the focused pane;
+`escape` backs out; `q` quits (asking first when edits are unsaved).
 """
 
     BINDINGS = [
@@ -72,6 +71,7 @@ unsaved).
         Binding("2", "focus_pane('editor')", "Editor", show=False, id="pane.editor"),
         Binding("3", "focus_pane('run')", "Run", show=False, id="pane.run"),
         Binding("4", "focus_pane('problems')", "Problems", show=False, id="pane.problems"),
+        Binding("5", "focus_pane('deploy')", "Deploy", show=False, id="pane.deploy"),
         Binding("r", "run_start", "Run", id="run.start"),
         Binding("s", "run_step", "Step", id="run.step"),
         Binding("c", "run_continue", "Continue", id="run.continue"),
@@ -122,7 +122,9 @@ unsaved).
         with TabbedContent(id="bottom"):
             with TabPane("Run", id="tab-run"):
                 yield RunPane(id="run")
-            for name in ("deploy", "invoke", "logs"):
+            with TabPane("Deploy", id="tab-deploy"):
+                yield DeployPane(self.root, id="deploy")
+            for name in ("invoke", "logs"):
                 with TabPane(name.capitalize(), id=f"tab-{name}"):
                     yield Static(LATER[name], classes="later")
             with TabPane("Problems", id="tab-problems"):
@@ -158,6 +160,10 @@ unsaved).
     @property
     def run_pane(self) -> RunPane:
         return self.query_one(RunPane)
+
+    @property
+    def deploy_pane(self) -> DeployPane:
+        return self.query_one(DeployPane)
 
     @property
     def project(self) -> Project | None:
@@ -898,7 +904,7 @@ unsaved).
             return
         widget = self.focused
         while widget is not None and widget.parent is not None and widget.id not in (
-                "tree", "editor", "run", "problems", "bottom"):
+                "tree", "editor", "run", "deploy", "problems", "bottom"):
             widget = widget.parent
         if widget is not None:
             screen.maximize(widget, container=False)
@@ -925,6 +931,14 @@ unsaved).
         elif pane == "problems":
             bottom.active = "tab-problems"
             self.query_one("#problems").focus()
+        elif pane == "deploy":
+            bottom.active = "tab-deploy"
+            self.deploy_pane.table.focus()
+
+    def deploy(self, action: str) -> None:
+        """A Deploy command from the palette: show the Deploy pane, then do it."""
+        self.action_focus_pane("deploy")
+        getattr(self.deploy_pane, f"action_{action}")()
 
     async def action_quit(self) -> None:
         dirty = [editor.path.name for editor in self.editor.editors() if editor.dirty]
@@ -985,6 +999,16 @@ unsaved).
             ("File: Close tab", "Close the open file (asks when it has unsaved edits)", self.editor.action_close_tab),
             ("File: Open project.yaml", "Edit project.yaml", self.action_open_project_file),
             ("File: Edit in $EDITOR", "Suspend and open the file in your editor", self.action_external_editor),
+            ("Deploy: Plan", "What a deploy to the target and stage would create, update and delete",
+             lambda: self.deploy("plan")),
+            ("Deploy: Apply", "Carry out the plan (asks first)", lambda: self.deploy("apply")),
+            ("Deploy: Retry", "Plan again and apply after a failed deploy or teardown", lambda: self.deploy("retry")),
+            ("Deploy: Tear down", "Delete everything of the stage (asks for the stage name)",
+             lambda: self.deploy("teardown")),
+            ("Deploy: Target", "Choose the sandbox, an AWS profile or an endpoint, and the stage",
+             lambda: self.deploy("focus_target")),
+            ("Deploy: AWS command log", "Show or hide every AWS call the workbench made",
+             lambda: self.deploy("toggle_log")),
             ("View: Zoom", "Zoom the focused pane", self.action_zoom),
             ("View: Problems", "Show the Problems pane", lambda: setattr(self.query_one("#bottom"), "active",
                                                                         "tab-problems")),

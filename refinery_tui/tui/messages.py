@@ -71,3 +71,42 @@ class Compared(Message):
     execution_id: str
     changed: set[str]
     records: list[Any]
+
+
+@dataclass
+class DeployPlanned(Message):
+    """A deploy plan (or, with `teardown`, the list of what a teardown deletes) was computed on a worker."""
+
+    plan: Any
+    deployer: Any
+    target: Any
+    teardown: bool = False
+    then: str | None = None  # "confirm": ask to apply it; "apply": apply it at once (a retry)
+
+
+class DeployEventsReady(Message):
+    """Apply events (resource started, step done, failed...) are waiting in the Deploy pane's queue."""
+
+
+@dataclass
+class DeployFinished(Message):
+    """An apply or a teardown ended; `left` lists what a teardown could not delete."""
+
+    result: Any
+    target: Any
+    teardown: bool = False
+    left: list[str] | None = None
+    write_calls: int = 0
+
+
+@dataclass
+class DeployFailed(Message):
+    """A plan, apply or teardown could not run: `error` says why, in words (never a traceback)."""
+
+    operation: str  # plan, teardown-plan, apply or teardown
+    error: str
+    target: Any = None
+
+
+class AwsCallsReady(Message):
+    """AWS calls were made (the command log's queue has new lines)."""

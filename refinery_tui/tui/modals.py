@@ -1,4 +1,4 @@
-"""Modal screens: confirm, choose, ask for text, show text (help, diffs, settings)."""
+"""Modal screens: confirm, confirm by typing a word, choose, ask for text, show text (help, diffs, settings)."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ class Confirm(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Label(self.question)
+            yield Static(self.question, markup=False)  # a Static wraps a long question; a Label cuts it
             with Horizontal(classes="buttons"):
                 yield Button("Yes (y)", id="yes", variant="error")
                 yield Button("No (n)", id="no", variant="primary")
@@ -94,3 +94,29 @@ class ShowText(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         with VerticalScroll(classes="dialog wide"):
             yield Markdown(self.markdown)
+
+
+class TypeToConfirm(ModalScreen[bool]):
+    """A destructive action: it goes ahead only when the expected word is typed; Escape cancels."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel", id="modal.cancel")]
+
+    def __init__(self, question: str, expected: str) -> None:
+        super().__init__()
+        self.question = question
+        self.expected = expected
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Static(self.question, markup=False)
+            yield Input(placeholder=self.expected, id="confirm-input")
+            yield Static("", id="confirm-error", classes="error")
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if event.value.strip() == self.expected:
+            self.dismiss(True)
+        else:
+            self.query_one("#confirm-error", Static).update(f"type {self.expected!r} exactly, or Escape to cancel")
+
+    def action_cancel(self) -> None:
+        self.dismiss(False)
