@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from refinery_tui.model.expressions import ExpressionError, expression_tree
 from refinery_tui.model.graph import ProjectGraph
 from refinery_tui.model.project import (
     ApiEndpointBlock, CodeBlock, Project, QueueBlock, ScheduleBlock,
@@ -32,6 +33,9 @@ def build_manifest(project: Project) -> dict[str, Any]:
         {"index": index, "from": t.source, "to": t.target, "type": t.type, "expression": t.expression}
         for index, t in enumerate(project.transitions)
     ]
+    for transition in transitions:
+        if transition["type"] == "if":
+            transition.update(_tree_of(transition["expression"]))
     merge_sources = {
         name: [index for index, t in graph.incoming[name] if t.type == "merge"]
         for name in project.blocks if graph.merge_sources(name)
@@ -50,3 +54,12 @@ def build_manifest(project: Project) -> dict[str, Any]:
         "merge_sources": merge_sources,
         "entries": graph.entry_blocks(),
     }
+
+
+def _tree_of(expression: str | None) -> dict[str, Any]:
+    """The checked tree the Node engine interprets; None (and the reason) when the expression does not compile,
+    which the validator reports and the engine turns into the block's failure, as the Python engine does."""
+    try:
+        return {"expression_tree": expression_tree(expression or "")}
+    except ExpressionError as exc:
+        return {"expression_tree": None, "expression_error": str(exc)}
