@@ -51,7 +51,7 @@ def call(path: str, block_input: Any, backpack: dict[str, Any], timeout_s: float
             result.update(ok=False, error=_error(exc))
             return
         try:
-            output = module.main(block_input, own_backpack)
+            output = module.main(copy.deepcopy(block_input), own_backpack)
             if inspect.isawaitable(output):
                 output = asyncio.run(_await(output))
         except SystemExit as exc:

@@ -152,10 +152,10 @@ class Runtime:
         groups: dict[str, list[dict[str, Any]]] = {}
         ids: dict[str, list[str]] = {}
         for record in records:
-            message = self.store.unpack(json.loads(record["body"]))
-            queued = message.get("queued")
-            if queued is None:  # a message someone sent by hand starts an execution
-                self.start(message, new_execution_id(), SELF)
+            message = self.store.unpack(_json_or_text(record.get("body", "")))
+            queued = message.get("queued") if isinstance(message, dict) and message.get("refinery") == 1 else None
+            if queued is None:
+                self.start_from(message)
                 continue
             groups.setdefault(queued["execution"], []).append(queued)
             ids.setdefault(queued["execution"], []).append(record.get("messageId", ""))
@@ -173,13 +173,22 @@ class Runtime:
         return {"batchItemFailures": []}
 
     def from_topic(self, record: dict[str, Any]) -> None:
-        message = self.store.unpack(json.loads(record["Sns"]["Message"]))
-        delivery = (message.get("deliveries") or {}).get(SELF)
-        if delivery is None:
-            if message.get("refinery") != 1:
-                self.start(message, new_execution_id(), SELF)
-            return
-        self.run(self.invocation_from(delivery), 1)
+        message = self.store.unpack(_json_or_text(record["Sns"].get("Message", "")))
+        ours = isinstance(message, dict) and message.get("refinery") == 1
+        delivery = (message.get("deliveries") or {}).get(SELF) if ours else None
+        if delivery is not None:
+            self.run(self.invocation_from(delivery), 1)
+        elif not ours or message.get("start"):
+            self.start_from(message)
+
+    def start_from(self, message: Any) -> None:
+        """A message sent or published by hand starts an execution: at the block a start envelope names, or at
+        this block with the message as its input."""
+        if isinstance(message, dict) and message.get("refinery") == 1 and message.get("start"):
+            self.start(message.get("input"), message.get("execution") or new_execution_id(),
+                       message.get("block") or SELF)
+        else:
+            self.start(message, new_execution_id(), SELF)
 
     # -- one invocation -----------------------------------------------------------------------------------
 
@@ -353,6 +362,13 @@ class Runtime:
         else:
             arn = f"arn:{self.partition}:sns:{self.region}:{self.account}:{names['topic']}"
             _client("sns").publish(TopicArn=arn, Message=payload)
+
+
+def _json_or_text(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except (TypeError, ValueError):
+        return text
 
 
 def _envelope(invocation: Invocation) -> dict[str, Any]:

@@ -73,8 +73,8 @@ class Store:
             return text
         return json.dumps({"refinery": 1, "ref": self.put_payload(key, text)})
 
-    def unpack(self, message: dict[str, Any]) -> dict[str, Any]:
-        if "ref" in message:
+    def unpack(self, message: Any) -> Any:
+        if isinstance(message, dict) and message.get("refinery") == 1 and "ref" in message:
             return json.loads(self.get_payload(message["ref"]))
         return message
 

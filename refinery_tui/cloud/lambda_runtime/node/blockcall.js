@@ -20,7 +20,8 @@ function load(file) {
     const module = require(file);
     const main = module && (module.main || (module.default && module.default.main));
     if (typeof main !== 'function') {
-      throw new Error(`${path.basename(file)} does not export main (exports.main = async (blockInput, backpack) => ...)`);
+      const name = path.basename(file);
+      throw new Error(`${name} does not export main (exports.main = async (blockInput, backpack) => ...)`);
     }
     loaded = { main };
   }

@@ -7,7 +7,9 @@
 // arrivals, taken, retry, failure, final}. The *ToJSON / *FromJSON functions give the same JSON as the Python
 // to_json forms, so Python and Node functions hand invocations to each other.
 
-const { compileTree, ExpressionError, ExpressionSyntaxError, truthy, fromJS } = require('./expressions');
+const {
+  compileTree, ExpressionError, ExpressionRuntimeError, ExpressionSyntaxError, truthy, fromJS,
+} = require('./expressions');
 
 const RESOURCE_TYPES = ['schedule', 'queue', 'topic', 'api_endpoint', 'api_response'];
 
@@ -111,8 +113,8 @@ class Manifest {
           + `(${transition.expression}): it was built by an older refinery-tui; package the project again`);
       }
       const tree = transition.expression_tree;
-      this.compiled.set(index, tree === null ? { error: transition.expression_error || 'the expression does not compile' }
-        : compileTree(tree, transition.expression));
+      const broken = { error: transition.expression_error || 'the expression does not compile' };
+      this.compiled.set(index, tree === null ? broken : compileTree(tree, transition.expression));
     }
     const compiled = this.compiled.get(index);
     if (compiled.error !== undefined) throw new ExpressionSyntaxError(compiled.error);
@@ -152,7 +154,10 @@ function route(manifest, invocation, outcome, newId) {
       const compiled = manifest.expression(transition.index);
       if (values === null) values = [fromJS(outcome.output), fromJS(invocation.input), fromJS(backpack)];
       if (truthy(compiled.evaluate(...values))) firedIf.add(transition.index);
-    } catch (exc) {
+    } catch (caught) {
+      // data nested too deeply for the JS stack fails like Python's RecursionError does
+      const exc = caught instanceof RangeError ? new ExpressionRuntimeError('the expression recursed too deeply')
+        : caught;
       if (!(exc instanceof ExpressionError)) throw exc;
       const failed = { ok: false, output: null, backpack: null, error: error('ExpressionError',
         `the if expression of transition #${transition.index + 1} (${transition.expression}) failed: ${exc.message}`) };

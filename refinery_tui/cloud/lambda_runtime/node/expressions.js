@@ -186,7 +186,8 @@ function checkResult(result) {
   if (typeof result === 'bigint' && bitLength(result) > MAX_INT_BITS) {
     throw new ExpressionRuntimeError(`the number exceeds ${MAX_INT_BITS} bits`);
   }
-  const container = Array.isArray(result) || result instanceof Tuple || result instanceof Dict || result instanceof PySet;
+  const container = Array.isArray(result) || result instanceof Tuple || result instanceof Dict
+    || result instanceof PySet;
   if (container && weight(result, MAX_WEIGHT) > MAX_WEIGHT) {
     throw new ExpressionRuntimeError(`the result holds more than ${MAX_WEIGHT} elements`);
   }
@@ -203,7 +204,9 @@ function getItem(container, index) {
   }
   const kind = typeName(container);
   if (!isInt(index)) {
-    if (typeof container === 'string') throw new PyError('TypeError', `string indices must be integers, not '${typeName(index)}'`);
+    if (typeof container === 'string') {
+      throw new PyError('TypeError', `string indices must be integers, not '${typeName(index)}'`);
+    }
     throw new PyError('TypeError', `${kind} indices must be integers or slices, not ${typeName(index)}`);
   }
   let i = big(index);
@@ -288,10 +291,14 @@ class Interpreter {
 
   tick(amount = 1) {
     this.steps += amount;
-    if (this.steps > MAX_STEPS) throw new ExpressionRuntimeError(`the expression did more than ${MAX_STEPS} steps of work`);
+    if (this.steps > MAX_STEPS) {
+      throw new ExpressionRuntimeError(`the expression did more than ${MAX_STEPS} steps of work`);
+    }
     if (this.steps >= this.nextClockCheck) {
       this.nextClockCheck = this.steps + 1024;
-      if (Date.now() > this.deadline) throw new ExpressionRuntimeError(`the expression ran longer than ${MAX_SECONDS} s`);
+      if (Date.now() > this.deadline) {
+        throw new ExpressionRuntimeError(`the expression ran longer than ${MAX_SECONDS} s`);
+      }
     }
   }
 
@@ -549,6 +556,8 @@ function evaluateTree(tree, returnData = null, blockInput = null, backpack = nul
   return compileTree(tree).evaluateData(returnData, blockInput, backpack);
 }
 
+// Which CPython 3.x to copy where versions differ (some messages, sum() of floats, sort, reverse=, dict slices):
+// 12 by default, as the python3.12 Lambda runtime.
 function setPythonVersion(minor) {
   PYTHON.minor = Number(minor);
 }

@@ -27,6 +27,7 @@ const sha1 = (text) => crypto.createHash('sha1').update(text, 'utf8').digest('he
 const isDict = (value) => value !== null && typeof value === 'object' && !Array.isArray(value);
 const isOne = (value) => value === 1 || value === true; // `value == 1` in Python
 const get = (object, key, fallback = null) => (isDict(object) && key in object ? object[key] : fallback);
+const jsonOrText = (text) => { try { return JSON.parse(text); } catch (error) { return text; } };
 const sleep = (ms) => new Promise((resolve) => { setTimeout(resolve, ms); });
 
 // Nanoseconds since the epoch (time.time_ns()), monotonic within this process.
@@ -82,7 +83,8 @@ function httpReply(reply, execution) {
   for (const [key, value] of Object.entries(or(get(reply, 'headers'), {}))) headers[key.toLowerCase()] = pyStr(value);
   headers['x-refinery-execution'] = execution;
   const body = get(reply, 'body');
-  return { statusCode: toInt(get(reply, 'statusCode', 200)), headers, body: typeof body === 'string' ? body : dumps(body) };
+  const text = typeof body === 'string' ? body : dumps(body);
+  return { statusCode: toInt(get(reply, 'statusCode', 200)), headers, body: text };
 }
 
 function gatewayTimeout(execution) {
@@ -188,10 +190,10 @@ class Runtime {
   async fromQueue(records) {
     const groups = new Map();
     for (const record of records) {
-      const message = await this.store.unpack(JSON.parse(record.body));
-      const queued = get(message, 'queued');
-      if (queued === null) { // a message someone sent by hand starts an execution
-        await this.start(message, newExecutionId(), SELF);
+      const message = await this.store.unpack(jsonOrText(record.body));
+      const queued = isOne(get(message, 'refinery')) ? get(message, 'queued') : null;
+      if (queued === null) {
+        await this.startFrom(message);
         continue;
       }
       if (!groups.has(queued.execution)) groups.set(queued.execution, { batch: [], ids: [] });
@@ -220,13 +222,22 @@ class Runtime {
   }
 
   async fromTopic(record) {
-    const message = await this.store.unpack(JSON.parse(record.Sns.Message));
-    const delivery = get(or(get(message, 'deliveries'), {}), SELF);
-    if (delivery === null) {
-      if (!isOne(get(message, 'refinery'))) await this.start(message, newExecutionId(), SELF);
-      return;
+    const message = await this.store.unpack(jsonOrText(record.Sns.Message));
+    const ours = isOne(get(message, 'refinery'));
+    const delivery = ours ? get(or(get(message, 'deliveries'), {}), SELF) : null;
+    if (delivery !== null) await this.run(invocationFrom(delivery), 1);
+    else if (!ours || get(message, 'start')) await this.startFrom(message);
+  }
+
+  // A message sent or published by hand starts an execution: at the block a start envelope names, or at this
+  // block with the message as its input.
+  async startFrom(message) {
+    if (isOne(get(message, 'refinery')) && get(message, 'start')) {
+      await this.start(get(message, 'input'), or(get(message, 'execution'), newExecutionId()),
+        or(get(message, 'block'), SELF));
+    } else {
+      await this.start(message, newExecutionId(), SELF);
     }
-    await this.run(invocationFrom(delivery), 1);
   }
 
   // -- one invocation ---------------------------------------------------------------------------------------
@@ -442,7 +453,8 @@ class Runtime {
 
 function duplicateError(arrival) {
   const what = arrival.kind === 'fan-in' ? `item ${arrival.slot}` : `merge source #${arrival.slot + 1}`;
-  return { type: 'JoinError', message: `${what} reached the ${arrival.kind} into '${arrival.target}' twice`, traceback: '' };
+  const message = `${what} reached the ${arrival.kind} into '${arrival.target}' twice`;
+  return { type: 'JoinError', message, traceback: '' };
 }
 
 async function queueUrl(name) {

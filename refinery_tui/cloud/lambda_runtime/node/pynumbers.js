@@ -396,7 +396,8 @@ function toAsciiNumber(text) {
 const ASCII_SPACE = ' \t\n\r\x0b\x0c';
 
 function parseIntText(text, base) {
-  const invalid = () => new PyError('ValueError', `invalid literal for int() with base ${base}: ${repr(text).slice(0, 200)}`);
+  const invalid = () => new PyError('ValueError',
+    `invalid literal for int() with base ${base}: ${repr(text).slice(0, 200)}`);
   let s = toAsciiNumber(text);
   const nul = s.indexOf('\0');
   if (nul >= 0) s = s.slice(0, nul) + '?';

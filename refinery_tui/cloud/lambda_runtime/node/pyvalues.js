@@ -174,6 +174,7 @@ function sameObject(a, b) {
 }
 
 function eq(a, b) {
+  if (sameObject(a, b)) return true; // Python compares items by identity first: a container equals itself
   if (isNumber(a)) {
     if (!isNumber(b)) return false;
     if (typeof a === 'number' || typeof b === 'number') return big(a) == big(b); // eslint-disable-line eqeqeq
@@ -213,7 +214,9 @@ function is(a, b) {
   if (a === null || a === undefined) return b === null || b === undefined;
   if (typeof a === 'boolean' || typeof b === 'boolean') return a === b;
   if (typeof a === 'bigint') return typeof b === 'bigint' && a === b && a >= -5n && a <= 256n;
-  if (typeof a === 'string') return typeof b === 'string' && a === b && a.length <= 1 && (a === '' || a.charCodeAt(0) < 256);
+  if (typeof a === 'string') {
+    return typeof b === 'string' && a === b && a.length <= 1 && (a === '' || a.charCodeAt(0) < 256);
+  }
   if (a instanceof Tuple && b instanceof Tuple && a.items.length === 0 && b.items.length === 0) return true;
   return typeof a === 'object' && a === b;
 }
@@ -491,7 +494,7 @@ function parseJSON(text) {
 }
 
 module.exports = {
-  PYTHON, PyError, ExpressionError, ExpressionSyntaxError, ExpressionRuntimeError, Tuple, Dict, PySet, Builtin, typeName, isInt, isNumber, big, truthy, hashKey, eq, is, order,
-  compareStrings, contains, iterate, repr, reprFloat, str, bitLength, weight, size, strLen, codePoints,
-  hasSurrogates, fromJS, parseJSON, sameObject,
+  PYTHON, PyError, ExpressionError, ExpressionSyntaxError, ExpressionRuntimeError, Tuple, Dict, PySet, Builtin,
+  typeName, isInt, isNumber, big, truthy, hashKey, eq, is, order, compareStrings, contains, iterate, repr,
+  reprFloat, str, bitLength, weight, size, strLen, codePoints, hasSurrogates, fromJS, parseJSON, sameObject,
 };

@@ -56,7 +56,7 @@ class Store {
   }
 
   async unpack(message) {
-    if (message !== null && typeof message === 'object' && !Array.isArray(message) && 'ref' in message) {
+    if (message !== null && typeof message === 'object' && !Array.isArray(message) && message.refinery === 1 && 'ref' in message) {
       return JSON.parse(await this.getPayload(message.ref));
     }
     return message;
