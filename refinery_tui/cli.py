@@ -15,8 +15,8 @@ EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 
-COMMANDS = ("new", "validate", "import", "run", "history", "deploy", "teardown", "sandbox")
-PLANNED_COMMANDS = ("invoke", "logs")
+COMMANDS = ("new", "validate", "import", "run", "history", "deploy", "teardown", "sandbox", "invoke", "logs")
+PLANNED_COMMANDS: tuple[str, ...] = ()
 
 
 class UsageError(Exception):
@@ -27,7 +27,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="refinery-tui",
         description="A keyboard-driven terminal workbench for serverless workflows.",
-        epilog="Commands: new, validate, run, history, import, deploy, teardown, sandbox. `refinery-tui COMMAND --help` tells more. "
+        epilog="Commands: new, validate, run, history, import, deploy, teardown, invoke, logs, sandbox. `refinery-tui COMMAND --help` tells more. "
                "Without a command, opens PROJECT (default: the current folder).",
     )
     parser.add_argument("--version", action="version", version=f"refinery-tui {__version__}")
@@ -66,10 +66,11 @@ def _parser() -> argparse.ArgumentParser:
     importer.add_argument("export", metavar="REFINERY_EXPORT.json")
     importer.add_argument("project", metavar="PROJECT", help="folder to create (must not exist, or be empty)")
 
-    def aws_target(command: argparse.ArgumentParser) -> None:
+    def aws_target(command: argparse.ArgumentParser, confirm: bool = True) -> None:
         command.add_argument("project", metavar="PROJECT", nargs="?", default=".")
         command.add_argument("--stage", required=True, metavar="S", help="the stage: dev, prod, pr-42, ...")
-        command.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
+        if confirm:
+            command.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
         command.add_argument("--json", action="store_true", help="print JSON Lines, one event a line")
         command.add_argument("--profile", default=None, help="AWS profile (default: the standard AWS settings)")
         command.add_argument("--region", default=None, help="AWS region (default: the standard AWS settings)")
@@ -81,6 +82,29 @@ def _parser() -> argparse.ArgumentParser:
     deploy.add_argument("--plan", action="store_true", help="only show what would change")
     teardown = commands.add_parser("teardown", help="delete everything a stage has deployed")
     aws_target(teardown)
+    invoke = commands.add_parser("invoke", help="start a deployed execution; --wait follows it like run does")
+    aws_target(invoke, confirm=False)
+    invoke.add_argument("--block", "-b", default=None, metavar="B", help="the entry block (default: the first)")
+    given = invoke.add_mutually_exclusive_group()
+    given.add_argument("--input", metavar="JSON", help="the input, as JSON (default: the last input given to B)")
+    given.add_argument("--input-file", metavar="F", help="a file holding the input as JSON")
+    invoke.add_argument("--via", choices=("invoke", "api", "queue", "topic"), default=None,
+                        help="how to start it (default: by the block's type: API route, queue, topic, or invoke)")
+    invoke.add_argument("--sync", action="store_true", help="wait for the entry block itself before returning")
+    invoke.add_argument("--wait", action="store_true", help="follow the execution to its end and print its outputs")
+    invoke.add_argument("--timeout", type=float, default=300.0, metavar="S", help="how long --wait waits (s)")
+
+    log_command = commands.add_parser("logs", help="the stage's logs, every block merged in one stream")
+    aws_target(log_command, confirm=False)
+    log_command.add_argument("--follow", "-f", action="store_true", help="keep printing new lines (ctrl+c stops)")
+    log_command.add_argument("--since", default="10m", metavar="T", help="how far back: 30s, 10m, 2h, 1d (10m)")
+    log_command.add_argument("--execution", "-e", default=None, metavar="ID", help="one execution (id or its end)")
+    log_command.add_argument("--block", "-b", action="append", metavar="B", help="only these blocks (repeatable)")
+    log_command.add_argument("--level", "-l", action="append", metavar="L",
+                             help="only these levels: DEBUG, INFO, WARN, ERROR, PLATFORM (repeatable)")
+    log_command.add_argument("--grep", "-g", default=None, metavar="TEXT", help="only lines containing TEXT")
+    log_command.add_argument("--regex", action="store_true", help="--grep is a regular expression")
+
     sandbox = commands.add_parser("sandbox", help="run a local AWS endpoint that runs deployed functions")
     sandbox.add_argument("--port", type=int, default=4566, help="port to listen on (0: any free port)")
     sandbox.add_argument("--state-dir", default=None, metavar="D", help="where the sandbox keeps unpacked code")
@@ -103,6 +127,24 @@ def cmd_teardown(args: argparse.Namespace) -> int:
     try:
         return teardown(args.project, args.stage, args.yes, args.json, args.profile, args.region, args.endpoint_url)
     except DeployUsageError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def cmd_invoke(args: argparse.Namespace) -> int:
+    from refinery_tui.invoke_command import InvokeUsageError, run_invoke
+
+    try:
+        return run_invoke(args)
+    except InvokeUsageError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def cmd_logs(args: argparse.Namespace) -> int:
+    from refinery_tui.logs_command import LogsUsageError, run_logs
+
+    try:
+        return run_logs(args)
+    except LogsUsageError as exc:
         raise UsageError(str(exc)) from None
 
 
@@ -240,7 +282,8 @@ def run(argv: Sequence[str]) -> int:
             return cmd_open(_open_parser().parse_args([]))
         args = _parser().parse_args(argv)
         commands = {"new": cmd_new, "validate": cmd_validate, "import": cmd_import, "run": cmd_run,
-                    "history": cmd_history, "deploy": cmd_deploy, "teardown": cmd_teardown, "sandbox": cmd_sandbox}
+                    "history": cmd_history, "deploy": cmd_deploy, "teardown": cmd_teardown, "sandbox": cmd_sandbox,
+                    "invoke": cmd_invoke, "logs": cmd_logs}
         return commands[args.command](args)
     return cmd_open(_open_parser().parse_args(argv))
 

@@ -66,11 +66,6 @@ def test_summary_shows_the_tree(capsys):
     assert "⇇ fan-in → total  ↺ (shown above)" in out
 
 
-def test_planned_commands_say_so(capsys):
-    assert main(["logs", str(PROJECTS / "hello-world")]) == 2
-    assert "not available in this version" in capsys.readouterr().err
-
-
 def test_deploy_needs_a_stage_and_a_valid_one(capsys):
     assert main(["deploy", str(PROJECTS / "hello-world")]) == 2
     assert "--stage" in capsys.readouterr().err

@@ -1,0 +1,35 @@
+"""Inputs kept per project and block (`.refinery/inputs/BLOCK.json`), shared by `run`, `invoke` and the workbench."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from refinery_tui.model.files import atomic_write_text
+
+_MISSING = object()
+
+
+def _path(root: Path, block: str) -> Path:
+    return Path(root) / ".refinery" / "inputs" / f"{block}.json"
+
+
+def remember(root: Path, block: str, value: Any) -> None:
+    """Keep `value` as the last input given to `block` (and as the project's last input)."""
+    text = json.dumps(value, indent=2, ensure_ascii=False)
+    atomic_write_text(_path(root, block), text)
+    atomic_write_text(Path(root) / ".refinery" / "last-input.json", text)
+
+
+def recall(root: Path, block: str | None = None) -> Any:
+    """The last input given to `block`, else the project's last input, else its `input.json`; None when none."""
+    candidates = ([_path(root, block)] if block else []) + [Path(root) / ".refinery" / "last-input.json",
+                                                           Path(root) / "input.json"]
+    for path in candidates:
+        if path.is_file():
+            try:
+                return json.loads(path.read_text(encoding="utf-8"))
+            except (OSError, json.JSONDecodeError):
+                continue
+    return None
