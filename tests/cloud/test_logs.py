@@ -146,3 +146,50 @@ def test_filters():
     assert since_ms("2h", now=10_000.0) == (10_000 - 7200) * 1000
     with pytest.raises(FilterError):
         since_ms("ten minutes")
+
+
+def test_live_tail_sessions_of_ten_groups_reconnect_and_report_sampling(sandbox, tmp_path):
+    import threading
+
+    deployer = deploy(sandbox, chain(tmp_path / "live", 12, name="live"), "live")
+    groups = stage_groups(deployer.names, deployer.target.manifest)
+    result = run_deployed(sandbox, deployer, "b00", 0)
+    assert result.status == "succeeded" and sandbox.wait_idle(30)
+    expected = LogTail(deployer.aws, groups, 0, mode="poll").poll()
+    tail = LogTail(deployer.aws, groups, 0, mode="live", interval_s=0.05)
+    got, stop = [], threading.Event()
+
+    def emit(lines):
+        got.extend(lines)
+        if len(got) >= len(expected) and deployer.aws.log.count("StartLiveTail") >= 4:
+            stop.set()
+    follower = threading.Thread(target=tail.follow, args=(emit, stop))
+    follower.start()
+    follower.join(60)
+    stop.set()
+    assert tail.mode == "live"
+    assert deployer.aws.log.count("StartLiveTail") >= 4, "two sessions (10 + 2 groups), each reconnected"
+    assert sorted((line.group, line.stream, line.timestamp, line.message) for line in got) == \
+        sorted((line.group, line.stream, line.timestamp, line.message) for line in expected)
+    assert not tail.sampled
+
+    loud = tmp_path / "loud"
+    (loud / "blocks").mkdir(parents=True)
+    (loud / "blocks/loud.py").write_text("def main(block_input, backpack):\n    for n in range(600):\n"
+                                         "        print('line', n)\n    return n\n")
+    (loud / "project.yaml").write_text("name: loud\nblocks:\n  loud: {type: code, file: blocks/loud.py}\n"
+                                       "transitions: []\n")
+    noisy = deploy(sandbox, loud, "live")
+    run_deployed(sandbox, noisy, "loud", None)
+    assert sandbox.wait_idle(30)
+    sampled_tail = LogTail(noisy.aws, stage_groups(noisy.names, noisy.target.manifest), 0, mode="live")
+    seen, done = [], threading.Event()
+
+    def take(lines):
+        seen.extend(lines)
+        done.set()
+    follower = threading.Thread(target=sampled_tail.follow, args=(take, done))
+    follower.start()
+    follower.join(30)
+    done.set()
+    assert sampled_tail.sampled and seen and all(line.sampled for line in seen)

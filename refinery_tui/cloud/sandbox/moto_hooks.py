@@ -20,6 +20,10 @@ from typing import Any, Protocol
 # - Anything else moto invokes in-process (S3 notifications, Kinesis and DynamoDB streams, Secrets Manager rotation)
 #   ends in `LambdaFunction.invoke`; the hook runs the function in the sandbox's Lambda host, synchronously.
 #
+# - CloudWatch Logs live tail: `LogsBackend._find_log_group` (moto/logs/models.py), when given an ARN (as
+#   StartLiveTail does), walks every group without stopping at the match and returns the last group. The fix
+#   returns the group whose ARN (with or without the trailing `:*`) matches.
+#
 # Moto's state is global to the process, so the hooks are too: they route to the most recently started sandbox and
 # fall back to moto's own behaviour when none is running.
 MOTO_VERSION_CHECKED = "5.2.5"
@@ -66,10 +70,11 @@ def _install() -> None:
         return
     from moto.awslambda.models import LambdaFunction
     from moto.sns.models import Subscription
+    from moto.logs.models import LogsBackend
     from moto.sqs.models import Queue
 
     for owner, name in ((Subscription, "publish"), (Subscription, "_parse_message_structure"),
-                        (LambdaFunction, "invoke"), (Queue, "add_message")):
+                        (LambdaFunction, "invoke"), (Queue, "add_message"), (LogsBackend, "_find_log_group")):
         if not hasattr(owner, name):
             raise RuntimeError(f"moto changed: {owner.__name__}.{name} is gone (the sandbox's hooks were checked "
                                f"on moto {MOTO_VERSION_CHECKED})")
@@ -120,4 +125,16 @@ def _install() -> None:
         return payload
 
     LambdaFunction.invoke = invoke
+
+    moto_find_log_group = LogsBackend._find_log_group
+
+    def find_log_group(backend: Any, log_group_id: str | None = None, log_group_name: str | None = None) -> Any:
+        if log_group_id and not log_group_name:
+            wanted = log_group_id.removesuffix(":*")
+            for group in backend.groups.values():
+                if group.arn.removesuffix(":*") == wanted:
+                    return group
+        return moto_find_log_group(backend, log_group_id=log_group_id, log_group_name=log_group_name)
+
+    LogsBackend._find_log_group = find_log_group
     _installed = True
