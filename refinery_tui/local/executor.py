@@ -352,13 +352,7 @@ class _Run:
             self.threads.submit(call)
             return
         now = time.time()
-        value = invocation.input
-        if block["type"] == "api_endpoint":
-            value = resources.api_request(block, value)
-        elif block["type"] == "schedule":
-            value = resources.schedule_input(block, value)
-        elif block["type"] == "api_response":
-            value = resources.api_reply(value)
+        value = resources.resource_output(block, invocation.input)
         result = CallResult(True, value, invocation.backpack, started=now, ended=now)
         if block["type"] == "queue":
             self.record(invocation, result, Routing(Outcome(True, value, invocation.backpack)), final=False)

@@ -42,3 +42,15 @@ def schedule_input(block: dict[str, Any], value: Any) -> Any:
         configured = block.get("input")
         return {} if configured is None else configured
     return value
+
+
+def resource_output(block: dict[str, Any], value: Any) -> Any:
+    """What a resource block passes on: the request, the schedule's input, the reply, or the value itself."""
+    kind = block["type"]
+    if kind == "api_endpoint":
+        return api_request(block, value)
+    if kind == "schedule":
+        return schedule_input(block, value)
+    if kind == "api_response":
+        return api_reply(value)
+    return value

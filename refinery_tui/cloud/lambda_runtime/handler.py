@@ -245,13 +245,7 @@ class Runtime:
         """A resource block reached by a dispatch (or an entry event) runs here, inline."""
         block = MANIFEST.blocks[invocation.block]
         self._started = time.time()
-        value = invocation.input
-        if block["type"] == "api_endpoint":
-            value = resources.api_request(block, value)
-        elif block["type"] == "schedule":
-            value = resources.schedule_input(block, value)
-        elif block["type"] == "api_response":
-            value = resources.api_reply(value)
+        value = resources.resource_output(block, invocation.input)
         logline.write("start", execution_id=invocation.context.execution_id, block=invocation.block,
                       invocation_id=invocation.id, parent=invocation.parent, via=invocation.via, attempt=0,
                       place=[f.index for f in invocation.context.frames],
