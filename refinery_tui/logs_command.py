@@ -70,6 +70,10 @@ def logs(project: str, stage: str, follow: bool, since: str | None, execution: s
 
     try:
         emit(tail.poll())
+        if tail.missing_groups and tail.missing_groups == set(tail.groups):
+            print(f"refinery-tui: no log group of stage {stage} exists yet on {deployer.aws.describe()}\n"
+                  f"    hint: deploy it with `refinery-tui deploy {project} --stage {stage}`"
+                  + ("; waiting for it" if follow else ""), file=sys.stderr)
         if follow:
             stop = stop or threading.Event()
             try:

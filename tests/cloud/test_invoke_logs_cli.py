@@ -76,6 +76,8 @@ def test_usage_errors(sandbox, hello, capsys):
     assert "not a duration" in capsys.readouterr().err
     assert main(["logs", str(hello), *target(sandbox), "--grep", "(", "--regex"]) == 2
     assert "not a regular expression" in capsys.readouterr().err
+    assert main(["logs", str(hello), "--stage", "nothere", "--endpoint-url", sandbox.endpoint_url]) == 0
+    assert "no log group of stage nothere exists yet" in capsys.readouterr().err
     assert main(["invoke", str(hello), "--stage", "nothere", "--endpoint-url", sandbox.endpoint_url]) == 1
     err = capsys.readouterr().err
     assert "could not start the execution" in err and "Traceback" not in err
