@@ -22,6 +22,7 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import DataTable, Footer, Header, Static, TabbedContent, TabPane, Tree
 from textual.worker import Worker, WorkerState
 
+from refinery_tui import saved_inputs
 from refinery_tui.local.executor import Event
 from refinery_tui.local.session import InvalidProject, LocalSession
 from refinery_tui.model import schema
@@ -31,21 +32,20 @@ from refinery_tui.model.validator import ValidationResult, validate_project
 from refinery_tui.model.writer import save_project
 from refinery_tui.tui import keymap
 from refinery_tui.tui.block_tree import BlockTree
+from refinery_tui.tui.cloud_view import show_cloud_run
 from refinery_tui.tui.deploy_pane import DeployPane
 from refinery_tui.tui.editor import CodeEditor, EditorPane
+from refinery_tui.tui.invoke_pane import InvokePane, invoke_commands
+from refinery_tui.tui.logs_pane import LogsPane
 from refinery_tui.tui.messages import (
-    Compared, FileSaved, FilesChanged, OpenFile, RunEventsReady, RunFinished, Validated,
+    CloudExecutionFinished, CloudExecutionSelected, CloudExecutionStarted, CloudExecutionUpdated, Compared, FileSaved,
+    FilesChanged, OpenFile, RunEventsReady, RunFinished, Validated,
 )
 from refinery_tui.tui.modals import Ask, Choose, Confirm, ShowText
 from refinery_tui.tui.problems import ProblemsPane
 from refinery_tui.tui.run_pane import RunPane, compact_json, output_preview
 
 EVENTS_PER_SLICE = 400
-
-LATER = {
-    "invoke": "Invoking a deployed stage comes with the invoke-and-logs issue (#6).",
-    "logs": "Live CloudWatch logs come with the invoke-and-logs issue (#6).",
-}
 
 
 class WorkbenchApp(App):
@@ -56,9 +56,9 @@ class WorkbenchApp(App):
     HELP = """\
 ## refinery-tui workbench
 
-`tab` / `shift+tab` move between panes (or `1` tree, `2` editor, `3` Run, `4` Problems, `5` Deploy); `ctrl+p`
-opens the command palette; `f1` shows the help of the focused pane; `?` lists the keys; `z` zooms the focused pane;
-`escape` backs out; `q` quits (asking first when edits are unsaved).
+`tab` / `shift+tab` move between panes (or `1` tree, `2` editor, `3` Run, `4` Problems, `5` Deploy, `6` Invoke,
+`7` Logs); `ctrl+p` opens the command palette; `f1` shows the help of the focused pane; `?` lists the keys; `z` zooms
+the focused pane; `escape` backs out; `q` quits (asking first when edits are unsaved).
 """
 
     BINDINGS = [
@@ -72,6 +72,8 @@ opens the command palette; `f1` shows the help of the focused pane; `?` lists th
         Binding("3", "focus_pane('run')", "Run", show=False, id="pane.run"),
         Binding("4", "focus_pane('problems')", "Problems", show=False, id="pane.problems"),
         Binding("5", "focus_pane('deploy')", "Deploy", show=False, id="pane.deploy"),
+        Binding("6", "focus_pane('invoke')", "Invoke", show=False, id="pane.invoke"),
+        Binding("7", "focus_pane('logs')", "Logs", show=False, id="pane.logs"),
         Binding("r", "run_start", "Run", id="run.start"),
         Binding("s", "run_step", "Step", id="run.step"),
         Binding("c", "run_continue", "Continue", id="run.continue"),
@@ -124,9 +126,10 @@ opens the command palette; `f1` shows the help of the focused pane; `?` lists th
                 yield RunPane(id="run")
             with TabPane("Deploy", id="tab-deploy"):
                 yield DeployPane(self.root, id="deploy")
-            for name in ("invoke", "logs"):
-                with TabPane(name.capitalize(), id=f"tab-{name}"):
-                    yield Static(LATER[name], classes="later")
+            with TabPane("Invoke", id="tab-invoke"):
+                yield InvokePane(self.root, id="invoke")
+            with TabPane("Logs", id="tab-logs"):
+                yield LogsPane(self.root, id="logs")
             with TabPane("Problems", id="tab-problems"):
                 yield ProblemsPane(id="problems")
                 yield Static("", id="problem-detail")
@@ -381,15 +384,17 @@ opens the command palette; `f1` shows the help of the focused pane; `?` lists th
             self.session.executor.edit_input(self.paused_invocation, value)
 
     def load_saved_input(self) -> None:
-        """The input box starts with the last input run here, or the project's own `input.json` example."""
-        import json
+        """The input box starts with the last input given to the entry block (here or by an invoke), the last
+        input run, or the project's own `input.json` example."""
+        value = saved_inputs.recall(self.root, self.entry_block())
+        if value is not None:
+            self.run_pane.set_input(value)
 
-        for path in (self.root / ".refinery" / "last-input.json", self.root / "input.json"):
-            try:
-                self.run_pane.set_input(json.loads(path.read_text(encoding="utf-8")))
-                return
-            except (OSError, ValueError):
-                continue
+    def entry_block(self) -> str | None:
+        """The block a run starts at (the first entry block)."""
+        manifest = getattr(self.session.executor, "manifest", None) if self.session is not None else None
+        entries = (manifest.data.get("entries") or list(manifest.blocks)) if manifest is not None else []
+        return entries[0] if entries else None
 
     def saved_inputs(self) -> dict[str, Path]:
         """Named inputs kept with the project: `input.json` and `inputs/NAME.json`."""
@@ -441,12 +446,17 @@ opens the command palette; `f1` shows the help of the focused pane; `?` lists th
                                                       for index, (name, _) in enumerate(inputs)]), chosen)
 
     def save_input(self, value) -> None:
+        """Keep the input for the entry block (and as `.refinery/last-input.json`), shared with the Invoke pane."""
         import json
 
         from refinery_tui.model.files import atomic_write_text
 
+        block = self.entry_block()
         try:
-            atomic_write_text(self.root / ".refinery" / "last-input.json", json.dumps(value, indent=2))
+            if block is not None:
+                saved_inputs.remember(self.root, block, value)
+            else:
+                atomic_write_text(self.root / ".refinery" / "last-input.json", json.dumps(value, indent=2))
         except (OSError, TypeError, ValueError):
             pass
 
@@ -628,6 +638,8 @@ opens the command palette; `f1` shows the help of the focused pane; `?` lists th
             self.show_details_of(event.row_key.value)
 
     def show_details_of(self, invocation_id: str | None) -> None:
+        if self.run_pane.show_cloud_detail(invocation_id):
+            return
         if self.session is None or invocation_id is None or invocation_id.startswith("more:"):
             return
         record = self.session.history.invocation(invocation_id)
@@ -876,6 +888,37 @@ opens the command palette; `f1` shows the help of the focused pane; `?` lists th
             lines.append(f"- failures go to the global handler `{project.on_exception}`")
         self.push_screen(ShowText("\n".join(lines)))
 
+    # cloud executions: the one the Invoke pane follows (or opens) shows in the tree and the Run pane
+
+    def on_cloud_execution_started(self, message: CloudExecutionStarted) -> None:
+        from refinery_tui.cloud.rebuild import CloudRun
+
+        if message.started.execution_id and not self.running:
+            show_cloud_run(self, CloudRun(message.started.execution_id), stage=message.target.stage, fresh=True)
+
+    def _showing(self, execution_id: str) -> bool:
+        run = self.run_pane.cloud_run
+        return not self.running and run is not None and run.execution_id == execution_id
+
+    def on_cloud_execution_updated(self, message: CloudExecutionUpdated) -> None:
+        if self._showing(message.run.execution_id):
+            show_cloud_run(self, message.run)
+
+    def on_cloud_execution_finished(self, message: CloudExecutionFinished) -> None:
+        if message.run is not None and self._showing(message.execution_id):
+            show_cloud_run(self, message.run, message.execution)
+
+    def on_cloud_execution_selected(self, message: CloudExecutionSelected) -> None:
+        if self.running:
+            self.notify("a local run is in progress: the Run pane shows it (x cancels it)", severity="warning")
+            return
+        show_cloud_run(self, message.run, message.execution, message.stage, fresh=True)
+        self.action_focus_pane("run")
+        table = self.run_pane.table
+        if message.invocation_id in table.rows:
+            table.move_cursor(row=table.get_row_index(message.invocation_id))
+        self.show_current_invocation()
+
     # keys, help, palette, quitting
 
     def action_help(self) -> None:
@@ -904,7 +947,7 @@ opens the command palette; `f1` shows the help of the focused pane; `?` lists th
             return
         widget = self.focused
         while widget is not None and widget.parent is not None and widget.id not in (
-                "tree", "editor", "run", "deploy", "problems", "bottom"):
+                "tree", "editor", "run", "deploy", "invoke", "logs", "problems", "bottom"):
             widget = widget.parent
         if widget is not None:
             screen.maximize(widget, container=False)
@@ -913,6 +956,9 @@ opens the command palette; `f1` shows the help of the focused pane; `?` lists th
         """Escape backs out of anything: a dialog, a zoomed pane, the editor or the input (to the tree)."""
         if isinstance(self.screen, ModalScreen):
             self.screen.dismiss(None)
+        elif self.focused is not None and any(getattr(widget, "back_out", lambda: False)()
+                                              for widget in self.focused.ancestors_with_self):
+            pass  # a pane backed out of something of its own (the Logs pane's filter)
         elif self.screen.maximized is not None:
             self.screen.minimize()
         elif self.focused is not None and self.focused is not self.block_tree:
@@ -934,6 +980,12 @@ opens the command palette; `f1` shows the help of the focused pane; `?` lists th
         elif pane == "deploy":
             bottom.active = "tab-deploy"
             self.deploy_pane.table.focus()
+        elif pane == "invoke":
+            bottom.active = "tab-invoke"
+            self.query_one(InvokePane).focus()
+        elif pane == "logs":
+            bottom.active = "tab-logs"
+            self.query_one(LogsPane).view.focus()
 
     def deploy(self, action: str) -> None:
         """A Deploy command from the palette: show the Deploy pane, then do it."""
@@ -1014,8 +1066,10 @@ opens the command palette; `f1` shows the help of the focused pane; `?` lists th
                                                                         "tab-problems")),
             ("Help: Keys", "The keys that work here", self.action_keys),
         ]
+        commands += invoke_commands(self)
         for title, help_text, callback in commands:
             yield SystemCommand(title, help_text, callback)
+        yield from self.query_one(LogsPane).system_commands()
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.state == WorkerState.ERROR:

@@ -43,7 +43,8 @@ The workflow as a tree: entry blocks at the roots; each child shows the transiti
 A block reached a second time is a link (`↺`): Enter jumps to its first place.
 
 During a run each block shows its state: `·` queued, `▶` running, `✓` succeeded, `✗` failed, `⏸` paused, `○`
-skipped (the run did not reach it).
+skipped (the run did not reach it). The same marks show a deployed execution's states while the Invoke pane follows
+it, or after `o` there (or in the Logs pane) opens one.
 
 - `enter`: open the block's code (or jump, on a link)
 - `j` / `k`, arrows: move; `l` / `h`, space: expand / collapse

@@ -110,3 +110,78 @@ class DeployFailed(Message):
 
 class AwsCallsReady(Message):
     """AWS calls were made (the command log's queue has new lines)."""
+
+
+@dataclass
+class InvokeEntriesLoaded(Message):
+    """The blocks an execution can start at (name → its manifest entry), or why there are none."""
+
+    entries: dict[str, dict[str, Any]]
+    problem: str | None = None
+
+
+@dataclass
+class InvokeFailed(Message):
+    """An invoke could not start (no target, the stage not deployed, AWS refused): `error` says why, in words."""
+
+    error: str
+
+
+@dataclass
+class CloudExecutionStarted(Message):
+    """A deployed execution was started (`started`: the Invoker's Started, with the API reply if any)."""
+
+    started: Any
+    target: Any
+    sync: bool = False
+
+
+@dataclass
+class CloudExecutionUpdated(Message):
+    """New log lines of a followed execution: `run` is a copy of its CloudRun, rebuilt so far."""
+
+    run: Any
+
+
+@dataclass
+class CloudExecutionFinished(Message):
+    """Following ended: `execution` is the CloudExecution read from the state table (None when it did not end),
+    `error` why following failed, `note` why it stopped early."""
+
+    execution_id: str
+    run: Any
+    execution: Any = None
+    error: str | None = None
+    note: str | None = None
+
+
+@dataclass
+class CloudExecutionSelected(Message):
+    """Show this cloud execution (a CloudRun, and its CloudExecution if known) in the tree and the Run pane."""
+
+    run: Any
+    execution: Any = None
+    stage: str = ""
+    invocation_id: str | None = None  # the row to put the cursor on
+
+
+class LogLinesReady(Message):
+    """Log lines read by the tail are waiting in the Logs pane's queue (posted once per batch, never per line)."""
+
+
+@dataclass
+class LogsConnected(Message):
+    """The Logs pane's tail reached the stage: its log groups (group → block) and which of them do not exist."""
+
+    target: Any
+    groups: dict[str, Any]
+    missing: set[str]
+    mode: str
+
+
+@dataclass
+class LogsFailed(Message):
+    """The tail could not start or stopped: `error` says why, in words."""
+
+    error: str
+    target: Any = None

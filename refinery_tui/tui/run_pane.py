@@ -43,6 +43,9 @@ Runs the workflow locally, with the semantics it has when deployed.
 - `f` replays from the selected invocation's block; `H` shows the history of executions (Enter opens one).
 - The details on the right show the selected invocation's input, output or error with its traceback, backpack,
   stdout and stderr.
+- A deployed execution shows here too (`☁` in the status line): the one the Invoke pane follows, or the one `o`
+  opens from there. Its rows and the tree's colours come from its CloudWatch logs; the details show an
+  invocation's input, output or error and its own log lines. `r` starts a local run again.
 """
 
     BINDINGS = [
@@ -55,6 +58,8 @@ Runs the workflow locally, with the semantics it has when deployed.
     def on_mount(self) -> None:
         self.rows_of_block = {}
         self.folded = {}
+        self.cloud_run = None  # the deployed execution shown (a CloudRun), if the rows are one
+        self.cloud_shown: dict[str, str] = {}
 
     def compose(self):
         with Vertical(id="run-left"):
@@ -97,6 +102,8 @@ Runs the workflow locally, with the semantics it has when deployed.
         self.query_one("#run-detail", Static).update("")
         self.rows_of_block: dict[str, int] = {}
         self.folded: dict[str, dict[str, str]] = {}
+        self.cloud_run = None
+        self.cloud_shown = {}
 
     def upsert(self, invocation_id: str, label: str, status: str, ms: float | None = None, output: str = "",
                changed: bool = False, block: str | None = None) -> None:
@@ -155,6 +162,33 @@ Runs the workflow locally, with the semantics it has when deployed.
         if record.stderr:
             parts.append("\n[b]stderr[/b]\n" + _escape(record.stderr))
         self.query_one("#run-detail", Static).update("\n".join(parts))
+
+    def show_cloud_detail(self, invocation_id: str | None) -> bool:
+        """The details of an invocation of the cloud execution shown; False when the rows are not one."""
+        run = getattr(self, "cloud_run", None)
+        invocation = run.invocations.get(invocation_id) if run is not None and invocation_id else None
+        if invocation is None:
+            return False
+        took = f"  {invocation.duration_ms:.1f} ms" if invocation.duration_ms is not None else ""
+        parts = [f"[b]{_escape(invocation.block)}[/b]  {invocation.status}{took}  attempt {invocation.attempt + 1}"
+                 "  ☁ deployed"]
+        if invocation.truncated:
+            parts.append("[i]large values: the logs hold previews[/i]")
+        parts.append("\n[b]input[/b]\n" + _escape(_json(invocation.input)))
+        if invocation.status == "succeeded":
+            parts.append("\n[b]output[/b]\n" + _escape(_json(invocation.output)))
+        elif invocation.error:
+            parts.append(f"\n[b red]error[/b red] {_escape(str(invocation.error.get('type', '')))}: "
+                         f"{_escape(str(invocation.error.get('message', '')))}")
+            if invocation.error.get("traceback"):
+                parts.append(_escape(str(invocation.error["traceback"])))
+        if invocation.backpack is not None:
+            parts.append("\n[b]backpack[/b]\n" + _escape(_json(invocation.backpack)))
+        logged = [line.message for line in invocation.lines if line.record is None]
+        if logged:
+            parts.append("\n[b]log lines[/b]\n" + _escape("\n".join(logged)))
+        self.query_one("#run-detail", Static).update("\n".join(parts))
+        return True
 
     def input_value(self) -> Any:
         """The input box's JSON; raises ValueError with the place of a mistake."""
