@@ -21,6 +21,15 @@ CHECKS = [
     ("refinery_tui.local.session", ("textual", "boto3", "botocore")),
     ("refinery_tui.run_command", ("textual", "boto3")),
     ("refinery_tui.templates", ("textual", "boto3")),
+    ("refinery_tui.cloud.deployer", ("textual",)),
+    ("refinery_tui.cloud.logtail", ("textual",)),
+    ("refinery_tui.cloud.invoker", ("textual",)),
+    ("refinery_tui.cloud.rebuild", ("textual", "boto3", "botocore")),
+    ("refinery_tui.cloud.sandbox.server", ("textual",)),
+    ("refinery_tui.deploy_command", ("textual",)),
+    ("refinery_tui.invoke_command", ("textual",)),
+    ("refinery_tui.logs_command", ("textual",)),
+    ("refinery_tui.tui.deploy_target", ("textual", "boto3")),
 ]
 
 
@@ -61,3 +70,18 @@ def test_runtime_uses_only_the_standard_library():
             elif isinstance(node, ast.Import):
                 for alias in node.names:
                     assert alias.name.split(".")[0] in sys.stdlib_module_names, (path.name, alias.name)
+
+
+def test_the_deployed_python_runtime_imports_only_what_a_lambda_has():
+    """cloud/lambda_runtime/ runs inside Lambda: the standard library, boto3, the engine and the evaluator."""
+    import ast
+    from pathlib import Path
+
+    for path in Path(PACKAGE, "cloud", "lambda_runtime").glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = [node.module] if isinstance(node, ast.ImportFrom) and node.module and not node.level else \
+                [alias.name for alias in node.names] if isinstance(node, ast.Import) else []
+            for name in names:
+                root = name.split(".")[0]
+                assert root in sys.stdlib_module_names or root in ("boto3", "botocore") or name.startswith(
+                    ("refinery_tui.runtime", "refinery_tui.model.expressions")), (path.name, name)
