@@ -16,7 +16,7 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from refinery_tui.tui.logbuffer import Entry, LogBuffer
+from refinery_tui.tui.logbuffer import BLOCK, CLOCK, EXECUTION, KIND, LEVEL, PARTS, SEQ, TEXT, Entry, LogBuffer
 
 BLOCK_COLOURS = ("dark_cyan", "magenta", "green3", "dodger_blue1", "orange3", "medium_purple1", "deep_pink3",
                  "spring_green3", "steel_blue1", "gold3", "turquoise2", "orchid")
@@ -30,6 +30,8 @@ RECORD_STYLE = Style(bold=True)
 BLOCK_WIDTH = (5, 16)
 """The block column is as wide as the longest block name, within these bounds (longer names end in …)."""
 TIME_WIDTH, EXECUTION_WIDTH, LEVEL_WIDTH = 12, 6, 5
+STRIPS_KEPT = 256
+"""Lines whose drawn rows are kept (a screen shows a few dozen; each kept strip is a dozen objects for the GC)."""
 CONTINUATION_INDENT = 4
 """Wrapped rows start under the message when there is room (30 cells), else this far in."""
 
@@ -82,7 +84,7 @@ class LogView(ScrollView, can_focus=True, inherit_bindings=False):
         self.block_width = BLOCK_WIDTH[0]
         self.colours: dict[str | None, Style] = {}
         self.placeholder = ""
-        self._strips: LRUCache[int, list[Strip]] = LRUCache(1024)
+        self._strips: LRUCache[int, list[Strip]] = LRUCache(STRIPS_KEPT)
         self._styles: dict[str, Style] = {}
         self._placeholder_rows: tuple[str, int, list[str]] = ("", 0, [])
 
@@ -100,7 +102,7 @@ class LogView(ScrollView, can_focus=True, inherit_bindings=False):
         colours = self.colours
         wider = False
         for entry in entries:
-            block = entry.line.block
+            block = entry[BLOCK]
             if block not in colours:
                 colours[block] = Style(color=BLOCK_COLOURS[zlib.crc32((block or "").encode()) % len(BLOCK_COLOURS)])
                 if block and len(block) > self.block_width and self.block_width < BLOCK_WIDTH[1]:
@@ -222,10 +224,10 @@ class LogView(ScrollView, can_focus=True, inherit_bindings=False):
             return Strip.blank(width, base)
         index = buffer.index_at_row(row)
         entry = buffer.shown(index)
-        strips = self._strips.get(entry.seq)
+        strips = self._strips.get(entry[SEQ])
         if strips is None:
             strips = self._render_entry(entry)
-            self._strips[entry.seq] = strips
+            self._strips[entry[SEQ]] = strips
         strip = strips[min(row - buffer.row_of(index), len(strips) - 1)]
         if index == self.cursor:
             strip = Strip(Segment.apply_style(strip, post_style=self._style("cursor")), strip.cell_length)
@@ -247,22 +249,22 @@ class LogView(ScrollView, can_focus=True, inherit_bindings=False):
     def _render_entry(self, entry: Entry) -> list[Strip]:
         """The entry's rows: one strip (cropped later for horizontal scrolling), or its wrapped rows."""
         base = self._style("base")
-        line = entry.line
-        block = line.block or "?"
+        block = entry[BLOCK] or "?"
         width = self.block_width
         block = block.ljust(width) if len(block) <= width else block[:width - 1] + "…"
-        level = line.level
-        message_style = base + (RECORD_STYLE if line.record is not None and level == "INFO" else
+        level = entry[LEVEL]
+        execution = (entry[EXECUTION] or "")[-EXECUTION_WIDTH:]
+        message_style = base + (RECORD_STYLE if entry[KIND] is not None and level == "INFO" else
                                 MESSAGE_STYLES.get(level, Style()))
-        prefix = [Segment(entry.time, self._style("dim")), Segment(" ", base),
-                  Segment(block, base + self.colours.get(line.block, Style())), Segment(" ", base),
-                  Segment(entry.execution.ljust(EXECUTION_WIDTH) if entry.execution else "   ·  ", self._style("dim")),
+        prefix = [Segment(entry[CLOCK], self._style("dim")), Segment(" ", base),
+                  Segment(block, base + self.colours.get(entry[BLOCK], Style())), Segment(" ", base),
+                  Segment(execution.ljust(EXECUTION_WIDTH) if execution else "   ·  ", self._style("dim")),
                   Segment(" ", base), Segment(LEVEL_LABELS.get(level, level[:5].ljust(5)), base + LEVEL_STYLES.get(
                       level, Style())), Segment(" ", base)]
         if not self.wrap:
-            return [Strip([*prefix, Segment(entry.text, message_style)])]
+            return [Strip([*prefix, Segment(entry[TEXT], message_style)])]
         buffer = self.buffer
-        parts = entry.parts or (entry.text,)
+        parts = entry[PARTS] or (entry[TEXT],)
         rows = []
         for number, part in enumerate(parts):
             segments = [*prefix, Segment(part, message_style)] if number == 0 else [Segment(part, message_style)]
@@ -288,7 +290,7 @@ class LogView(ScrollView, can_focus=True, inherit_bindings=False):
         if self.cursor < 0 or self.cursor >= self.buffer.shown_count:
             return
         row = self.buffer.row_of(self.cursor)
-        rows = self.buffer.shown(self.cursor).rows
+        rows = self.buffer.rows_at(self.cursor)
         height = self.scrollable_content_region.height
         top = self.scroll_y
         if row < top:

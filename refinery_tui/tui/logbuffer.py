@@ -5,14 +5,15 @@ from __future__ import annotations
 import json
 import re
 import time
+from array import array
 from bisect import bisect_left, bisect_right
-from operator import attrgetter
-from typing import Any, Iterable
+from operator import itemgetter
+from typing import Any, Callable, Iterable
 
 from rich.cells import cell_len
 
 from refinery_tui.cloud.logfilter import LogFilter
-from refinery_tui.cloud.loglines import LogLine
+from refinery_tui.cloud.loglines import LogLine, make_line
 
 MAX_LINES = 50_000
 """Lines kept in memory; beyond it the oldest go, and the pane says so."""
@@ -24,27 +25,19 @@ SUMMARY_LIMIT = 160
 _LAMBDA_PREFIX = re.compile(r"^(?:\[(?:DEBUG|INFO|WARNING|ERROR|CRITICAL)\]\t\S+\t\S+\t"
                             r"|\S+\t\S+\t(?:DEBUG|INFO|WARN|ERROR|TRACE|FATAL)\t)")
 _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f]")
-_SEQ = attrgetter("seq")
-_ROW = attrgetter("row")
 
 
-class Entry:
-    """A log line ready to draw: its clock time, short execution id and message text (computed once, on the
-    thread that read it), and where the layout puts it."""
-
-    __slots__ = ("line", "time", "execution", "text", "width", "parts", "part_widths", "seq", "row", "rows")
-
-    def __init__(self, line: LogLine, time_text: str, text: str, parts: tuple[str, ...] | None) -> None:
-        self.line = line
-        self.time = time_text
-        self.execution = (line.execution_id or "")[-6:]
-        self.text = text
-        self.width = _cells(text)
-        self.parts = parts
-        self.part_widths = tuple(_cells(part) for part in parts) if parts else None
-        self.seq = 0
-        self.row = 0
-        self.rows = 1
+SEQ, TIME_MS, CLOCK, GROUP, STREAM, EVENT_ID, MESSAGE, BLOCK, LEVEL, EXECUTION, INVOCATION, SAMPLED, KIND, TEXT, \
+    WIDTH, PARTS, PART_WIDTHS = range(17)
+"""The fields of an entry: a plain tuple of strings and numbers (see `Entry`)."""
+_SEQ = itemgetter(SEQ)
+_WIDTH = itemgetter(WIDTH)
+Entry = tuple
+"""A log line ready to draw: (seq, timestamp ms, clock text, group, stream, event id, message, block, level,
+execution id, invocation id, sampled, record kind, display text, its cells, its lines or None, their cells or None).
+A tuple of strings and numbers, not an object: Python's garbage collector stops tracking such tuples, so 50,000
+kept lines cost its full collections nothing (as objects they made each one take 150-300 ms, in the middle of key
+presses). `line_of` gives the LogLine back."""
 
 
 def _cells(text: str) -> int:
@@ -121,24 +114,54 @@ def display_parts(line: LogLine) -> list[str]:
 
 
 def prepare(lines: Iterable[LogLine], clock: Clock | None = None) -> list[Entry]:
-    """Entries for lines (called on the thread that read them, so the UI only appends)."""
+    """Entries for lines (called on the thread that read them, so the UI only appends); their seq is set later."""
     clock = clock or Clock()
     entries = []
     for line in lines:
         parts = display_parts(line)
-        text = parts[0] if len(parts) == 1 else " ⏎ ".join(parts)
-        entries.append(Entry(line, clock(line.timestamp), text, tuple(parts) if len(parts) > 1 else None))
+        if len(parts) == 1:
+            text, many, widths = parts[0], None, None
+        else:
+            text, many = " ⏎ ".join(parts), tuple(parts)
+            widths = tuple(_cells(part) for part in parts)
+        entries.append((0, line.timestamp, clock(line.timestamp), line.group, line.stream, line.event_id,
+                        line.message, line.block, line.level, line.execution_id, line.invocation_id, line.sampled,
+                        line.kind, text, _cells(text), many, widths))
     return entries
+
+
+def line_of(entry: Entry) -> LogLine:
+    """The LogLine an entry was made from (its record parsed again)."""
+    line = make_line(entry[GROUP], entry[STREAM], entry[TIME_MS], entry[EVENT_ID], entry[MESSAGE], entry[BLOCK])
+    line.execution_id, line.invocation_id, line.sampled = entry[EXECUTION], entry[INVOCATION], entry[SAMPLED]
+    return line
+
+
+class _Probe:
+    """What LogFilter.matches reads of a line, filled in from an entry (one probe, reused: no object a line)."""
+
+    __slots__ = ("block", "execution_id", "level", "message")
+
+
+def matcher(log_filter: LogFilter) -> Callable[[Entry], bool] | None:
+    """`log_filter.matches` for entries; None when it lets everything through."""
+    if log_filter.empty:
+        return None
+    probe = _Probe()
+    matches = log_filter.matches
+
+    def match(entry: Entry) -> bool:
+        probe.block, probe.execution_id, probe.level, probe.message = \
+            entry[BLOCK], entry[EXECUTION], entry[LEVEL], entry[MESSAGE]
+        return matches(probe)
+    return match
 
 
 def rows_of(entry: Entry, width: int, prefix: int, indent: int) -> int:
     """Screen rows of an entry wrapped at `width`: the first row holds the prefix columns, the rest (and every
     further line of a multi-line message) are indented by `indent`."""
     rest = max(1, width - indent)
-    if entry.parts is None:
-        first = prefix + entry.width
-        return 1 if first <= width else 1 + -(-(first - width) // rest)
-    widths = entry.part_widths
+    widths = entry[PART_WIDTHS] or (entry[WIDTH],)
     first = prefix + widths[0]
     rows = 1 if first <= width else 1 + -(-(first - width) // rest)
     for part in widths[1:]:
@@ -147,15 +170,18 @@ def rows_of(entry: Entry, width: int, prefix: int, indent: int) -> int:
 
 
 class LogBuffer:
-    """The kept entries (oldest first), the ones the filter lets through, and each shown entry's screen rows."""
+    """The kept entries (oldest first), the ones the filter lets through, and the screen row each of those starts
+    on (an array beside them: wrapping gives a line several rows)."""
 
     def __init__(self, limit: int = MAX_LINES) -> None:
         self.limit = limit
         self._all: list[Entry] = []
         self._all_start = 0
         self._shown: list[Entry] = []
+        self._rows = array("q")
         self._shown_start = 0
         self.filter = LogFilter()
+        self._match: Callable[[Entry], bool] | None = None
         self.received = 0
         self.dropped = 0
         self.widest = 0
@@ -185,39 +211,49 @@ class LogBuffer:
     def shown_entries(self) -> list[Entry]:
         return self._shown[self._shown_start:]
 
+    def lines_of(self, execution_id: str) -> list[LogLine]:
+        """The kept lines of one execution, oldest first."""
+        return [line_of(entry) for entry in self._all[self._all_start:] if entry[EXECUTION] == execution_id]
+
     @property
     def base_row(self) -> int:
-        return self._shown[self._shown_start].row if self.shown_count else self._next_row
+        return self._rows[self._shown_start] if self.shown_count else self._next_row
 
     @property
     def total_rows(self) -> int:
         return self._next_row - self.base_row
 
     def row_of(self, index: int) -> int:
-        return self.shown(index).row - self.base_row
+        return self._rows[self._shown_start + index] - self.base_row
+
+    def rows_at(self, index: int) -> int:
+        """How many screen rows the shown entry `index` takes."""
+        at = self._shown_start + index
+        end = self._rows[at + 1] if at + 1 < len(self._rows) else self._next_row
+        return end - self._rows[at]
 
     def index_at_row(self, row: int) -> int:
         """The shown entry drawn on screen row `row` (clamped to the shown ones; -1 when none is shown)."""
         if not self.shown_count:
             return -1
-        index = bisect_right(self._shown, self.base_row + row, lo=self._shown_start, key=_ROW) - 1
+        index = bisect_right(self._rows, self.base_row + row, self._shown_start) - 1
         return min(max(index - self._shown_start, 0), self.shown_count - 1)
 
     # changes
 
-    def add(self, entries: list[Entry]) -> tuple[int, int, int]:
+    def add(self, prepared: list[Entry]) -> tuple[int, int, int]:
         """Append entries (dropping the oldest beyond the limit); (shown added, shown dropped, rows dropped)."""
-        if not entries:
+        if not prepared:
             return 0, 0, 0
-        self.received += len(entries)
-        if len(entries) > self.limit:
-            self.dropped += len(entries) - self.limit
-            entries = entries[-self.limit:]
-        for entry in entries:
-            entry.seq = self._seq
-            self._seq += 1
+        self.received += len(prepared)
+        if len(prepared) > self.limit:
+            self.dropped += len(prepared) - self.limit
+            prepared = prepared[-self.limit:]
+        seq = self._seq
+        entries = [(number,) + entry[1:] for number, entry in enumerate(prepared, seq)]
+        self._seq = seq + len(entries)
         self._all.extend(entries)
-        new = entries if self.filter.empty else [entry for entry in entries if self.filter.matches(entry.line)]
+        new = entries if self._match is None else list(filter(self._match, entries))
         self._place(new)
         self._shown.extend(new)
         over = len(self) - self.limit
@@ -225,7 +261,7 @@ class LogBuffer:
             return len(new), 0, 0
         self.dropped += over
         self._all_start += over
-        floor = self._all[self._all_start].seq
+        floor = self._all[self._all_start][SEQ]
         first_row = self.base_row
         cut = bisect_left(self._shown, floor, lo=self._shown_start, key=_SEQ)
         shown_dropped = cut - self._shown_start
@@ -236,8 +272,9 @@ class LogBuffer:
 
     def set_filter(self, log_filter: LogFilter) -> None:
         self.filter = log_filter
+        self._match = matcher(log_filter)
         kept = self._all[self._all_start:]
-        self._shown = kept if log_filter.empty else [entry for entry in kept if log_filter.matches(entry.line)]
+        self._shown = kept if self._match is None else list(filter(self._match, kept))
         self._shown_start = 0
         self._relayout()
 
@@ -253,37 +290,38 @@ class LogBuffer:
         return changed
 
     def clear(self) -> None:
-        self._all, self._all_start, self._shown, self._shown_start = [], 0, [], 0
+        self._all, self._all_start, self._shown, self._rows, self._shown_start = [], 0, [], array("q"), 0
         self.received = self.dropped = self.widest = self._next_row = 0
 
     # layout
 
     def _place(self, entries: list[Entry]) -> None:
+        """Give each new shown entry its first row (one row each without wrap)."""
+        if not entries:
+            return
         row = self._next_row
-        widest = self.widest
-        if self.wrap:
+        widest = max(self.widest, max(map(_WIDTH, entries)))
+        if not self.wrap:
+            self._rows.extend(range(row, row + len(entries)))
+            row += len(entries)
+        else:
             width, prefix, indent = self.width, self.prefix, self.indent
             fits = width - prefix
+            starts = []
             for entry in entries:
-                entry.row = row
-                rows = 1 if entry.parts is None and entry.width <= fits else rows_of(entry, width, prefix, indent)
-                entry.rows = rows
-                row += rows
-                if entry.width > widest:
-                    widest = entry.width
-        else:
-            for entry in entries:
-                entry.row = row
-                entry.rows = 1
-                row += 1
-                if entry.width > widest:
-                    widest = entry.width
+                starts.append(row)
+                row += 1 if entry[PARTS] is None and entry[WIDTH] <= fits else rows_of(entry, width, prefix, indent)
+            self._rows.extend(starts)
         self._next_row = row
         self.widest = widest
 
     def _relayout(self) -> None:
         self._next_row = 0
-        self._place(self._shown[self._shown_start:] if self._shown_start else self._shown)
+        self._rows = array("q")
+        if self._shown_start:
+            del self._shown[:self._shown_start]
+            self._shown_start = 0
+        self._place(self._shown)
 
     def _compact(self) -> None:
         if self._all_start > COMPACT_AFTER and self._all_start * 2 > len(self._all):
@@ -291,4 +329,5 @@ class LogBuffer:
             self._all_start = 0
         if self._shown_start > COMPACT_AFTER and self._shown_start * 2 > len(self._shown):
             del self._shown[:self._shown_start]
+            del self._rows[:self._shown_start]
             self._shown_start = 0

@@ -19,7 +19,8 @@ from refinery_tui.cloud.loglines import LogLine
 from refinery_tui.tui.deploy_target import TARGET_FILE, DeployTarget, connect, load_target, readable
 from refinery_tui.tui.log_screens import ExecutionScreen, LineDetail
 from refinery_tui.tui.log_view import LogView
-from refinery_tui.tui.logbuffer import MAX_LINES, Clock, Entry, LogBuffer, prepare
+from refinery_tui.tui.logbuffer import CLOCK, EXECUTION, GROUP, INVOCATION, MAX_LINES, SAMPLED, SEQ, Clock, Entry, \
+    LogBuffer, line_of, prepare
 from refinery_tui.tui.logquery import parse_filter
 from refinery_tui.tui.messages import CloudExecutionSelected, LogLinesReady, LogsConnected, LogsFailed
 
@@ -239,16 +240,25 @@ A live tail (real AWS) may be **sampled** by CloudWatch when lines come too fast
         return (self.root / ".refinery" / TARGET_FILE).is_file()
 
     def start_if_needed(self) -> None:
-        """When the pane shows: tail the saved target's stage, unless that tail is already running."""
+        """When the pane shows: tail the saved target's stage, unless that tail is already running (on the same
+        target, and the same code blocks: a block added since has a log group to tail too)."""
         if not self.configured():
             if self.driver is None:
                 self.state = "unconfigured"
                 self.show_state()
             return
         target = load_target(self.root)
-        if self.driver is not None and target == self.target and self.state != "failed":
+        if self.driver is not None and target == self.target and self.state != "failed" and \
+                not (self.state == "tailing" and self.code_blocks() not in (None, self.blocks)):
             return
         self.start_tail(target)
+
+    def code_blocks(self) -> list[str] | None:
+        """The project's code blocks as the app has them now (each has a log group), or None if unknown."""
+        project = getattr(self.app, "project", None)
+        if project is None:
+            return None
+        return sorted(name for name, block in project.blocks.items() if block.type == "code")
 
     def start_tail(self, target: DeployTarget) -> None:
         self.stop_tail()
@@ -329,8 +339,8 @@ A live tail (real AWS) may be **sampled** by CloudWatch when lines come too fast
         if not entries:
             return
         if self.missing:
-            self.missing -= {entry.line.group for entry in entries}
-        if not self.sampled and any(entry.line.sampled for entry in entries):
+            self.missing -= {entry[GROUP] for entry in entries}
+        if not self.sampled and any(entry[SAMPLED] for entry in entries):
             self.sampled = True
         view = self.view
         view.note_blocks(entries)
@@ -339,7 +349,7 @@ A live tail (real AWS) may be **sampled** by CloudWatch when lines come too fast
         screen = self.app.screen
         if isinstance(screen, ExecutionScreen) and not self._execution_due:
             execution = screen.run.execution_id
-            if any(entry.line.execution_id == execution for entry in entries):
+            if any(entry[EXECUTION] == execution for entry in entries):
                 self._execution_due = True
                 self.set_timer(EXECUTION_REFRESH_S, self._refresh_execution)
 
@@ -407,7 +417,7 @@ A live tail (real AWS) may be **sampled** by CloudWatch when lines come too fast
             shown = self.buffer.shown_entries()
             from bisect import bisect_left
 
-            index = bisect_left(shown, selected.seq, key=lambda entry: entry.seq)
+            index = bisect_left(shown, selected[SEQ], key=lambda entry: entry[SEQ])
             self.view.cursor = min(index, len(shown) - 1)
         self.view.reset()
 
@@ -432,14 +442,14 @@ A live tail (real AWS) may be **sampled** by CloudWatch when lines come too fast
         if entry is None:
             self.notify("no line selected")
             return
-        self.app.push_screen(LineDetail(entry.line, entry.time))
+        self.app.push_screen(LineDetail(line_of(entry), entry[CLOCK]))
 
     def action_execution(self) -> None:
         entry = self.view.selected()
         if entry is None:
             self.notify("no line selected")
             return
-        execution = entry.line.execution_id
+        execution = entry[EXECUTION]
         if not execution:
             self.notify("this line belongs to no execution (Lambda's own lines, or output outside a block's run)",
                         severity="warning")
@@ -452,14 +462,14 @@ A live tail (real AWS) may be **sampled** by CloudWatch when lines come too fast
                 self.post_message(CloudExecutionSelected(self.rebuild(execution), None, stage, invocation_id or None))
 
         self.app.push_screen(ExecutionScreen(run, len(self.buffer),
-                                             entry.line.invocation_id), closed)
+                                             entry[INVOCATION]), closed)
 
     def rebuild(self, execution_id: str):
         """The execution rebuilt from the kept lines (a CloudRun)."""
         from refinery_tui.cloud.rebuild import CloudRun, Rebuilder
 
         rebuilder = Rebuilder()
-        rebuilder.feed(entry.line for entry in self.buffer.entries() if entry.line.execution_id == execution_id)
+        rebuilder.feed(self.buffer.lines_of(execution_id))
         return rebuilder.runs.get(execution_id) or CloudRun(execution_id)
 
     def _refresh_execution(self) -> None:
