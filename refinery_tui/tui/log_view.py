@@ -1,4 +1,4 @@
-"""A virtual list of log lines (Toolong's way): only the visible rows are drawn, from a LogBuffer; cursor, follow, wrap."""
+"""A virtual list of log lines (Toolong's way): only the visible rows are drawn, from a LogBuffer; cursor, follow."""
 
 from __future__ import annotations
 

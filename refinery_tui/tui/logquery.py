@@ -13,7 +13,8 @@ KEYS = {"block": "block", "exec": "exec", "execution": "exec", "level": "level"}
 
 def parse_filter(text: str, blocks: Iterable[str] = ()) -> LogFilter:
     """`block:NAME[,NAME]`, `exec:ID` (a prefix or suffix of it), `level:ERROR[,WARN]` anywhere; the rest is text to
-    find (any case), or a regular expression after `re:` (which takes the rest of the box). Raises FilterError, worded for the user."""
+    find (any case), or a regular expression after `re:` (which takes the rest of the box). Raises FilterError,
+    worded for the user."""
     known = set(blocks)
     chosen_blocks: set[str] = set()
     levels: set[str] = set()
