@@ -7,24 +7,11 @@ here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 drive=${TUI_DRIVE:-$repo/../shared/tools/tui-drive}
 command=${1:-refinery-tui}
-work=$(mktemp -d)
-sandbox_pid=
-cleanup() {
-  "$drive" stop deploywalk >/dev/null 2>&1 || true
-  if [ -n "$sandbox_pid" ]; then kill -INT "$sandbox_pid" 2>/dev/null || true; wait "$sandbox_pid" 2>/dev/null || true; fi
-  rm -rf "$work"
-}
-trap cleanup EXIT
-cp -r "$repo/projects/all-transitions" "$work/all-transitions"
-rm -rf "$work/all-transitions/.refinery"
+session=deploywalk
+project=all-transitions
+source "$here/with_sandbox.sh"
 
-$command sandbox --port 0 --state-dir "$work/sandbox" > "$work/sandbox.out" &
-sandbox_pid=$!
-for _ in $(seq 1 100); do grep -q "runs until" "$work/sandbox.out" 2>/dev/null && break; sleep 0.1; done
-endpoint=$(sed -n 's/^export AWS_ENDPOINT_URL=//p' "$work/sandbox.out")
-[ -n "$endpoint" ] || { echo "the sandbox did not start"; cat "$work/sandbox.out"; exit 1; }
-
-"$drive" start deploywalk --size 80x24 -- env "AWS_ENDPOINT_URL=$endpoint" $command "$work/all-transitions"
+"$drive" start deploywalk --size 80x24 -- env "AWS_ENDPOINT_URL=$endpoint" $command "$work/$project"
 "$drive" wait deploywalk "start" 20
 "$drive" keys deploywalk 5
 "$drive" wait deploywalk "p plans" 10

@@ -8,26 +8,13 @@ here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 drive=${TUI_DRIVE:-$repo/../shared/tools/tui-drive}
 command=${1:-refinery-tui}
-work=$(mktemp -d)
-sandbox_pid=
-cleanup() {
-  "$drive" stop logswalk >/dev/null 2>&1 || true
-  if [ -n "$sandbox_pid" ]; then kill -INT "$sandbox_pid" 2>/dev/null || true; wait "$sandbox_pid" 2>/dev/null || true; fi
-  rm -rf "$work"
-}
-trap cleanup EXIT
-cp -r "$repo/projects/hello-world" "$work/hello-world"
-rm -rf "$work/hello-world/.refinery"
-
-$command sandbox --port 0 --state-dir "$work/sandbox" > "$work/sandbox.out" &
-sandbox_pid=$!
-for _ in $(seq 1 100); do grep -q "runs until" "$work/sandbox.out" 2>/dev/null && break; sleep 0.1; done
-endpoint=$(sed -n 's/^export AWS_ENDPOINT_URL=//p' "$work/sandbox.out")
-[ -n "$endpoint" ] || { echo "the sandbox did not start"; cat "$work/sandbox.out"; exit 1; }
+session=logswalk
+project=hello-world
+source "$here/with_sandbox.sh"
 env "AWS_ENDPOINT_URL=$endpoint" AWS_ACCESS_KEY_ID=sandbox AWS_SECRET_ACCESS_KEY=sandbox AWS_REGION=us-east-1 \
-  $command deploy "$work/hello-world" --stage dev --yes > /dev/null
+  $command deploy "$work/$project" --stage dev --yes > /dev/null
 
-"$drive" start logswalk --size 80x24 -- env "AWS_ENDPOINT_URL=$endpoint" $command "$work/hello-world"
+"$drive" start logswalk --size 80x24 -- env "AWS_ENDPOINT_URL=$endpoint" $command "$work/$project"
 "$drive" wait logswalk "greet" 20
 # the Deploy pane remembers the target: plan once so it is saved, then invoke from the Invoke pane
 "$drive" keys logswalk 5 p

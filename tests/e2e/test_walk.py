@@ -23,19 +23,13 @@ def test_walk_through_the_workbench_in_a_terminal():
     assert "walk: ok" in result.stdout
 
 
-@pytest.mark.skipif(shutil.which("tmux") is None or not DRIVE.is_file(), reason="needs tmux and tui-drive")
-def test_deploy_pane_in_a_terminal_against_the_sandbox():
-    command = f"{sys.executable} -m refinery_tui"
-    result = subprocess.run(["bash", str(HERE / "deploy_walk.sh"), command], capture_output=True, text=True,
-                            timeout=240, env={**os.environ, "TUI_DRIVE": str(DRIVE)})
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    assert "deploy walk: ok" in result.stdout
-
 
 @pytest.mark.skipif(shutil.which("tmux") is None or not DRIVE.is_file(), reason="needs tmux and tui-drive")
-def test_invoke_and_logs_panes_in_a_terminal_against_the_sandbox():
+@pytest.mark.parametrize("script, done", [("deploy_walk.sh", "deploy walk: ok"), ("logs_walk.sh", "logs walk: ok")],
+                         ids=["deploy-pane", "invoke-and-logs-panes"])
+def test_cloud_panes_in_a_terminal_against_the_sandbox(script, done):
     command = f"{sys.executable} -m refinery_tui"
-    result = subprocess.run(["bash", str(HERE / "logs_walk.sh"), command], capture_output=True, text=True,
-                            timeout=240, env={**os.environ, "TUI_DRIVE": str(DRIVE)})
+    result = subprocess.run(["bash", str(HERE / script), command], capture_output=True, text=True, timeout=240,
+                            env={**os.environ, "TUI_DRIVE": str(DRIVE)})
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    assert "logs walk: ok" in result.stdout
+    assert done in result.stdout
