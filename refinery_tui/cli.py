@@ -104,6 +104,9 @@ def _parser() -> argparse.ArgumentParser:
                              help="only these levels: DEBUG, INFO, WARN, ERROR, PLATFORM (repeatable)")
     log_command.add_argument("--grep", "-g", default=None, metavar="TEXT", help="only lines containing TEXT")
     log_command.add_argument("--regex", action="store_true", help="--grep is a regular expression")
+    log_command.add_argument("--executions", action="store_true",
+                             help="list the recent executions (status, start, duration) instead of lines")
+    log_command.add_argument("--limit", type=int, default=20, metavar="N", help="how many executions to list")
 
     sandbox = commands.add_parser("sandbox", help="run a local AWS endpoint that runs deployed functions")
     sandbox.add_argument("--port", type=int, default=4566, help="port to listen on (0: any free port)")

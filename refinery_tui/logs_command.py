@@ -86,8 +86,40 @@ def logs(project: str, stage: str, follow: bool, since: str | None, execution: s
     return EXIT_OK
 
 
+def list_executions(project: str, stage: str, limit: int, as_json: bool, profile: str | None = None,
+                    region: str | None = None, endpoint_url: str | None = None, out: TextIO | None = None) -> int:
+    """The stage's recent executions, newest first: id, status, start time, duration."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from refinery_tui.cloud.executions import Executions
+
+    out = out or sys.stdout
+    deployer = make_deployer(project, stage, profile, region, endpoint_url)
+    try:
+        found = Executions(deployer.aws, deployer.target).recent(limit)
+    except (BotoCoreError, ClientError) as exc:
+        print(f"refinery-tui: cannot read the executions on {deployer.aws.describe()}: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    for execution in found:
+        duration = execution.duration_ms
+        if as_json:
+            out.write(json.dumps({"event": "execution", "execution_id": execution.execution_id,
+                                  "status": execution.status, "started": execution.started,
+                                  "duration_ms": round(duration, 1) if duration is not None else None}) + "\n")
+        else:
+            started = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(execution.started or 0))
+            shown = f"{duration:.0f} ms" if duration is not None else "-"
+            out.write(f"{execution.execution_id}  {execution.status:<10} {started}  {shown}\n")
+    if not found and not as_json:
+        out.write(f"no execution of stage {stage} yet.\n")
+    return EXIT_OK
+
+
 def run_logs(args) -> int:
     try:
+        if args.executions:
+            return list_executions(args.project, args.stage, args.limit, args.json, args.profile, args.region,
+                                   args.endpoint_url)
         return logs(args.project, args.stage, args.follow, args.since, args.execution, args.block or [],
                     args.level or [], args.grep, args.regex, args.json, args.profile, args.region,
                     args.endpoint_url)

@@ -63,6 +63,12 @@ def test_invoke_without_wait_returns_the_id_at_once_and_logs_shows_that_executio
     assert main(["logs", str(hello), *target(sandbox), "--execution", execution, "--block", "shout"]) == 0
     out = capsys.readouterr().out.splitlines()
     assert out and all(" shout " in line for line in out)
+    assert main(["logs", str(hello), *target(sandbox), "--executions", "--json"]) == 0
+    listed = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert listed[0]["execution_id"] == execution and listed[0]["status"] == "succeeded"
+    assert listed[0]["duration_ms"] >= 0 and len(listed) >= 3
+    assert main(["logs", str(hello), *target(sandbox), "--executions"]) == 0
+    assert capsys.readouterr().out.startswith(f"{execution}  succeeded")
     assert main(["logs", str(hello), *target(sandbox), "--level", "PLATFORM", "--since", "1h"]) == 0
     assert all("RequestId" in line for line in capsys.readouterr().out.splitlines())
 
