@@ -205,3 +205,32 @@ class InvokeJob:
         with lock:
             run = snapshot(rebuilder.runs[execution_id]) if execution_id in rebuilder.runs else None
         self.driver.finished(execution_id, run, execution, error, note)
+
+
+def recent_executions(root: Path, target: DeployTarget, limit: int = 30) -> list[Any]:
+    """The stage's latest executions (newest first), from its state table."""
+    from refinery_tui.cloud.executions import Executions
+
+    deployer = connect(root, target)
+    return Executions(deployer.aws, deployer.target).recent(limit)
+
+
+class ReopenJob(InvokeJob):
+    """Follow an execution that was started earlier (picked from the recent ones): its logs from its start."""
+
+    def __init__(self, request: InvokeRequest, execution: Any, driver: Driver, stop: threading.Event) -> None:
+        super().__init__(request, driver, stop)
+        self.execution = execution
+
+    def run(self) -> None:
+        from refinery_tui.cloud.invoker import Started
+
+        target = self.request.target
+        try:
+            deployer = connect(self.request.root, target)
+        except Exception as exc:  # noqa: BLE001 - every failure becomes a readable line in the pane
+            self.driver.failed(readable(exc, target))
+            return
+        started_ms = int((self.execution.started or time.time()) * 1000)
+        self.driver.started(Started(self.execution.execution_id, self.request.block, "reopened"), target, False)
+        self.follow(deployer, self.execution.execution_id, started_ms - LATE_MS)

@@ -4,6 +4,7 @@ then follow it live: its invocations as the logs tell them, then its outcome fro
 from __future__ import annotations
 
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -12,16 +13,20 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.widgets import DataTable, Select, Static, TextArea
+from textual.screen import ModalScreen
+from textual.widgets import DataTable, OptionList, Select, Static, TextArea
+from textual.widgets.option_list import Option
 from textual.worker import Worker, WorkerState
 
 from refinery_tui import saved_inputs
 from refinery_tui.tui.block_tree import STATE_MARKS, STATE_STYLES
 from refinery_tui.tui.deploy_target import TARGET_FILE, load_target
-from refinery_tui.tui.invoke_job import InvokeJob, InvokeRequest, hows_for, parse_input
+from refinery_tui.tui.invoke_job import (
+    InvokeJob, InvokeRequest, ReopenJob, hows_for, parse_input, readable, recent_executions,
+)
 from refinery_tui.tui.messages import (
     CloudExecutionFinished, CloudExecutionSelected, CloudExecutionStarted, CloudExecutionUpdated,
-    InvokeEntriesLoaded, InvokeFailed,
+    InvokeEntriesLoaded, InvokeFailed, RecentExecutionsLoaded,
 )
 from refinery_tui.tui.run_pane import compact_json, output_preview
 
@@ -90,6 +95,8 @@ pane saved (its top line; `p` there plans and saves them); the line at the top r
   The execution id shows at once; then the pane follows it: each invocation (block, `✓`/`✗`/`▶` status,
   ms, output) as its log lines arrive, and at the end the status, outputs and errors from the state table.
   `x` stops following (the execution goes on in the cloud).
+- `l` lists the stage's **recent executions** (status, start time, duration, newest first, from the state
+  table); Enter on one follows it the same way, from its logs.
 - The tree colours the blocks by the followed execution's states, and the Run pane shows its invocations;
   `o` **opens** it in the Run pane, at the highlighted invocation, with its input, output or error and its log
   lines. `j` / `k` move in the table; `z` zooms the pane.
@@ -104,6 +111,7 @@ pane saved (its top line; `p` there plans and saves them); the line at the top r
         Binding("i", "edit_input", "Input", id="invoke.input"),
         Binding("o", "open_in_run", "Open in Run", id="invoke.open"),
         Binding("x", "stop_following", "Stop following", show=False, id="invoke.stop"),
+        Binding("l", "recent", "Recent", id="invoke.recent"),
         Binding("j", "cursor_down", "Down", show=False, id="invoke.down"),
         Binding("k", "cursor_up", "Up", show=False, id="invoke.up"),
     ]
@@ -443,12 +451,87 @@ pane saved (its top line; `p` there plans and saves them); the line at the top r
             else:
                 table.add_row(*cells, key="more")
 
+    def action_recent(self) -> None:
+        """Pick one of the stage's recent executions (status, start, duration) and follow it like a new one."""
+        if not self.has_target():
+            self.set_status(f"✗ {NO_TARGET}", "bold red")
+            return
+        self.set_status("reading the stage's recent executions…", "yellow")
+        self.recent_worker(load_target(self.root))
+
+    @work(thread=True, group="invoke-recent", exit_on_error=False)
+    def recent_worker(self, target: Any) -> None:
+        try:
+            found = recent_executions(self.root, target)
+        except Exception as exc:  # noqa: BLE001 - shown as a readable line
+            self.post_message(RecentExecutionsLoaded([], readable(exc, target)))
+            return
+        self.post_message(RecentExecutionsLoaded(found))
+
+    def on_recent_executions_loaded(self, message: RecentExecutionsLoaded) -> None:
+        if message.error:
+            self.set_status(f"✗ {message.error}", "bold red")
+            return
+        if not message.executions:
+            self.set_status("no execution of this stage yet: r invokes one", "")
+            return
+        self.set_status(f"{len(message.executions)} recent execution(s): pick one to follow", "")
+
+        def picked(execution_id: str | None) -> None:
+            chosen = next((e for e in message.executions if e.execution_id == execution_id), None)
+            if chosen is not None:
+                self.reopen(chosen)
+        self.app.push_screen(PickExecution(message.executions), picked)
+
+    def reopen(self, execution: Any) -> None:
+        if self._stop is not None:
+            self._stop.set()
+        target = load_target(self.root)
+        self._stop = threading.Event()
+        self.starting, self.following = True, False
+        self.execution_id, self.run, self.execution, self.stage = None, None, None, target.stage
+        self.reply = None
+        self.table.clear()
+        self.shown = {}
+        self.set_result([])
+        request = InvokeRequest(self.root, target, self.block or "", "invoke", None, False)
+        self.reopen_worker(request, execution, self._stop)
+
+    @work(thread=True, group="invoke", exit_on_error=False)
+    def reopen_worker(self, request: InvokeRequest, execution: Any, stop: threading.Event) -> None:
+        ReopenJob(request, execution, self.driver, stop).run()
+
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """A bug in the invoke worker ends the invoke (the app reports the error too)."""
         if event.worker.group == "invoke" and event.state == WorkerState.ERROR:
             self.starting = self.following = False
             self.set_status(f"✗ the invoke stopped: {type(event.worker.error).__name__}: {event.worker.error}",
                             "bold red")
+
+
+class PickExecution(ModalScreen[str]):
+    """The stage's recent executions, newest first: Enter follows one, Escape cancels."""
+
+    BINDINGS = [Binding("escape", "dismiss('')", "Cancel", id="modal.cancel")]
+
+    def __init__(self, executions: list[Any]) -> None:
+        super().__init__()
+        self.executions = executions
+
+    def compose(self) -> ComposeResult:
+        options = []
+        for execution in self.executions:
+            started = time.strftime("%H:%M:%S", time.localtime(execution.started)) if execution.started else "?"
+            duration = f"{execution.duration_ms:.0f} ms" if execution.duration_ms is not None else "running"
+            mark = STATE_MARKS.get(execution.status, "·")
+            options.append(Option(f"{mark} {execution.execution_id}  {execution.status:<9} {started}  {duration}",
+                                  id=execution.execution_id))
+        with Vertical(classes="dialog"):
+            yield Static("Recent executions (newest first) · Enter follows one · Escape cancels")
+            yield OptionList(*options, id="recent-executions")
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        self.dismiss(event.option.id or "")
 
 
 def reply_line(reply: dict[str, Any]) -> str:
@@ -481,4 +564,6 @@ def invoke_commands(app: Any) -> list[tuple[str, str, Any]]:
         ("Invoke: Open in Run pane", "The followed execution's invocations, inputs, outputs and log lines",
          act("open_in_run")),
         ("Invoke: Stop following", "Stop following the execution (it goes on in the cloud)", act("stop_following")),
+        ("Invoke: Recent executions", "The stage's latest executions with status and duration; follow one",
+         act("recent")),
     ]

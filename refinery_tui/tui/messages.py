@@ -185,3 +185,11 @@ class LogsFailed(Message):
 
     error: str
     target: Any = None
+
+
+@dataclass
+class RecentExecutionsLoaded(Message):
+    """The stage's recent executions (newest first), for the Invoke pane's picker; or why they could not be read."""
+
+    executions: list[Any]
+    error: str | None = None

@@ -145,6 +145,34 @@ async def test_invoke_follows_the_execution_to_its_end(sandbox, hello):
         assert app.run_pane.input_value() == value  # the Run pane shares it: greet is its entry block
 
 
+async def test_recent_executions_list_status_and_duration_and_one_is_followed_again(sandbox, hello):
+    from textual.widgets import OptionList
+
+    from refinery_tui.tui.invoke_pane import PickExecution
+
+    root, deployer = hello
+    earlier = run_deployed(sandbox, deployer, "greet", {"name": "Edsger"})
+    app = WorkbenchApp(root, watch=False)
+    posted = []
+    async with app.run_test(size=SIZE, message_hook=posted.append) as pilot:
+        pane = app.query_one(InvokePane)
+        await pilot.press("6")
+        await settle(pilot)
+        await pilot.press("l")
+        await settle(pilot)
+        assert isinstance(app.screen, PickExecution)
+        options = app.screen.query_one(OptionList)
+        first = str(options.get_option_at_index(0).prompt)
+        assert first.startswith(f"✓ {earlier.execution_id}  succeeded") and first.endswith(" ms")
+        await pilot.press("enter")
+        await settle(pilot)
+        finished = of_type(posted, CloudExecutionFinished)[-1]
+        assert finished.execution_id == earlier.execution_id and finished.execution.status == "succeeded"
+        assert finished.execution.outputs == earlier.outputs
+        assert [row[0] for row in rows(pane)] == ["greet", "shout", "sign"]
+        assert app.block_tree.states == {"greet": "succeeded", "shout": "succeeded", "sign": "succeeded"}
+
+
 async def test_bad_json_invokes_nothing_and_sync_waits_for_the_entry(sandbox, hello):
     root, _ = hello
     app = WorkbenchApp(root, watch=False)
