@@ -15,57 +15,39 @@ from refinery_tui.local.executor import Event
 from refinery_tui.run_command import HumanPrinter, RunUsageError, parse_input
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
-FLUSH_S = 10.0
 
 
 class InvokeUsageError(Exception):
     """Bad usage: exit code 2."""
 
 
+class NotFinished(Exception):
+    """The execution had not ended when following stopped."""
+
+
 def _follow(deployer, started, wait_s: float, emit) -> Any:
-    """Tail the stage's logs for this execution (printing its invocations as they end) until the state table
-    says it ended, then read its outputs."""
-    from refinery_tui.cloud.executions import Executions, ExecutionNotFinished
-    from refinery_tui.cloud.logtail import LogTail, stage_groups
-    from refinery_tui.cloud.rebuild import Rebuilder
+    """Follow the execution (cloud/follow.py), printing each invocation as it ends; its outcome from the state
+    table, or None when it did not end within `wait_s`."""
+    from refinery_tui.cloud.follow import follow_execution
 
-    executions = Executions(deployer.aws, deployer.target)
-    tail = LogTail(deployer.aws, stage_groups(deployer.names, deployer.target.manifest),
-                   start_ms=int(time.time() * 1000) - 60_000, mode="poll", interval_s=0.5)
-    rebuilder = Rebuilder()
     printed: set[str] = set()
-    lock = threading.Lock()
 
-    def take(lines) -> None:
-        with lock:
-            rebuilder.feed([line for line in lines if line.execution_id == started.execution_id])
-            run = rebuilder.runs.get(started.execution_id)
-            if run is None:
-                return
-            for invocation in run.ordered():
-                if invocation.status in ("succeeded", "failed") and invocation.id not in printed:
-                    printed.add(invocation.id)
-                    emit(Event("invocation_finished" if invocation.status == "succeeded" else "invocation_failed", {
-                        "execution_id": started.execution_id, "invocation_id": invocation.id,
-                        "block": invocation.block, "place": invocation.place, "status": invocation.status,
-                        "duration_ms": invocation.duration_ms or 0.0, "output_preview": invocation.output_preview,
-                        "error": invocation.error, "attempt": invocation.attempt, "final": invocation.final}))
+    def show(run) -> None:
+        for invocation in run.ordered():
+            if invocation.status in ("succeeded", "failed") and invocation.id not in printed:
+                printed.add(invocation.id)
+                emit(Event("invocation_finished" if invocation.status == "succeeded" else "invocation_failed", {
+                    "execution_id": started.execution_id, "invocation_id": invocation.id,
+                    "block": invocation.block, "place": invocation.place, "status": invocation.status,
+                    "duration_ms": invocation.duration_ms or 0.0, "output_preview": invocation.output_preview,
+                    "error": invocation.error, "attempt": invocation.attempt, "final": invocation.final}))
 
-    stop = threading.Event()
-    follower = threading.Thread(target=tail.follow, args=(take, stop), daemon=True)
-    follower.start()
-    try:
-        result = executions.wait(started.execution_id, wait_s)
-    except ExecutionNotFinished:
-        stop.set()
-        raise
-    deadline = time.monotonic() + FLUSH_S
-    while time.monotonic() < deadline and len(printed) < result.invocations:
-        stop.wait(0.2)
-    stop.set()
-    follower.join(5)
-    take(tail.poll())
-    return result
+    followed = follow_execution(deployer.aws, deployer.target, started.execution_id,
+                                int(time.time() * 1000) - 60_000, show, threading.Event(), "poll", wait_s)
+    if followed.execution is None:
+        reason = followed.error or followed.note or (f"{followed.failure}" if followed.failure else "")
+        raise NotFinished(f"execution {started.execution_id} did not end: {reason}")
+    return followed.execution
 
 
 def invoke(project: str, stage: str, block: str | None, input_text: str | None, input_file: str | None,
@@ -74,7 +56,6 @@ def invoke(project: str, stage: str, block: str | None, input_text: str | None, 
            out: TextIO | None = None) -> int:
     from botocore.exceptions import BotoCoreError, ClientError
 
-    from refinery_tui.cloud.executions import ExecutionNotFinished
     from refinery_tui.cloud.invoker import InvokeError, Invoker, entry_points
 
     out = out or sys.stdout
@@ -110,7 +91,7 @@ def invoke(project: str, stage: str, block: str | None, input_text: str | None, 
         return EXIT_OK
     try:
         result = _follow(deployer, started, wait_s, emit)
-    except ExecutionNotFinished as exc:
+    except NotFinished as exc:
         print(f"refinery-tui: {exc}", file=sys.stderr)
         return EXIT_FAILED
     emit(Event("execution_finished", {

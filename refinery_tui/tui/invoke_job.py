@@ -6,20 +6,11 @@ from __future__ import annotations
 import json
 import threading
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Protocol
 
 from refinery_tui.tui.deploy_target import DeployTarget, connect, readable
-
-FOLLOW_S = 15 * 60
-"""How long an execution is followed before the pane stops (Lambda's longest run)."""
-START_S = 30.0
-"""How long an execution may show no sign of life (no state record) before following stops."""
-FLUSH_S = 10.0
-"""How long to wait, after the state table says the execution ended, for its last log lines."""
-CHECK_S = 0.3
-"""Seconds between two looks at the execution's status."""
 LATE_MS = 60_000
 """Logs are read from this long before the invoke (clocks differ; the entry may start before the call returns)."""
 NOT_DEPLOYED = {"ResourceNotFoundException", "QueueDoesNotExist", "AWS.SimpleQueueService.NonExistentQueue",
@@ -58,17 +49,6 @@ class Driver(Protocol):
     def failed(self, error: str) -> None: ...
 
 
-def snapshot(run: Any) -> Any:
-    """A copy of a CloudRun the UI may keep while the worker goes on feeding the original."""
-    invocations = {key: replace(value, place=list(value.place), lines=list(value.lines))
-                   for key, value in run.invocations.items()}
-    return replace(run, invocations=invocations, transitions=list(run.transitions), lines=list(run.lines))
-
-
-def finished_invocations(run: Any) -> int:
-    return sum(1 for invocation in run.invocations.values() if invocation.status != "running")
-
-
 def problem(exc: BaseException, target: DeployTarget, project: str) -> str:
     """Why the execution did not start, in words; a stage with nothing deployed says how to deploy it."""
     from botocore.exceptions import ClientError
@@ -100,7 +80,7 @@ class InvokeJob:
     """Start an execution and follow it until it ends, `stop` is set, or FOLLOW_S passes."""
 
     def __init__(self, request: InvokeRequest, driver: Driver, stop: threading.Event,
-                 on_call: Callable[[Any], None] | None = None, follow_s: float = FOLLOW_S) -> None:
+                 on_call: Callable[[Any], None] | None = None, follow_s: float | None = None) -> None:
         self.request = request
         self.driver = driver
         self.stop = stop
@@ -131,81 +111,18 @@ class InvokeJob:
         self.follow(deployer, started.execution_id, start_ms)
 
     def follow(self, deployer: Any, execution_id: str, start_ms: int) -> None:
-        """Tail the stage's logs for this execution on a second thread, and watch its status on this one."""
-        from refinery_tui.cloud.executions import Executions
-        from refinery_tui.cloud.logtail import LogTail, stage_groups
-        from refinery_tui.cloud.rebuild import Rebuilder
+        """Follow the execution (cloud/follow.py); every update and the end go to the driver."""
+        from refinery_tui.cloud.follow import FOLLOW_S, follow_execution
 
         mode = "auto" if self.request.target.kind == "profile" else "poll"
-        tail = LogTail(deployer.aws, stage_groups(deployer.names, deployer.target.manifest), start_ms, mode=mode,
-                       interval_s=0.5)
-        rebuilder = Rebuilder()
-        lock = threading.Lock()
-        tail_errors: list[BaseException] = []
-
-        def take(lines: list[Any]) -> None:
-            mine = [line for line in lines if line.execution_id == execution_id]
-            if not mine:
-                return
-            with lock:
-                rebuilder.feed(mine)
-                copy = snapshot(rebuilder.run(execution_id))
-            self.driver.updated(copy)
-
-        def tail_logs(stop: threading.Event) -> None:
-            try:
-                tail.follow(take, stop)
-            except Exception as exc:  # noqa: BLE001 - reported when following ends
-                tail_errors.append(exc)
-
-        tail_stop = threading.Event()
-        tailer = threading.Thread(target=tail_logs, args=(tail_stop,), name="invoke-logs", daemon=True)
-        tailer.start()
-        executions = Executions(deployer.aws, deployer.target)
-        execution, error, note = None, None, None
-        begun = time.monotonic()
-        ended_at: float | None = None
-        try:
-            while True:
-                if self.stop.is_set():
-                    note = "stopped following (the execution goes on in the cloud)"
-                    break
-                if tail_errors:
-                    error = f"reading the logs failed: {readable(tail_errors[0], self.request.target)}"
-                    break
-                status = executions.status(execution_id)
-                now = time.monotonic()
-                if status not in (None, "running"):
-                    if execution is None:
-                        execution, ended_at = executions.read(execution_id), now
-                    with lock:
-                        run = rebuilder.runs.get(execution_id)
-                        complete = run is not None and run.status != "running" and \
-                            finished_invocations(run) >= execution.invocations
-                    if complete or now - ended_at > FLUSH_S:
-                        break
-                elif status is None and now - begun > START_S:
-                    error = (f"execution {execution_id} left no record in {START_S:.0f} s: the entry may have "
-                             "failed before it started (the Logs pane shows the function's own lines)")
-                    break
-                elif now - begun > self.follow_s:
-                    note = f"still running after {self.follow_s / 60:.0f} min: stopped following"
-                    break
-                self.stop.wait(CHECK_S)
-        except Exception as exc:  # noqa: BLE001 - every failure becomes a readable line in the pane
-            error = readable(exc, self.request.target)
-        finally:
-            tail_stop.set()
-            tailer.join(5)
-        if not self.stop.is_set() and tail.mode == "poll" and not tail_errors:
-            try:
-                take(tail.poll())  # the lines of the last moment
-            except Exception:  # noqa: BLE001 - what was read already stands
-                pass
-        with lock:
-            run = snapshot(rebuilder.runs[execution_id]) if execution_id in rebuilder.runs else None
-        self.driver.finished(execution_id, run, execution, error, note)
-
+        followed = follow_execution(deployer.aws, deployer.target, execution_id, start_ms, self.driver.updated,
+                                    self.stop, mode, self.follow_s or FOLLOW_S)
+        error = followed.error
+        if followed.failure is not None:
+            error = readable(followed.failure, self.request.target)
+            if followed.in_logs:
+                error = f"reading the logs failed: {error}"
+        self.driver.finished(execution_id, followed.run, followed.execution, error, followed.note)
 
 def recent_executions(root: Path, target: DeployTarget, limit: int = 30) -> list[Any]:
     """The stage's latest executions (newest first), from its state table."""

@@ -343,16 +343,7 @@ pane saved (its top line; `p` there plans and saves them); the line at the top r
         except (OSError, TypeError, ValueError):
             pass  # remembering the input is a convenience; it never stops an invoke
         self.drafts.pop(self.block, None)
-        if self._stop is not None:
-            self._stop.set()  # stop following the previous execution
-        target = load_target(self.root)
-        self._stop = threading.Event()
-        self.starting, self.following = True, False
-        self.execution_id, self.run, self.execution, self.stage = None, None, None, target.stage
-        self.reply = None
-        self.table.clear()
-        self.shown = {}
-        self.set_result([])
+        target = self.begin()
         mode = "sync" if self.sync and self.how == "invoke" else ("async" if self.how == "invoke" else self.how)
         self.set_status(f"starting '{self.block}' ({mode}) on stage {target.stage} · {target.describe()}…",
                         "yellow")
@@ -483,7 +474,8 @@ pane saved (its top line; `p` there plans and saves them); the line at the top r
                 self.reopen(chosen)
         self.app.push_screen(PickExecution(message.executions), picked)
 
-    def reopen(self, execution: Any) -> None:
+    def begin(self) -> Any:
+        """Stop following the previous execution and clear what it showed; the target to start on."""
         if self._stop is not None:
             self._stop.set()
         target = load_target(self.root)
@@ -494,6 +486,10 @@ pane saved (its top line; `p` there plans and saves them); the line at the top r
         self.table.clear()
         self.shown = {}
         self.set_result([])
+        return target
+
+    def reopen(self, execution: Any) -> None:
+        target = self.begin()
         request = InvokeRequest(self.root, target, self.block or "", "invoke", None, False)
         self.reopen_worker(request, execution, self._stop)
 
