@@ -40,7 +40,7 @@ env "AWS_ENDPOINT_URL=$endpoint" AWS_ACCESS_KEY_ID=sandbox AWS_SECRET_ACCESS_KEY
 "$drive" wait logswalk "filter: block shout" 10
 # open the execution of a line
 "$drive" keys logswalk Up Up x
-"$drive" wait logswalk "3 invocation(s)" 10
+"$drive" wait logswalk "✓ sign succeeded" 10
 "$drive" snap logswalk
 "$drive" keys logswalk Escape
 sleep 0.3
