@@ -147,14 +147,7 @@ Runs the workflow locally, with the semantics it has when deployed.
 
     def show_detail(self, record) -> None:
         parts = [f"[b]{record.block}[/b]  {record.status}  {record.duration_ms:.1f} ms  attempt {record.attempt + 1}"]
-        parts.append("\n[b]input[/b]\n" + _escape(_json(record.input)))
-        if record.status == "succeeded":
-            parts.append("\n[b]output[/b]\n" + _escape(_json(record.output)))
-        elif record.error:
-            parts.append(f"\n[b red]error[/b red] {_escape(record.error.get('type', ''))}: "
-                         f"{_escape(record.error.get('message', ''))}")
-            if record.error.get("traceback"):
-                parts.append(_escape(record.error["traceback"]))
+        parts += _value_sections(record.status, record.input, record.output, record.error)
         parts.append("\n[b]backpack[/b]\n" + _escape(_json(record.backpack_out if record.backpack_out is not None
                                                           else record.backpack_in)))
         if record.stdout:
@@ -174,14 +167,7 @@ Runs the workflow locally, with the semantics it has when deployed.
                  "  ☁ deployed"]
         if invocation.truncated:
             parts.append("[i]large values: the logs hold previews[/i]")
-        parts.append("\n[b]input[/b]\n" + _escape(_json(invocation.input)))
-        if invocation.status == "succeeded":
-            parts.append("\n[b]output[/b]\n" + _escape(_json(invocation.output)))
-        elif invocation.error:
-            parts.append(f"\n[b red]error[/b red] {_escape(str(invocation.error.get('type', '')))}: "
-                         f"{_escape(str(invocation.error.get('message', '')))}")
-            if invocation.error.get("traceback"):
-                parts.append(_escape(str(invocation.error["traceback"])))
+        parts += _value_sections(invocation.status, invocation.input, invocation.output, invocation.error)
         if invocation.backpack is not None:
             parts.append("\n[b]backpack[/b]\n" + _escape(_json(invocation.backpack)))
         logged = [line.message for line in invocation.lines if line.record is None]
@@ -238,3 +224,16 @@ def _escape(text: str) -> str:
 
 def output_preview(value: Any) -> str:
     return preview(value, 60)
+
+
+def _value_sections(status: str, given: Any, output: Any, error: dict[str, Any] | None) -> list[str]:
+    """An invocation's input, then its output or its error with the traceback (local and deployed alike)."""
+    parts = ["\n[b]input[/b]\n" + _escape(_json(given))]
+    if status == "succeeded":
+        parts.append("\n[b]output[/b]\n" + _escape(_json(output)))
+    elif error:
+        parts.append(f"\n[b red]error[/b red] {_escape(str(error.get('type', '')))}: "
+                     f"{_escape(str(error.get('message', '')))}")
+        if error.get("traceback"):
+            parts.append(_escape(str(error["traceback"])))
+    return parts
