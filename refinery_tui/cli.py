@@ -6,8 +6,8 @@ import argparse
 import os
 import sys
 import traceback
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 from refinery_tui import __version__
 
@@ -27,8 +27,9 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="refinery-tui",
         description="A keyboard-driven terminal workbench for serverless workflows.",
-        epilog="Commands: new, validate, run, history, import, deploy, teardown, invoke, logs, sandbox. `refinery-tui COMMAND --help` tells more. "
-               "Without a command, opens PROJECT (default: the current folder).",
+        epilog="Commands: new, validate, run, history, import, deploy, teardown, invoke, logs, sandbox. "
+        "`refinery-tui COMMAND --help` tells more. "
+        "Without a command, opens PROJECT (default: the current folder).",
     )
     parser.add_argument("--version", action="version", version=f"refinery-tui {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -47,13 +48,17 @@ def _parser() -> argparse.ArgumentParser:
     source = run.add_mutually_exclusive_group()
     source.add_argument("--input", metavar="JSON", help="the input of the first block, as JSON")
     source.add_argument("--input-file", metavar="F", help="a file holding the input as JSON")
-    run.add_argument("--from", dest="from_block", metavar="BLOCK",
-                     help="replay the last execution that reached BLOCK, from BLOCK, with its recorded input "
-                          "(or --input)")
+    run.add_argument(
+        "--from",
+        dest="from_block",
+        metavar="BLOCK",
+        help="replay the last execution that reached BLOCK, from BLOCK, with its recorded input (or --input)",
+    )
     run.add_argument("--json", action="store_true", help="print JSON Lines, one event a line")
     run.add_argument("--watch", action="store_true", help="keep running: re-run from a block when its file is saved")
-    run.add_argument("--concurrency", type=int, default=None, metavar="N",
-                     help="how many blocks may run at once (fan-out branches)")
+    run.add_argument(
+        "--concurrency", type=int, default=None, metavar="N", help="how many blocks may run at once (fan-out branches)"
+    )
 
     history = commands.add_parser("history", help="list past runs, show one, or compare two")
     history.add_argument("project", metavar="PROJECT", nargs="?", default=".")
@@ -74,8 +79,12 @@ def _parser() -> argparse.ArgumentParser:
         command.add_argument("--json", action="store_true", help="print JSON Lines, one event a line")
         command.add_argument("--profile", default=None, help="AWS profile (default: the standard AWS settings)")
         command.add_argument("--region", default=None, help="AWS region (default: the standard AWS settings)")
-        command.add_argument("--endpoint-url", default=None, metavar="URL",
-                             help="an AWS endpoint such as the sandbox's (default: AWS_ENDPOINT_URL)")
+        command.add_argument(
+            "--endpoint-url",
+            default=None,
+            metavar="URL",
+            help="an AWS endpoint such as the sandbox's (default: AWS_ENDPOINT_URL)",
+        )
 
     deploy = commands.add_parser("deploy", help="deploy the project to AWS (or the sandbox): plan, confirm, apply")
     aws_target(deploy)
@@ -88,8 +97,12 @@ def _parser() -> argparse.ArgumentParser:
     given = invoke.add_mutually_exclusive_group()
     given.add_argument("--input", metavar="JSON", help="the input, as JSON (default: the last input given to B)")
     given.add_argument("--input-file", metavar="F", help="a file holding the input as JSON")
-    invoke.add_argument("--via", choices=("invoke", "api", "queue", "topic"), default=None,
-                        help="how to start it (default: by the block's type: API route, queue, topic, or invoke)")
+    invoke.add_argument(
+        "--via",
+        choices=("invoke", "api", "queue", "topic"),
+        default=None,
+        help="how to start it (default: by the block's type: API route, queue, topic, or invoke)",
+    )
     invoke.add_argument("--sync", action="store_true", help="wait for the entry block itself before returning")
     invoke.add_argument("--wait", action="store_true", help="follow the execution to its end and print its outputs")
     invoke.add_argument("--timeout", type=float, default=300.0, metavar="S", help="how long --wait waits (s)")
@@ -100,12 +113,20 @@ def _parser() -> argparse.ArgumentParser:
     log_command.add_argument("--since", default="10m", metavar="T", help="how far back: 30s, 10m, 2h, 1d (10m)")
     log_command.add_argument("--execution", "-e", default=None, metavar="ID", help="one execution (id or its end)")
     log_command.add_argument("--block", "-b", action="append", metavar="B", help="only these blocks (repeatable)")
-    log_command.add_argument("--level", "-l", action="append", metavar="L",
-                             help="only these levels: DEBUG, INFO, WARN, ERROR, PLATFORM (repeatable)")
+    log_command.add_argument(
+        "--level",
+        "-l",
+        action="append",
+        metavar="L",
+        help="only these levels: DEBUG, INFO, WARN, ERROR, PLATFORM (repeatable)",
+    )
     log_command.add_argument("--grep", "-g", default=None, metavar="TEXT", help="only lines containing TEXT")
     log_command.add_argument("--regex", action="store_true", help="--grep is a regular expression")
-    log_command.add_argument("--executions", action="store_true",
-                             help="list the recent executions (status, start, duration) instead of lines")
+    log_command.add_argument(
+        "--executions",
+        action="store_true",
+        help="list the recent executions (status, start, duration) instead of lines",
+    )
     log_command.add_argument("--limit", type=int, default=20, metavar="N", help="how many executions to list")
 
     sandbox = commands.add_parser("sandbox", help="run a local AWS endpoint that runs deployed functions")
@@ -115,17 +136,18 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def cmd_deploy(args: argparse.Namespace) -> int:
-    from refinery_tui.deploy_command import DeployUsageError, deploy
+    from refinery_tui.commands.deploy import DeployUsageError, deploy
 
     try:
-        return deploy(args.project, args.stage, args.plan, args.yes, args.json, args.profile, args.region,
-                      args.endpoint_url)
+        return deploy(
+            args.project, args.stage, args.plan, args.yes, args.json, args.profile, args.region, args.endpoint_url
+        )
     except DeployUsageError as exc:
         raise UsageError(str(exc)) from None
 
 
 def cmd_teardown(args: argparse.Namespace) -> int:
-    from refinery_tui.deploy_command import DeployUsageError, teardown
+    from refinery_tui.commands.deploy import DeployUsageError, teardown
 
     try:
         return teardown(args.project, args.stage, args.yes, args.json, args.profile, args.region, args.endpoint_url)
@@ -134,7 +156,7 @@ def cmd_teardown(args: argparse.Namespace) -> int:
 
 
 def cmd_invoke(args: argparse.Namespace) -> int:
-    from refinery_tui.invoke_command import InvokeUsageError, run_invoke
+    from refinery_tui.commands.invoke import InvokeUsageError, run_invoke
 
     try:
         return run_invoke(args)
@@ -143,7 +165,7 @@ def cmd_invoke(args: argparse.Namespace) -> int:
 
 
 def cmd_logs(args: argparse.Namespace) -> int:
-    from refinery_tui.logs_command import LogsUsageError, run_logs
+    from refinery_tui.commands.logs import LogsUsageError, run_logs
 
     try:
         return run_logs(args)
@@ -152,7 +174,7 @@ def cmd_logs(args: argparse.Namespace) -> int:
 
 
 def cmd_sandbox(args: argparse.Namespace) -> int:
-    from refinery_tui.sandbox_command import main as sandbox_main
+    from refinery_tui.commands.sandbox import main as sandbox_main
 
     argv = ["--port", str(args.port)] + (["--state-dir", args.state_dir] if args.state_dir else [])
     return sandbox_main(argv)
@@ -190,8 +212,10 @@ def cmd_validate(args: argparse.Namespace) -> int:
     if result.ok:
         name = result.project.name if result.project else project_dir
         extra = f" ({_plural(warnings, 'warning')})" if warnings else ""
-        print(f"{name}: valid, {_plural(len(result.project.blocks), 'block')}, "
-              f"{_plural(len(result.project.transitions), 'transition')}{extra}")
+        print(
+            f"{name}: valid, {_plural(len(result.project.blocks), 'block')}, "
+            f"{_plural(len(result.project.transitions), 'transition')}{extra}"
+        )
         return EXIT_OK
     print(f"{project_dir}: {_plural(errors, 'error')}, {_plural(warnings, 'warning')}", file=sys.stderr)
     return EXIT_FAILED
@@ -224,29 +248,34 @@ def cmd_import(args: argparse.Namespace) -> int:
         raise UsageError(str(exc)) from None
     for warning in report.warnings:
         print(f"{args.export}: warning: {warning}", file=sys.stderr)
-    print(f"imported {_plural(len(report.project.blocks), 'block')} and "
-          f"{_plural(len(report.project.transitions), 'transition')} into {args.project}")
+    print(
+        f"imported {_plural(len(report.project.blocks), 'block')} and "
+        f"{_plural(len(report.project.transitions), 'transition')} into {args.project}"
+    )
     result = validate_project(args.project)
     if not result.ok:
         _print_diagnostics(result, Path(args.project), quiet=True)
-        print(f"{args.project}: the converted project has {_plural(len(result.errors), 'error')} to fix by hand",
-              file=sys.stderr)
+        print(
+            f"{args.project}: the converted project has {_plural(len(result.errors), 'error')} to fix by hand",
+            file=sys.stderr,
+        )
     return EXIT_OK
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from refinery_tui.commands.run import RunUsageError, run_project
     from refinery_tui.model import ProjectNotFound
-    from refinery_tui.run_command import RunUsageError, run_project
 
     try:
-        return run_project(args.project, args.input, args.input_file, args.from_block, args.json, args.watch,
-                           args.concurrency)
+        return run_project(
+            args.project, args.input, args.input_file, args.from_block, args.json, args.watch, args.concurrency
+        )
     except (RunUsageError, ProjectNotFound) as exc:
         raise UsageError(str(exc)) from None
 
 
 def cmd_history(args: argparse.Namespace) -> int:
-    from refinery_tui.history_command import HistoryUsageError, show_history
+    from refinery_tui.commands.history import HistoryUsageError, show_history
 
     try:
         return show_history(args.project, args.execution, args.compare, args.json, args.limit)
@@ -284,9 +313,18 @@ def run(argv: Sequence[str]) -> int:
         if not argv:
             return cmd_open(_open_parser().parse_args([]))
         args = _parser().parse_args(argv)
-        commands = {"new": cmd_new, "validate": cmd_validate, "import": cmd_import, "run": cmd_run,
-                    "history": cmd_history, "deploy": cmd_deploy, "teardown": cmd_teardown, "sandbox": cmd_sandbox,
-                    "invoke": cmd_invoke, "logs": cmd_logs}
+        commands = {
+            "new": cmd_new,
+            "validate": cmd_validate,
+            "import": cmd_import,
+            "run": cmd_run,
+            "history": cmd_history,
+            "deploy": cmd_deploy,
+            "teardown": cmd_teardown,
+            "sandbox": cmd_sandbox,
+            "invoke": cmd_invoke,
+            "logs": cmd_logs,
+        }
         return commands[args.command](args)
     return cmd_open(_open_parser().parse_args(argv))
 
@@ -308,6 +346,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # noqa: BLE001 - the last line of defence against a traceback
         if os.environ.get("REFINERY_TUI_DEBUG"):
             traceback.print_exc()
-        print(f"refinery-tui: internal error: {type(exc).__name__}: {exc}\n"
-              "    hint: set REFINERY_TUI_DEBUG=1 to see where, and please report it", file=sys.stderr)
+        print(
+            f"refinery-tui: internal error: {type(exc).__name__}: {exc}\n"
+            "    hint: set REFINERY_TUI_DEBUG=1 to see where, and please report it",
+            file=sys.stderr,
+        )
         return EXIT_FAILED

@@ -24,8 +24,10 @@ def remember(root: Path, block: str, value: Any) -> None:
 
 def recall(root: Path, block: str | None = None) -> Any:
     """The last input given to `block`, else the project's last input, else its `input.json`; None when none."""
-    candidates = ([_path(root, block)] if block else []) + [Path(root) / ".refinery" / "last-input.json",
-                                                           Path(root) / "input.json"]
+    candidates = ([_path(root, block)] if block else []) + [
+        Path(root) / ".refinery" / "last-input.json",
+        Path(root) / "input.json",
+    ]
     for path in candidates:
         if path.is_file():
             try:

@@ -40,8 +40,10 @@ def create_project(target: Path | str, template: str = DEFAULT_TEMPLATE) -> Path
         raise TemplateError(f"{target}: already exists and is not empty; choose a new folder")
     name = schema.slugify(target.resolve().name, 40, fallback="")
     if not schema.PROJECT_NAME_RE.match(name):
-        raise TemplateError(f"cannot make a project name from the folder name '{target.resolve().name}'; "
-                            "use a folder name with letters, digits and '-'")
+        raise TemplateError(
+            f"cannot make a project name from the folder name '{target.resolve().name}'; "
+            "use a folder name with letters, digits and '-'"
+        )
     try:
         shutil.copytree(templates_dir() / template, target, ignore=_SKIP, dirs_exist_ok=True)
     except OSError as exc:

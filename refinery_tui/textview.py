@@ -6,7 +6,13 @@ from refinery_tui.model.graph import ProjectGraph, TreeNode
 from refinery_tui.model.project import Block, CodeBlock, Project
 
 TRANSITION_SYMBOLS = {
-    "then": "→", "if": "?", "else": "⤳", "exception": "↯", "fan-out": "⇉", "fan-in": "⇇", "merge": "⋈",
+    "then": "→",
+    "if": "?",
+    "else": "⤳",
+    "exception": "↯",
+    "fan-out": "⇉",
+    "fan-in": "⇇",
+    "merge": "⋈",
 }
 
 

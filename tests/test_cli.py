@@ -8,10 +8,10 @@ import sys
 
 import pytest
 
-from tests.conftest import BUNDLED, PROJECTS
 from refinery_tui.cli import main
 from refinery_tui.model import load_project
 from refinery_tui.templates import template_names
+from tests.conftest import BUNDLED, PROJECTS
 
 
 def test_bundled_projects_are_the_templates():
@@ -75,11 +75,13 @@ def test_deploy_needs_a_stage_and_a_valid_one(capsys):
 
 
 def test_python_dash_m_and_version():
-    result = subprocess.run([sys.executable, "-m", "refinery_tui", "--version"], capture_output=True, text=True,
-                            timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-m", "refinery_tui", "--version"], capture_output=True, text=True, timeout=60
+    )
     assert result.returncode == 0 and result.stdout.startswith("refinery-tui ")
-    result = subprocess.run([sys.executable, "-m", "refinery_tui", "validate", "--bogus"], capture_output=True,
-                            text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-m", "refinery_tui", "validate", "--bogus"], capture_output=True, text=True, timeout=60
+    )
     assert result.returncode == 2 and "Traceback" not in result.stderr
 
 
@@ -94,7 +96,8 @@ def test_odd_inputs_get_messages_not_internal_errors(tmp_path, capsys):
     huge = "9" * 5000
     (tmp_path / "huge").mkdir()
     (tmp_path / "huge" / "project.yaml").write_text(
-        f"name: huge\nblocks:\n  a: {{type: code, timeout: {huge}}}\n  s: {{type: schedule, schedule: \"rate({huge} minutes)\"}}\n")
+        f'name: huge\nblocks:\n  a: {{type: code, timeout: {huge}}}\n  s: {{type: schedule, schedule: "rate({huge} minutes)"}}\n'
+    )
     assert main(["validate", str(tmp_path / "huge")]) == 1
     err = capsys.readouterr().err
     assert "internal error" not in err and "invalid value" in err and "the rate is too large" in err
@@ -134,8 +137,12 @@ def test_run_and_history_commands(tmp_path, capsys):
     assert "sign" in out and '{"message": "HELLO, ADA!", "signed_for": "Ada"}' in out
     assert main(["run", str(project), "--input", '{"name": "Bob"}', "--json"]) == 0
     events = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
-    assert events[-1] == {**events[-1], "event": "execution_finished", "status": "succeeded",
-                          "outputs": [{"block": "sign", "output": {"message": "HELLO, BOB!", "signed_for": "Bob"}}]}
+    assert events[-1] == {
+        **events[-1],
+        "event": "execution_finished",
+        "status": "succeeded",
+        "outputs": [{"block": "sign", "output": {"message": "HELLO, BOB!", "signed_for": "Bob"}}],
+    }
     second = events[0]["execution_id"]
     assert main(["run", str(project), "--from", "shout", "--input", '"hi"']) == 0
     assert '"HI!"' in capsys.readouterr().out

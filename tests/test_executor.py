@@ -11,7 +11,6 @@ import subprocess
 import sys
 import threading
 
-import pytest
 import yaml
 
 from refinery_tui.local.executor import Event
@@ -26,14 +25,20 @@ def write_project(root, blocks: dict[str, str], transitions: list[dict], **extra
     for name, body in blocks.items():
         (root / f"blocks/{name.replace('-', '_')}.py").write_text(f"def main(block_input, backpack):\n    {body}\n")
         spec[name] = {"type": "code", "language": "python", **extra.pop(name, {})}
-    (root / "project.yaml").write_text(yaml.safe_dump(
-        {"name": "executor-test", "blocks": spec, "transitions": transitions, **extra}, sort_keys=False))
+    (root / "project.yaml").write_text(
+        yaml.safe_dump({"name": "executor-test", "blocks": spec, "transitions": transitions, **extra}, sort_keys=False)
+    )
 
 
 def test_a_100_mb_payload_passes_through_a_three_block_chain(tmp_path):
-    write_project(tmp_path, {"a": "return block_input", "b": "return block_input", "c": "return len(block_input['data'])"},
-                  [{"from": "a", "to": "b"}, {"from": "b", "to": "c"}],
-                  a={"memory": 2048}, b={"memory": 2048}, c={"memory": 2048})
+    write_project(
+        tmp_path,
+        {"a": "return block_input", "b": "return block_input", "c": "return len(block_input['data'])"},
+        [{"from": "a", "to": "b"}, {"from": "b", "to": "c"}],
+        a={"memory": 2048},
+        b={"memory": 2048},
+        c={"memory": 2048},
+    )
     payload = {"data": "x" * (100 * 1024 * 1024)}
     with LocalSession(tmp_path) as session:
         result = session.run(payload)
@@ -46,9 +51,15 @@ def test_a_100_mb_payload_passes_through_a_three_block_chain(tmp_path):
 
 
 def test_a_10000_item_fan_out_and_its_fan_in(tmp_path):
-    write_project(tmp_path, {"a": "return list(range(10000))", "b": "return block_input * 2",
-                             "c": "return [len(block_input), sum(block_input), block_input[:3], block_input[-1]]"},
-                  [{"from": "a", "to": "b", "type": "fan-out"}, {"from": "b", "to": "c", "type": "fan-in"}])
+    write_project(
+        tmp_path,
+        {
+            "a": "return list(range(10000))",
+            "b": "return block_input * 2",
+            "c": "return [len(block_input), sum(block_input), block_input[:3], block_input[-1]]",
+        },
+        [{"from": "a", "to": "b", "type": "fan-out"}, {"from": "b", "to": "c", "type": "fan-in"}],
+    )
     with LocalSession(tmp_path) as session:
         result = session.run()
     assert result.status == "succeeded", result.errors[:3]
@@ -120,9 +131,15 @@ def test_breakpoint_pauses_and_a_pending_input_can_be_edited(tmp_path):
 
 
 def test_pause_and_cancel(tmp_path):
-    write_project(tmp_path, {"a": "return list(range(50))", "b": "import time\n    time.sleep(0.05)\n    return 1",
-                             "c": "return sum(block_input)"},
-                  [{"from": "a", "to": "b", "type": "fan-out"}, {"from": "b", "to": "c", "type": "fan-in"}])
+    write_project(
+        tmp_path,
+        {
+            "a": "return list(range(50))",
+            "b": "import time\n    time.sleep(0.05)\n    return 1",
+            "c": "return sum(block_input)",
+        },
+        [{"from": "a", "to": "b", "type": "fan-out"}, {"from": "b", "to": "c", "type": "fan-in"}],
+    )
     recorder = Recorder()
     with LocalSession(tmp_path, on_event=recorder, concurrency=2) as session:
         thread, box = _run_in_thread(session)
@@ -151,7 +168,10 @@ def test_history_lists_shows_and_compares(tmp_path):
         assert [e.id for e in listed[:2]] == [second.execution_id, first.execution_id]
         shown = session.history.invocations(first.execution_id)
         assert [(r.block, r.input, r.output, r.status) for r in shown] == [
-            ("a", 1, 2, "succeeded"), ("b", 2, 20, "succeeded"), ("c", 20, 19, "succeeded")]
+            ("a", 1, 2, "succeeded"),
+            ("b", 2, 20, "succeeded"),
+            ("c", 20, 19, "succeeded"),
+        ]
         assert all(r.ended >= r.started for r in shown)
         comparison = compare_executions(session.history, first.execution_id, second.execution_id)
         assert comparison["changed"] == ["a", "b", "c"]
@@ -160,10 +180,21 @@ def test_history_lists_shows_and_compares(tmp_path):
 
 
 def test_replay_from_a_block_reuses_upstream_and_join_inputs(tmp_path):
-    write_project(tmp_path, {"start": "return block_input", "left": "return block_input + 1",
-                             "right": "return block_input + 2", "join": "return block_input"},
-                  [{"from": "start", "to": "left"}, {"from": "start", "to": "right"},
-                   {"from": "left", "to": "join", "type": "merge"}, {"from": "right", "to": "join", "type": "merge"}])
+    write_project(
+        tmp_path,
+        {
+            "start": "return block_input",
+            "left": "return block_input + 1",
+            "right": "return block_input + 2",
+            "join": "return block_input",
+        },
+        [
+            {"from": "start", "to": "left"},
+            {"from": "start", "to": "right"},
+            {"from": "left", "to": "join", "type": "merge"},
+            {"from": "right", "to": "join", "type": "merge"},
+        ],
+    )
     with LocalSession(tmp_path) as session:
         base = session.run(10)
         (tmp_path / "blocks/right.py").write_text("def main(block_input, backpack):\n    return block_input * 100\n")
@@ -172,12 +203,17 @@ def test_replay_from_a_block_reuses_upstream_and_join_inputs(tmp_path):
         assert blocks == ["right", "join"]  # start and left did not run again
         assert replay.outputs[0]["output"] == [11, 1000]
         assert compare_executions(session.history, base.execution_id, replay.execution_id)["changed"] == [
-            "join", "right"]
+            "join",
+            "right",
+        ]
 
 
 def test_stdout_and_stderr_are_recorded_per_invocation(tmp_path):
-    write_project(tmp_path, {"a": "import sys\n    print('hello', block_input)\n    print('warn', file=sys.stderr)\n"
-                                  "    return 1"}, [])
+    write_project(
+        tmp_path,
+        {"a": "import sys\n    print('hello', block_input)\n    print('warn', file=sys.stderr)\n    return 1"},
+        [],
+    )
     with LocalSession(tmp_path) as session:
         result = session.run(5)
         record = session.history.invocations(result.execution_id)[0]
@@ -185,10 +221,18 @@ def test_stdout_and_stderr_are_recorded_per_invocation(tmp_path):
 
 
 def test_an_interrupted_run_leaves_a_readable_store(tmp_path):
-    write_project(tmp_path, {"a": "return 1", "b": "import time\n    time.sleep(600)"}, [{"from": "a", "to": "b"}],
-                  b={"timeout": 900})
-    process = subprocess.Popen([sys.executable, "-m", "refinery_tui", "run", str(tmp_path), "--json"],
-                               stdout=subprocess.PIPE, text=True, start_new_session=True)
+    write_project(
+        tmp_path,
+        {"a": "return 1", "b": "import time\n    time.sleep(600)"},
+        [{"from": "a", "to": "b"}],
+        b={"timeout": 900},
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-m", "refinery_tui", "run", str(tmp_path), "--json"],
+        stdout=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
     for line in process.stdout:
         event = json.loads(line)
         if event["event"] == "invocation_started" and event["block"] == "b":

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from refinery_tui.model.expressions import (
+from refinery_tui.runtime.expressions import (
     MAX_STEPS,
     ExpressionError,
     ExpressionRuntimeError,
@@ -19,34 +19,40 @@ from refinery_tui.model.expressions import (
     evaluate,
 )
 
-DATA = {"return_data": {"ok": True, "items": [3, 1, 2], "name": "Order-7"},
-        "block_input": [1, 2, 3], "backpack": {"user": "ada", "n": 4}}
+DATA = {
+    "return_data": {"ok": True, "items": [3, 1, 2], "name": "Order-7"},
+    "block_input": [1, 2, 3],
+    "backpack": {"user": "ada", "n": 4},
+}
 
 
-@pytest.mark.parametrize("source, expected", [
-    ("return_data['ok']", True),
-    ("len(return_data['items']) > 2", True),
-    ("return_data['items'][0] == 3 and backpack['n'] >= 4", True),
-    ("sum(block_input) / len(block_input)", 2.0),
-    ("max(return_data['items']) - min(return_data['items'])", 2),
-    ("sorted(return_data['items'], reverse=True)", [3, 2, 1]),
-    ("any(x > 2 for x in block_input)", True),
-    ("all(isnum > 0 for isnum in block_input)", True),
-    ("[x * 2 for x in block_input if x != 2]", [2, 6]),
-    ("{k: v for k, v in backpack.items() if k == 'n'}", {"n": 4}),
-    ("return_data['name'].lower().startswith('order')", True),
-    ("backpack.get('missing', 'fallback')", "fallback"),
-    ("'ada' in backpack.values()", True),
-    ("'x' if backpack['n'] > 10 else 'y'", "y"),
-    ("round(10 / 3, 2)", 3.33),
-    ("str(backpack['n']) + '!'", "4!"),
-    ("int('42') + float('0.5')", 42.5),
-    ("abs(-3) ** 2", 9),
-    ("return_data['items'][1:]", [1, 2]),
-    ("not return_data['ok'] or None is None", True),
-    ("True", True),
-    ("return_data == 'test'", False),
-])
+@pytest.mark.parametrize(
+    "source, expected",
+    [
+        ("return_data['ok']", True),
+        ("len(return_data['items']) > 2", True),
+        ("return_data['items'][0] == 3 and backpack['n'] >= 4", True),
+        ("sum(block_input) / len(block_input)", 2.0),
+        ("max(return_data['items']) - min(return_data['items'])", 2),
+        ("sorted(return_data['items'], reverse=True)", [3, 2, 1]),
+        ("any(x > 2 for x in block_input)", True),
+        ("all(isnum > 0 for isnum in block_input)", True),
+        ("[x * 2 for x in block_input if x != 2]", [2, 6]),
+        ("{k: v for k, v in backpack.items() if k == 'n'}", {"n": 4}),
+        ("return_data['name'].lower().startswith('order')", True),
+        ("backpack.get('missing', 'fallback')", "fallback"),
+        ("'ada' in backpack.values()", True),
+        ("'x' if backpack['n'] > 10 else 'y'", "y"),
+        ("round(10 / 3, 2)", 3.33),
+        ("str(backpack['n']) + '!'", "4!"),
+        ("int('42') + float('0.5')", 42.5),
+        ("abs(-3) ** 2", 9),
+        ("return_data['items'][1:]", [1, 2]),
+        ("not return_data['ok'] or None is None", True),
+        ("True", True),
+        ("return_data == 'test'", False),
+    ],
+)
 def test_allowed_expressions(source, expected):
     assert evaluate(source, **DATA) == expected
 
@@ -136,7 +142,7 @@ def test_escape_attempts_end_in_bounded_time():
     """All attempts in one fresh interpreter: it must finish (a hang in C code would hit the timeout and fail)."""
     script = (
         "import json, sys\n"
-        "from refinery_tui.model.expressions import evaluate, ExpressionError\n"
+        "from refinery_tui.runtime.expressions import evaluate, ExpressionError\n"
         "refused = 0\n"
         "for source in json.loads(sys.stdin.read()):\n"
         "    try:\n"
@@ -145,8 +151,9 @@ def test_escape_attempts_end_in_bounded_time():
         "        refused += 1\n"
         "print(refused)\n"
     )
-    result = subprocess.run([sys.executable, "-c", script], input=json.dumps(ESCAPES), capture_output=True,
-                            text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-c", script], input=json.dumps(ESCAPES), capture_output=True, text=True, timeout=120
+    )
     assert result.returncode == 0, result.stderr
     assert int(result.stdout) == len(ESCAPES)
 
@@ -159,8 +166,7 @@ def test_big_input_data_can_still_be_looked_at():
 
 def test_work_is_counted_not_timed():
     with pytest.raises(ExpressionRuntimeError, match=str(MAX_STEPS)):
-        evaluate("[1 for a in block_input for b in block_input for c in block_input]",
-                 block_input=list(range(100)))
+        evaluate("[1 for a in block_input for b in block_input for c in block_input]", block_input=list(range(100)))
 
 
 def test_syntax_error_offset_points_into_the_expression():
@@ -174,19 +180,93 @@ def test_syntax_error_offset_points_into_the_expression():
 
 
 def test_runtime_errors_are_expression_errors():
-    for source, data in [("return_data['missing']", {}), ("1 / 0", None), ("return_data[5]", [1]),
-                         ("return_data + 1", "a"), ("min([])", None), ("-return_data", "x")]:
+    for source, data in [
+        ("return_data['missing']", {}),
+        ("1 / 0", None),
+        ("return_data[5]", [1]),
+        ("return_data + 1", "a"),
+        ("min([])", None),
+        ("-return_data", "x"),
+    ]:
         with pytest.raises(ExpressionRuntimeError):
             evaluate(source, return_data=data)
 
 
 TOKENS = [
-    "return_data", "block_input", "backpack", "len", "sorted", "sum", "max", "str", "int", "round", "x", "y",
-    "__class__", "__import__", "__subclasses__", "__globals__", "os", "import", "lambda", "for", "in", "if",
-    "else", "and", "or", "not", "is", "None", "True", "0", "1", "9", "99999", "2.5", "'a'", "'__class__'",
-    "+", "-", "*", "**", "/", "//", "%", "<<", ">>", "&", "|", "^", "~", "==", "!=", "<", ">=", "(", ")", "[",
-    "]", "{", "}", ",", ":", ".", "get", "keys", "items", "lower", "split", "format", "mro", "=", ":=", "*",
-    "f'{1}'", "yield",
+    "return_data",
+    "block_input",
+    "backpack",
+    "len",
+    "sorted",
+    "sum",
+    "max",
+    "str",
+    "int",
+    "round",
+    "x",
+    "y",
+    "__class__",
+    "__import__",
+    "__subclasses__",
+    "__globals__",
+    "os",
+    "import",
+    "lambda",
+    "for",
+    "in",
+    "if",
+    "else",
+    "and",
+    "or",
+    "not",
+    "is",
+    "None",
+    "True",
+    "0",
+    "1",
+    "9",
+    "99999",
+    "2.5",
+    "'a'",
+    "'__class__'",
+    "+",
+    "-",
+    "*",
+    "**",
+    "/",
+    "//",
+    "%",
+    "<<",
+    ">>",
+    "&",
+    "|",
+    "^",
+    "~",
+    "==",
+    "!=",
+    "<",
+    ">=",
+    "(",
+    ")",
+    "[",
+    "]",
+    "{",
+    "}",
+    ",",
+    ":",
+    ".",
+    "get",
+    "keys",
+    "items",
+    "lower",
+    "split",
+    "format",
+    "mro",
+    "=",
+    ":=",
+    "*",
+    "f'{1}'",
+    "yield",
 ]
 
 
@@ -218,8 +298,11 @@ def _arithmetic():
 
     def extend(children):
         ops = st.sampled_from(["+", "-", "*", "//", "%", "==", "<", "and", "or"])
-        return st.tuples(children, ops, children).map(lambda t: f"({t[0]} {t[1]} {t[2]})") | children.map(
-            lambda c: f"(-{c})") | children.map(lambda c: f"abs({c})")
+        return (
+            st.tuples(children, ops, children).map(lambda t: f"({t[0]} {t[1]} {t[2]})")
+            | children.map(lambda c: f"(-{c})")
+            | children.map(lambda c: f"abs({c})")
+        )
 
     return st.recursive(leaves, extend, max_leaves=12)
 

@@ -18,7 +18,10 @@ PYTHON_HOSTILE = {
     "sys-exit": ("import sys\n    sys.exit(3)", "SystemExit"),
     "os-exit": ("import os\n    os._exit(7)", "WorkerCrashed"),
     "segfault": ("import ctypes\n    ctypes.string_at(0)", "WorkerCrashed"),
-    "allocate": ("hoard = []\n    while True:\n        hoard.append(bytearray(10 ** 7))", ("OutOfMemory", "MemoryError")),
+    "allocate": (
+        "hoard = []\n    while True:\n        hoard.append(bytearray(10 ** 7))",
+        ("OutOfMemory", "MemoryError"),
+    ),
     "print-flood": ("while True:\n        print('x' * 1000)", "OutputFlood"),
     "fd-flood": ("import os\n    while True:\n        os.write(1, b'x' * 65536)", "OutputFlood"),
     "returns-a-set": ("return {1, 2}", "NotJSON"),
@@ -31,8 +34,10 @@ NODE_HOSTILE = {
     "hang": ("await new Promise(() => {});", "Timeout"),
     "busy-loop": ("while (true) {}", "Timeout"),
     "process-exit": ("process.exit(3);", "WorkerCrashed"),
-    "allocate": ("const hoard = []; while (true) hoard.push(new Array(1e6).fill(1.5));",
-                 ("OutOfMemory", "WorkerCrashed")),
+    "allocate": (
+        "const hoard = []; while (true) hoard.push(new Array(1e6).fill(1.5));",
+        ("OutOfMemory", "WorkerCrashed"),
+    ),
     "console-flood": ("while (true) console.log('x'.repeat(1000));", "OutputFlood"),
     "returns-bigint": ("return 10n;", "NotJSON"),
     "throws": ("throw new TypeError('bad');", "TypeError"),
@@ -48,16 +53,23 @@ def _project(root, language: str, body: str) -> None:
         hostile = f"exports.main = async (blockInput, backpack) => {{\n  {body}\n}};\n"
         extension = ".js"
     (root / f"blocks/hostile{extension}").write_text(hostile)
-    (root / "blocks/caught.py").write_text(textwrap.dedent("""\
+    (root / "blocks/caught.py").write_text(
+        textwrap.dedent("""\
         def main(block_input, backpack):
             return {"caught": block_input["error"]["type"]}
-    """))
+    """)
+    )
     (root / "blocks/fine.py").write_text("def main(block_input, backpack):\n    return 'fine'\n")
     project = {
         "name": "hostile",
         "blocks": {
-            "hostile": {"type": "code", "language": language, "file": f"blocks/hostile{extension}", "timeout": 2,
-                        "memory": 160},
+            "hostile": {
+                "type": "code",
+                "language": language,
+                "file": f"blocks/hostile{extension}",
+                "timeout": 2,
+                "memory": 160,
+            },
             "caught": {"type": "code", "language": "python"},
             "fine": {"type": "code", "language": "python"},
         },

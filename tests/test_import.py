@@ -8,13 +8,14 @@ import subprocess
 
 import pytest
 
-from tests.conftest import REFINERY_FIXTURES
 from refinery_tui.cli import main
 from refinery_tui.importer.refinery import ImportFailed, import_refinery
 from refinery_tui.model import CodeBlock, ProjectGraph, load_project, validate_project
+from tests.conftest import REFINERY_FIXTURES
 
 EXPORTS = sorted(
-    p for p in REFINERY_FIXTURES.rglob("*.json")
+    p
+    for p in REFINERY_FIXTURES.rglob("*.json")
     if "workflow_states" in p.read_text() or "diagram_data" in p.read_text()
 )
 
@@ -40,8 +41,9 @@ def test_every_example_converts_and_validates(export, tmp_path, capsys):
 
 
 def test_complex_example_keeps_types_expressions_and_order(tmp_path):
-    report = import_refinery(REFINERY_FIXTURES / "front-end/tests/unit/fake-project-data/complex-data.json",
-                             tmp_path / "complex")
+    report = import_refinery(
+        REFINERY_FIXTURES / "front-end/tests/unit/fake-project-data/complex-data.json", tmp_path / "complex"
+    )
     project = report.project
     types = {block.type for block in project.blocks.values()}
     assert types == {"code", "schedule", "topic", "queue", "api_endpoint", "api_response"}
@@ -52,26 +54,41 @@ def test_complex_example_keeps_types_expressions_and_order(tmp_path):
 
 
 def test_stored_deployment_with_swapped_fields(tmp_path):
-    report = import_refinery(REFINERY_FIXTURES / "api/tests/fixtures/simple_deployment_previous_deploy.json",
-                             tmp_path / "deployed")
+    report = import_refinery(
+        REFINERY_FIXTURES / "api/tests/fixtures/simple_deployment_previous_deploy.json", tmp_path / "deployed"
+    )
     project = report.project
-    assert sorted(project.blocks) == ["api-endpoint-response-block", "untitled-api-endpoint-block",
-                                      "untitled-code-block"]
+    assert sorted(project.blocks) == [
+        "api-endpoint-response-block",
+        "untitled-api-endpoint-block",
+        "untitled-code-block",
+    ]
     assert [t.type for t in project.transitions] == ["then", "then"]
     assert project.blocks["untitled-code-block"].env is None  # Refinery's own plumbing is not carried over
     assert any("layer" in w for w in report.warnings)
 
 
 def _export(**state) -> dict:
-    base = {"id": "s1", "name": "Legacy Block", "type": "lambda", "memory": 768, "max_execution_time": 60,
-            "libraries": [], "layers": [], "environment_variables": {}}
+    base = {
+        "id": "s1",
+        "name": "Legacy Block",
+        "type": "lambda",
+        "memory": 768,
+        "max_execution_time": 60,
+        "libraries": [],
+        "layers": [],
+        "environment_variables": {},
+    }
     return {"name": "synthetic", "workflow_states": [{**base, **state}], "workflow_relationships": []}
 
 
 def test_python2_code_is_kept_and_reported(tmp_path):
     export = tmp_path / "py2.json"
-    export.write_text(json.dumps(_export(language="python2.7",
-                                         code="def main(block_input, backpack):\n    print 'hi'\n    return 1\n")))
+    export.write_text(
+        json.dumps(
+            _export(language="python2.7", code="def main(block_input, backpack):\n    print 'hi'\n    return 1\n")
+        )
+    )
     report = import_refinery(export, tmp_path / "py2")
     assert any("not valid Python 3" in w and "legacy_block.py:2" in w for w in report.warnings)
     assert "print 'hi'" in (tmp_path / "py2/blocks/legacy_block.py").read_text()
@@ -91,11 +108,18 @@ def test_unsupported_languages_are_kept_with_a_placeholder(language, extension, 
 
 
 def test_environment_values_come_from_the_project_config(tmp_path):
-    state = _export(language="python3.6", code="def main(block_input, backpack):\n    return 1\n",
-                    environment_variables={"v1": {"name": "API_KEY", "required": True, "description": ""},
-                                           "v2": {"name": "REGION", "required": False, "description": ""}})
-    request = {"diagram_data": json.dumps(state),
-               "project_config": {"environment_variables": {"v1": {"value": "abc", "timestamp": 1}}}}
+    state = _export(
+        language="python3.6",
+        code="def main(block_input, backpack):\n    return 1\n",
+        environment_variables={
+            "v1": {"name": "API_KEY", "required": True, "description": ""},
+            "v2": {"name": "REGION", "required": False, "description": ""},
+        },
+    )
+    request = {
+        "diagram_data": json.dumps(state),
+        "project_config": {"environment_variables": {"v1": {"value": "abc", "timestamp": 1}}},
+    }
     export = tmp_path / "request.json"
     export.write_text(json.dumps(request))
     report = import_refinery(export, tmp_path / "env")
@@ -108,17 +132,27 @@ def test_global_handler_and_shared_files(tmp_path):
     export = {
         "name": "handled",
         "workflow_states": [
-            {"id": "a", "name": "Work", "type": "lambda", "language": "python3.6",
-             "code": "def main(block_input, backpack):\n    return 1\n"},
-            {"id": "h", "name": "Handler", "type": "lambda", "language": "python3.6",
-             "code": "def main(block_input, backpack):\n    return 0\n"},
+            {
+                "id": "a",
+                "name": "Work",
+                "type": "lambda",
+                "language": "python3.6",
+                "code": "def main(block_input, backpack):\n    return 1\n",
+            },
+            {
+                "id": "h",
+                "name": "Handler",
+                "type": "lambda",
+                "language": "python3.6",
+                "code": "def main(block_input, backpack):\n    return 0\n",
+            },
         ],
         "workflow_relationships": [],
         "global_handlers": {"exception_handler": {"id": "h"}},
-        "workflow_files": [{"id": "f", "name": "helpers.py", "version": "1", "type": "shared_file",
-                            "body": "X = 1\n"}],
-        "workflow_file_links": [{"id": "l", "file_id": "f", "node": "a", "version": "1",
-                                 "type": "shared_file_link", "path": ""}],
+        "workflow_files": [{"id": "f", "name": "helpers.py", "version": "1", "type": "shared_file", "body": "X = 1\n"}],
+        "workflow_file_links": [
+            {"id": "l", "file_id": "f", "node": "a", "version": "1", "type": "shared_file_link", "path": ""}
+        ],
     }
     path = tmp_path / "handled.json"
     path.write_text(json.dumps(export))
@@ -132,8 +166,7 @@ def test_global_handler_and_shared_files(tmp_path):
 def test_adapted_node_code_runs(tmp_path):
     import_refinery(REFINERY_FIXTURES / "api/default_projects/dev-workflow-intro.json", tmp_path / "intro")
     code = tmp_path / "intro/blocks/hello_world_code_block.js"
-    script = (f"require({json.dumps(str(code))}).main({{msg: 'Hi'}}, {{}})"
-              ".then((r) => console.log(JSON.stringify(r)))")
+    script = f"require({json.dumps(str(code))}).main({{msg: 'Hi'}}, {{}}).then((r) => console.log(JSON.stringify(r)))"
     result = subprocess.run(["node", "-e", script], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines() == ["Some debug message", '"Hi With <3 from Refinery!"']
@@ -153,16 +186,20 @@ def test_bad_exports_are_usage_errors(tmp_path, capsys):
     assert (tmp_path / "full" / "keep.txt").read_text() == "mine"
 
 
-@pytest.mark.parametrize("state, fragment", [
-    ({"code": 5}, "not text"),
-    ({"code": ["x"], "language": "nodejs10.16.3"}, "not text"),
-    ({"environment_variables": [1, 2]}, "not a mapping"),
-    ({"max_execution_time": True, "memory": "512"}, "is not a number"),
-])
+@pytest.mark.parametrize(
+    "state, fragment",
+    [
+        ({"code": 5}, "not text"),
+        ({"code": ["x"], "language": "nodejs10.16.3"}, "not text"),
+        ({"environment_variables": [1, 2]}, "not a mapping"),
+        ({"max_execution_time": True, "memory": "512"}, "is not a number"),
+    ],
+)
 def test_malformed_values_are_warnings(state, fragment, tmp_path):
     export = tmp_path / "odd.json"
-    export.write_text(json.dumps(_export(**{"language": "python3.6", "code": "def main(a, b):\n    return 1\n",
-                                            **state})))
+    export.write_text(
+        json.dumps(_export(**{"language": "python3.6", "code": "def main(a, b):\n    return 1\n", **state}))
+    )
     report = import_refinery(export, tmp_path / "odd")
     assert any(fragment in w for w in report.warnings), report.warnings
     assert validate_project(tmp_path / "odd").ok

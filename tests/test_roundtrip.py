@@ -8,15 +8,22 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.conftest import BUNDLED
 from refinery_tui.model import (
-    CodeBlock, ModelError, Transition, load_project, load_project_text, make_block, render_project, save_project,
+    CodeBlock,
+    ModelError,
+    Transition,
+    load_project,
+    load_project_text,
+    make_block,
+    render_project,
+    save_project,
     validate_project,
 )
+from tests.conftest import BUNDLED
 
 
 def _comments(text: str) -> list[str]:
-    return [line[line.index("#"):].strip() for line in text.splitlines() if "#" in line]
+    return [line[line.index("#") :].strip() for line in text.splitlines() if "#" in line]
 
 
 @pytest.mark.parametrize("name", BUNDLED)
@@ -91,7 +98,8 @@ def test_remove_block_removes_its_transitions(copy_project):
 def test_unknown_fields_are_not_lost_on_save(tmp_path):
     (tmp_path / "project.yaml").write_text(
         "name: keep\nx-owner: team-a   # a field we do not know\nblocks:\n"
-        "  a: {type: code, colour: blue}\n  b: {type: code}\ntransitions:\n  - {from: a, to: b, note: hi}\n")
+        "  a: {type: code, colour: blue}\n  b: {type: code}\ntransitions:\n  - {from: a, to: b, note: hi}\n"
+    )
     project = load_project(tmp_path).project
     project.blocks["b"].memory = 512
     save_project(project)
@@ -106,7 +114,11 @@ def test_text_that_yaml_would_misread_is_quoted(tmp_path):
     project.blocks["a"].env = {"FLAG": "yes", "COUNT": "10", "NULLISH": "null", "PLAIN": "hello"}
     save_project(project)
     assert load_project(tmp_path).project.blocks["a"].env == {
-        "FLAG": "yes", "COUNT": "10", "NULLISH": "null", "PLAIN": "hello"}
+        "FLAG": "yes",
+        "COUNT": "10",
+        "NULLISH": "null",
+        "PLAIN": "hello",
+    }
 
 
 def test_fresh_project_renders_in_the_documented_layout():
@@ -131,9 +143,16 @@ def test_save_is_atomic_and_keeps_the_file_mode(copy_project):
     assert not [p for p in root.iterdir() if p.name.endswith(".tmp")]
 
 
-EDITS = st.lists(st.tuples(st.sampled_from(["timeout", "rename", "remove-transition", "add-transition",
-                                             "add-block", "remove-block", "describe"]),
-                           st.integers(min_value=0, max_value=1000)), min_size=1, max_size=8)
+EDITS = st.lists(
+    st.tuples(
+        st.sampled_from(
+            ["timeout", "rename", "remove-transition", "add-transition", "add-block", "remove-block", "describe"]
+        ),
+        st.integers(min_value=0, max_value=1000),
+    ),
+    min_size=1,
+    max_size=8,
+)
 
 
 @settings(max_examples=60, deadline=None)
@@ -158,8 +177,14 @@ def test_any_sequence_of_edits_round_trips(tmp_path_factory, edits):
         elif kind == "remove-transition" and project.transitions:
             project.remove_transition(number % len(project.transitions))
         elif kind == "add-transition" and len(names) > 1:
-            project.add_transition(Transition(names[number % len(names)], names[(number + 1) % len(names)],
-                                              type="then", type_written=number % 2 == 0))
+            project.add_transition(
+                Transition(
+                    names[number % len(names)],
+                    names[(number + 1) % len(names)],
+                    type="then",
+                    type_written=number % 2 == 0,
+                )
+            )
         elif kind == "add-block" and f"new-{number}" not in project.blocks:
             project.add_block(make_block(f"new-{number}", "topic"))
         elif kind == "remove-block" and names:
@@ -177,7 +202,8 @@ def test_any_sequence_of_edits_round_trips(tmp_path_factory, edits):
 def test_changing_a_block_type_drops_the_old_types_fields_only(tmp_path):
     (tmp_path / "project.yaml").write_text(
         "name: retype\nblocks:\n  a: {type: code, language: python, timeout: 5, owner: me}\n  b: {type: code}\n"
-        "transitions:\n  - {from: a, to: b}\n")
+        "transitions:\n  - {from: a, to: b}\n"
+    )
     project = load_project(tmp_path).project
     project.blocks["a"] = make_block("a", "queue", batch_size=3)
     save_project(project)
@@ -186,8 +212,10 @@ def test_changing_a_block_type_drops_the_old_types_fields_only(tmp_path):
 
 
 def test_a_file_the_loader_could_not_read_in_full_is_not_overwritten(tmp_path):
-    text = ("name: broken\nblocks:\n  a: {type: lamda, file: blocks/a.py, timeout: 10}\n"
-            "  b: {type: code, timeout: \"30\"}\ntransitions:\n  - {from: b}\n")
+    text = (
+        "name: broken\nblocks:\n  a: {type: lamda, file: blocks/a.py, timeout: 10}\n"
+        '  b: {type: code, timeout: "30"}\ntransitions:\n  - {from: b}\n'
+    )
     (tmp_path / "project.yaml").write_text(text)
     project = load_project(tmp_path).project
     project.description = "an edit"
@@ -217,7 +245,9 @@ def test_several_renames_in_one_save_keep_comments_and_transitions(copy_project)
     save_project(project)
     after = (root / "project.yaml").read_text()
     line = next(line for line in after.splitlines() if "to: square-it, type: fan-out" in line)
-    assert line.startswith("  - {from: split, to: square-it, type: fan-out}") and line.endswith("# one square per number")
+    assert line.startswith("  - {from: split, to: square-it, type: fan-out}") and line.endswith(
+        "# one square per number"
+    )
     assert line.index("#") == before.splitlines()[18].index("#")  # the comment stays in its column
     assert "  - {from: square-it, to: sum-up, type: fan-in}" in after
     assert len(_comments(after)) == len(_comments(before))
@@ -225,8 +255,10 @@ def test_several_renames_in_one_save_keep_comments_and_transitions(copy_project)
 
 
 def test_yaml_11_spellings_on_untouched_lines_are_kept(tmp_path):
-    text = ("name: spelled\nblocks:\n    a: {type: code, timeout: 010, env: {A: yes}}   # octal and yes\n"
-            "    b: {type: code}\ntransitions:\n    -   {from: a, to: b, type: if, expression: yes}\n")
+    text = (
+        "name: spelled\nblocks:\n    a: {type: code, timeout: 010, env: {A: yes}}   # octal and yes\n"
+        "    b: {type: code}\ntransitions:\n    -   {from: a, to: b, type: if, expression: yes}\n"
+    )
     (tmp_path / "project.yaml").write_bytes(("\ufeff" + text).replace("\n", "\r\n").encode())
     project = load_project(tmp_path).project
     assert project.blocks["a"].timeout == 8 and project.blocks["a"].env == {"A": True}

@@ -34,8 +34,11 @@ class Lines:
 
 def test_saving_a_block_while_run_watch_runs_reruns_from_that_block_only(tmp_path):
     write_project(tmp_path, CHAIN, CHAIN_TRANSITIONS)
-    process = subprocess.Popen([sys.executable, "-m", "refinery_tui", "run", str(tmp_path), "--input", "1", "--json",
-                                "--watch"], stdout=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "refinery_tui", "run", str(tmp_path), "--input", "1", "--json", "--watch"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         lines = Lines(process.stdout)
         first = lines.until(lambda e: e["event"] == "execution_finished")

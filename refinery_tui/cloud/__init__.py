@@ -1,1 +1,1 @@
-"""AWS through boto3: packaging, IAM, the deployer, the sandbox; nothing here imports Textual."""
+"""The deploy side, through boto3: stages, packaging, IAM, plan/apply/teardown, invoke, log tailing, executions."""

@@ -5,8 +5,9 @@ from __future__ import annotations
 import os
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import boto3
 import botocore.loaders
@@ -69,16 +70,36 @@ def _shared_loader():
         return _loader
 
 
-_TARGET_KEYS = ("FunctionName", "RoleName", "QueueUrl", "QueueName", "TopicArn", "Name", "Bucket", "TableName",
-                "ApiId", "Rule", "logGroupName", "UUID", "SubscriptionArn", "ResourceArn", "Resource")
+_TARGET_KEYS = (
+    "FunctionName",
+    "RoleName",
+    "QueueUrl",
+    "QueueName",
+    "TopicArn",
+    "Name",
+    "Bucket",
+    "TableName",
+    "ApiId",
+    "Rule",
+    "logGroupName",
+    "UUID",
+    "SubscriptionArn",
+    "ResourceArn",
+    "Resource",
+)
 
 
 class Aws:
     """One AWS target: a boto3 session and clients that record their calls. `fault` may raise before a call
     (tests inject failures through it)."""
 
-    def __init__(self, profile: str | None = None, region: str | None = None, endpoint_url: str | None = None,
-                 log: CallLog | None = None) -> None:
+    def __init__(
+        self,
+        profile: str | None = None,
+        region: str | None = None,
+        endpoint_url: str | None = None,
+        log: CallLog | None = None,
+    ) -> None:
         core = botocore.session.get_session()
         core.register_component("data_loader", _shared_loader())
         self.session = boto3.Session(botocore_session=core, profile_name=profile, region_name=region)
@@ -93,10 +114,15 @@ class Aws:
     def client(self, service: str):
         with self._lock:
             if service not in self._clients:
-                config = Config(retries={"max_attempts": 8, "mode": "adaptive"}, max_pool_connections=32,
-                                inject_host_prefix=False, connect_timeout=5)
-                client = self.session.client(service, region_name=self.region, endpoint_url=self.endpoint_url,
-                                             config=config)
+                config = Config(
+                    retries={"max_attempts": 8, "mode": "adaptive"},
+                    max_pool_connections=32,
+                    inject_host_prefix=False,
+                    connect_timeout=5,
+                )
+                client = self.session.client(
+                    service, region_name=self.region, endpoint_url=self.endpoint_url, config=config
+                )
                 client.meta.events.register("provide-client-params.*.*", self._before)
                 client.meta.events.register("after-call.*.*", self._after)
                 client.meta.events.register("after-call-error.*.*", self._after_error)
@@ -116,11 +142,18 @@ class Aws:
     def _record(self, context: dict[str, Any], ok: bool, error: str) -> None:
         started = context.get("refinery_started", time.perf_counter())
         service, operation = context.get("refinery_operation", ("?", "?"))
-        self.log.add(Call(service, operation, ok, (time.perf_counter() - started) * 1000, error,
-                          context.get("refinery_target", "")))
+        self.log.add(
+            Call(
+                service,
+                operation,
+                ok,
+                (time.perf_counter() - started) * 1000,
+                error,
+                context.get("refinery_target", ""),
+            )
+        )
 
-    def _after(self, http_response: Any, parsed: dict[str, Any], model: Any, context: dict[str, Any],
-               **_: Any) -> None:
+    def _after(self, http_response: Any, parsed: dict[str, Any], model: Any, context: dict[str, Any], **_: Any) -> None:
         error = parsed.get("Error", {}).get("Code", "") if isinstance(parsed, dict) else ""
         self._record(context, not error, error)
 
@@ -135,8 +168,11 @@ class Aws:
 
     @property
     def partition(self) -> str:
-        return self.session.get_partition_for_region(self.region) if hasattr(
-            self.session, "get_partition_for_region") else "aws"
+        return (
+            self.session.get_partition_for_region(self.region)
+            if hasattr(self.session, "get_partition_for_region")
+            else "aws"
+        )
 
     def describe(self) -> str:
         endpoint = self.endpoint_url or os.environ.get("AWS_ENDPOINT_URL")

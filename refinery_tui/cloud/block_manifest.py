@@ -11,8 +11,11 @@ _SOURCES = ("api_endpoint", "schedule", "queue", "topic")
 
 def entry_resources(manifest: dict[str, Any], block: str) -> list[str]:
     """Resource blocks whose `then` delivers to `block`: their events arrive at this block's function."""
-    return [t["from"] for t in manifest["transitions"]
-            if t["to"] == block and manifest["blocks"][t["from"]]["type"] in _SOURCES]
+    return [
+        t["from"]
+        for t in manifest["transitions"]
+        if t["to"] == block and manifest["blocks"][t["from"]]["type"] in _SOURCES
+    ]
 
 
 def included_blocks(manifest: dict[str, Any], block: str) -> list[str]:

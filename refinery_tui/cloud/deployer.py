@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from refinery_tui.cloud.aws import Aws
 from refinery_tui.cloud.desired import LEVEL_OF, LEVELS, Resource, Target, desired_state
@@ -15,8 +16,8 @@ from refinery_tui.cloud.naming import Names
 from refinery_tui.cloud.operations import Operations
 from refinery_tui.cloud.packaging import Package, package_all
 from refinery_tui.cloud.planner import Change, Plan, make_plan
+from refinery_tui.model.manifest import build_manifest
 from refinery_tui.model.project import Project
-from refinery_tui.runtime.manifest import build_manifest
 
 Listener = Callable[[dict[str, Any]], None]
 
@@ -55,8 +56,9 @@ def _message(exc: Exception) -> str:
 class Deployer:
     """Deploys one project's stage to one AWS target (real AWS, LocalStack or the sandbox)."""
 
-    def __init__(self, project: Project, root: Path, stage: str, aws: Aws, cache_dir: Path | None = None,
-                 parallel: int = 8) -> None:
+    def __init__(
+        self, project: Project, root: Path, stage: str, aws: Aws, cache_dir: Path | None = None, parallel: int = 8
+    ) -> None:
         self.project = project
         self.root = Path(root)
         self.aws = aws
@@ -69,8 +71,9 @@ class Deployer:
     @property
     def target(self) -> Target:
         if self._target is None:
-            self._target = Target(self.names, self.aws.account, self.aws.region, self.aws.partition,
-                                  build_manifest(self.project))
+            self._target = Target(
+                self.names, self.aws.account, self.aws.region, self.aws.partition, build_manifest(self.project)
+            )
         return self._target
 
     def packages(self) -> dict[str, Package]:
@@ -120,14 +123,29 @@ class Deployer:
                     else:
                         result.done.append(outcome)
         result.seconds = time.monotonic() - started
-        emit({"event": "apply_finished", "ok": result.ok, "done": len(result.done),
-              "failed": [f.line() for f in result.failures], "skipped": len(result.skipped),
-              "seconds": round(result.seconds, 3)})
+        emit(
+            {
+                "event": "apply_finished",
+                "ok": result.ok,
+                "done": len(result.done),
+                "failed": [f.line() for f in result.failures],
+                "skipped": len(result.skipped),
+                "seconds": round(result.seconds, 3),
+            }
+        )
         return result
 
     def _carry_out(self, change: Change, steps: list, emit: Listener) -> Change | StepFailure:
-        emit({"event": "resource_started", "id": change.id, "action": change.action, "kind": change.kind,
-              "name": change.name, "steps": len(steps)})
+        emit(
+            {
+                "event": "resource_started",
+                "id": change.id,
+                "action": change.action,
+                "kind": change.kind,
+                "name": change.name,
+                "steps": len(steps),
+            }
+        )
         for number, (label, run) in enumerate(steps, 1):
             try:
                 run()

@@ -13,8 +13,11 @@ from refinery_tui.cloud.naming import Names
 from refinery_tui.cloud.packaging import Package
 
 # Kinds in the order they are made; deletion goes the other way.
-LEVELS = (("bucket", "table", "role", "log_group", "queue", "topic"), ("function",),
-          ("mapping", "subscription", "api", "rule"))
+LEVELS = (
+    ("bucket", "table", "role", "log_group", "queue", "topic"),
+    ("function",),
+    ("mapping", "subscription", "api", "rule"),
+)
 LEVEL_OF = {kind: index for index, kinds in enumerate(LEVELS) for kind in kinds}
 INLINE_LIMIT = 200_000
 LOG_RETENTION_DAYS = 14
@@ -79,8 +82,11 @@ def desired_state(target: Target, packages: dict[str, Package]) -> list[Resource
     manifest, names = target.manifest, target.names
     blocks = manifest["blocks"]
     resources: list[Resource] = [
-        Resource("bucket", target.bucket, {"expiry_days": PAYLOAD_EXPIRY_DAYS, "encryption": "AES256",
-                                           "public_access": "blocked"}),
+        Resource(
+            "bucket",
+            target.bucket,
+            {"expiry_days": PAYLOAD_EXPIRY_DAYS, "encryption": "AES256", "public_access": "blocked"},
+        ),
         Resource("table", names.table(), {"keys": ["pk", "sk"], "billing": "PAY_PER_REQUEST", "ttl": "ttl"}),
     ]
     api_blocks = {name: b for name, b in blocks.items() if b["type"] == "api_endpoint"}
@@ -91,56 +97,101 @@ def desired_state(target: Target, packages: dict[str, Package]) -> list[Resource
             piece = block_manifest(manifest, name, names)
             policy = block_policy(piece, names, target.account, target.region, target.partition, target.bucket)
             role = names.role(name)
-            resources.append(Resource("role", role, {"path": names.role_path, "trust": trust_policy(),
-                                                     "policy": policy}, block=name))
-            resources.append(Resource("log_group", names.log_group(name), {"retention": LOG_RETENTION_DAYS},
-                                      block=name))
+            resources.append(
+                Resource("role", role, {"path": names.role_path, "trust": trust_policy(), "policy": policy}, block=name)
+            )
+            resources.append(
+                Resource("log_group", names.log_group(name), {"retention": LOG_RETENTION_DAYS}, block=name)
+            )
             package = packages[name]
             timeout = int(block.get("timeout", 30)) + 10
             if name in serves_api:
                 timeout = max(timeout, 40)
-            spec = {"runtime": package.runtime, "handler": package.handler, "role": target.role_arn(name),
-                    "timeout": min(900, timeout), "memory": max(128, int(block.get("memory", 256))),
-                    "env": {"REFINERY_TABLE": names.table(), "REFINERY_BUCKET": target.bucket,
-                            "REFINERY_INLINE_LIMIT": str(INLINE_LIMIT)},
-                    "retries": 0}
-            resources.append(Resource("function", names.function(name), spec, block=name, code=package,
-                                      depends=(f"role:{role}", f"log_group:{names.log_group(name)}")))
+            spec = {
+                "runtime": package.runtime,
+                "handler": package.handler,
+                "role": target.role_arn(name),
+                "timeout": min(900, timeout),
+                "memory": max(128, int(block.get("memory", 256))),
+                "env": {
+                    "REFINERY_TABLE": names.table(),
+                    "REFINERY_BUCKET": target.bucket,
+                    "REFINERY_INLINE_LIMIT": str(INLINE_LIMIT),
+                },
+                "retries": 0,
+            }
+            resources.append(
+                Resource(
+                    "function",
+                    names.function(name),
+                    spec,
+                    block=name,
+                    code=package,
+                    depends=(f"role:{role}", f"log_group:{names.log_group(name)}"),
+                )
+            )
         elif kind == "queue":
             consumers = [manifest["transitions"][i]["to"] for i in block.get("outgoing", [])]
             longest = max([int(blocks[c].get("timeout", 30)) + 10 for c in consumers] or [30])
-            resources.append(Resource("queue", names.queue(name), {"visibility": min(43200, 6 * longest)},
-                                      block=name))
+            resources.append(Resource("queue", names.queue(name), {"visibility": min(43200, 6 * longest)}, block=name))
             for consumer in consumers:
-                resources.append(Resource(
-                    "mapping", f"{names.queue(name)}>{names.function(consumer)}",
-                    {"queue": names.queue(name), "function": names.function(consumer),
-                     "batch_size": int(block.get("batch_size", 1)), "window": 1},
-                    block=name, depends=(f"queue:{names.queue(name)}", f"function:{names.function(consumer)}")))
+                resources.append(
+                    Resource(
+                        "mapping",
+                        f"{names.queue(name)}>{names.function(consumer)}",
+                        {
+                            "queue": names.queue(name),
+                            "function": names.function(consumer),
+                            "batch_size": int(block.get("batch_size", 1)),
+                            "window": 1,
+                        },
+                        block=name,
+                        depends=(f"queue:{names.queue(name)}", f"function:{names.function(consumer)}"),
+                    )
+                )
         elif kind == "topic":
             resources.append(Resource("topic", names.topic(name), {}, block=name))
             for index in block.get("outgoing", []):
                 subscriber = manifest["transitions"][index]["to"]
-                resources.append(Resource(
-                    "subscription", f"{names.topic(name)}>{names.function(subscriber)}",
-                    {"topic": names.topic(name), "function": names.function(subscriber)}, block=name,
-                    depends=(f"topic:{names.topic(name)}", f"function:{names.function(subscriber)}")))
+                resources.append(
+                    Resource(
+                        "subscription",
+                        f"{names.topic(name)}>{names.function(subscriber)}",
+                        {"topic": names.topic(name), "function": names.function(subscriber)},
+                        block=name,
+                        depends=(f"topic:{names.topic(name)}", f"function:{names.function(subscriber)}"),
+                    )
+                )
         elif kind == "schedule":
             first = _first_code_target(manifest, name)
             if first is not None:
-                resources.append(Resource(
-                    "rule", names.rule(name),
-                    {"schedule": _schedule_expression(block.get("schedule")), "function": names.function(first),
-                     "input": {"refinery_schedule": name}},
-                    block=name, depends=(f"function:{names.function(first)}",)))
+                resources.append(
+                    Resource(
+                        "rule",
+                        names.rule(name),
+                        {
+                            "schedule": _schedule_expression(block.get("schedule")),
+                            "function": names.function(first),
+                            "input": {"refinery_schedule": name},
+                        },
+                        block=name,
+                        depends=(f"function:{names.function(first)}",),
+                    )
+                )
     routes = {}
     for name, block in api_blocks.items():
         first = _first_code_target(manifest, name)
         if first is not None:
             routes[f"{(block.get('method') or 'GET').upper()} {block.get('path') or '/'}"] = names.function(first)
     if routes:
-        resources.append(Resource("api", names.api(), {"routes": dict(sorted(routes.items())), "timeout_ms": 29000},
-                                  depends=tuple(f"function:{fn}" for fn in sorted(set(routes.values())))))
+        resources.append(
+            Resource(
+                "api",
+                names.api(),
+                {"routes": dict(sorted(routes.items())), "timeout_ms": 29000},
+                depends=tuple(f"function:{fn}" for fn in sorted(set(routes.values()))),
+            )
+        )
     return resources
 
 

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from botocore.exceptions import ClientError
 
@@ -32,8 +33,15 @@ def _ours(tags: dict[str, str], target: Target) -> bool:
 
 def _missing(exc: ClientError) -> bool:
     code = exc.response.get("Error", {}).get("Code", "")
-    return code in ("NoSuchBucket", "404", "ResourceNotFoundException", "NoSuchEntity", "NotFound",
-                    "AWS.SimpleQueueService.NonExistentQueue", "NoSuchTagSet")
+    return code in (
+        "NoSuchBucket",
+        "404",
+        "ResourceNotFoundException",
+        "NoSuchEntity",
+        "NotFound",
+        "AWS.SimpleQueueService.NonExistentQueue",
+        "NoSuchTagSet",
+    )
 
 
 def _paginate(client: Any, operation: str, key: str, **params: Any) -> list[Any]:
@@ -49,8 +57,9 @@ def _each(function: Callable[[Any], Any], items: list[Any]) -> list[Any]:
     workers = min(allowed, len(items))
     if workers < 2:
         return [function(item) for item in items]
-    with ThreadPoolExecutor(workers, thread_name_prefix="discover",
-                            initializer=lambda: setattr(_parallel, "workers", allowed)) as pool:
+    with ThreadPoolExecutor(
+        workers, thread_name_prefix="discover", initializer=lambda: setattr(_parallel, "workers", allowed)
+    ) as pool:
         return list(pool.map(function, items))
 
 
@@ -100,10 +109,15 @@ def _table(aws: Aws, target: Target, prefix: str) -> list[Existing]:
 def _roles(aws: Aws, target: Target, prefix: str) -> list[Existing]:
     iam = aws.client("iam")
     roles = _paginate(iam, "list_roles", "Roles", PathPrefix=target.names.role_path)
-    tagged = _each(lambda role: {t["Key"]: t["Value"] for t in iam.list_role_tags(RoleName=role["RoleName"]).get(
-        "Tags", [])}, roles)
-    return [Existing("role", role["RoleName"], tags.get(TAG_SPEC), {"arn": role["Arn"]})
-            for role, tags in zip(roles, tagged) if _ours(tags, target)]
+    tagged = _each(
+        lambda role: {t["Key"]: t["Value"] for t in iam.list_role_tags(RoleName=role["RoleName"]).get("Tags", [])},
+        roles,
+    )
+    return [
+        Existing("role", role["RoleName"], tags.get(TAG_SPEC), {"arn": role["Arn"]})
+        for role, tags in zip(roles, tagged)
+        if _ours(tags, target)
+    ]
 
 
 def _log_groups(aws: Aws, target: Target, prefix: str) -> list[Existing]:
@@ -111,8 +125,11 @@ def _log_groups(aws: Aws, target: Target, prefix: str) -> list[Existing]:
     groups = _paginate(logs, "describe_log_groups", "logGroups", logGroupNamePrefix=f"/aws/lambda/{prefix}")
     arns = [group["arn"].removesuffix(":*") for group in groups]
     tagged = _each(lambda arn: logs.list_tags_for_resource(resourceArn=arn).get("tags", {}), arns)
-    return [Existing("log_group", group["logGroupName"], tags.get(TAG_SPEC), {"arn": arn})
-            for group, arn, tags in zip(groups, arns, tagged) if _ours(tags, target)]
+    return [
+        Existing("log_group", group["logGroupName"], tags.get(TAG_SPEC), {"arn": arn})
+        for group, arn, tags in zip(groups, arns, tagged)
+        if _ours(tags, target)
+    ]
 
 
 def _queues(aws: Aws, target: Target, prefix: str) -> list[Existing]:
@@ -122,8 +139,7 @@ def _queues(aws: Aws, target: Target, prefix: str) -> list[Existing]:
         tags = sqs.list_queue_tags(QueueUrl=url).get("Tags", {})
         if _ours(tags, target):
             name = url.rstrip("/").rsplit("/", 1)[-1]
-            found.append(Existing("queue", name, tags.get(TAG_SPEC),
-                                  {"url": url, "arn": target.arn("sqs", name)}))
+            found.append(Existing("queue", name, tags.get(TAG_SPEC), {"url": url, "arn": target.arn("sqs", name)}))
     return found
 
 
@@ -145,9 +161,16 @@ def _functions(aws: Aws, target: Target, prefix: str) -> list[Existing]:
     lam = aws.client("lambda")
     functions = [f for f in _paginate(lam, "list_functions", "Functions") if f["FunctionName"].startswith(prefix)]
     tagged = _each(lambda function: lam.list_tags(Resource=function["FunctionArn"]).get("Tags", {}), functions)
-    return [Existing("function", function["FunctionName"], tags.get(TAG_SPEC), {
-        "arn": function["FunctionArn"], "code_sha256": function.get("CodeSha256")})
-        for function, tags in zip(functions, tagged) if _ours(tags, target)]
+    return [
+        Existing(
+            "function",
+            function["FunctionName"],
+            tags.get(TAG_SPEC),
+            {"arn": function["FunctionArn"], "code_sha256": function.get("CodeSha256")},
+        )
+        for function, tags in zip(functions, tagged)
+        if _ours(tags, target)
+    ]
 
 
 def _apis(aws: Aws, target: Target, prefix: str) -> list[Existing]:
@@ -156,8 +179,11 @@ def _apis(aws: Aws, target: Target, prefix: str) -> list[Existing]:
     for api in gateway.get_apis().get("Items", []):
         tags = api.get("Tags") or {}
         if _ours(tags, target):
-            found.append(Existing("api", api["Name"], tags.get(TAG_SPEC), {
-                "id": api["ApiId"], "endpoint": api.get("ApiEndpoint", "")}))
+            found.append(
+                Existing(
+                    "api", api["Name"], tags.get(TAG_SPEC), {"id": api["ApiId"], "endpoint": api.get("ApiEndpoint", "")}
+                )
+            )
     return found
 
 
@@ -180,9 +206,18 @@ def _mappings(aws: Aws, functions: dict[str, Existing], queues: dict[str, str]) 
         function = mapping.get("FunctionArn", "").rsplit(":", 1)[-1]
         queue = queues.get(mapping.get("EventSourceArn", ""))
         if function in functions and queue:
-            found.append(Existing("mapping", f"{queue}>{function}", None, {
-                "uuid": mapping["UUID"], "batch_size": mapping.get("BatchSize"),
-                "window": mapping.get("MaximumBatchingWindowInSeconds", 0)}))
+            found.append(
+                Existing(
+                    "mapping",
+                    f"{queue}>{function}",
+                    None,
+                    {
+                        "uuid": mapping["UUID"],
+                        "batch_size": mapping.get("BatchSize"),
+                        "window": mapping.get("MaximumBatchingWindowInSeconds", 0),
+                    },
+                )
+            )
     return found
 
 
@@ -193,6 +228,7 @@ def _subscriptions(aws: Aws, topics: list[Existing]) -> list[Existing]:
         for sub in _paginate(sns, "list_subscriptions_by_topic", "Subscriptions", TopicArn=topic.data["arn"]):
             if sub.get("Protocol") == "lambda":
                 function = sub["Endpoint"].rsplit(":", 1)[-1]
-                found.append(Existing("subscription", f"{topic.name}>{function}", None,
-                                      {"arn": sub["SubscriptionArn"]}))
+                found.append(
+                    Existing("subscription", f"{topic.name}>{function}", None, {"arn": sub["SubscriptionArn"]})
+                )
     return found

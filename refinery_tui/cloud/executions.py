@@ -64,12 +64,15 @@ class Executions:
         payload = json.dumps(message, allow_nan=False).encode("utf-8")
         if len(payload) > INLINE_LIMIT:
             key = f"payloads/{execution_id}/start.json"
-            self.aws.client("s3").put_object(Bucket=self.target.bucket, Key=key, Body=payload,
-                                             ContentType="application/json")
+            self.aws.client("s3").put_object(
+                Bucket=self.target.bucket, Key=key, Body=payload, ContentType="application/json"
+            )
             payload = json.dumps({"refinery": 1, "ref": key}).encode("utf-8")
         reply = self.aws.client("lambda").invoke(
             FunctionName=entry_function(self.target, block),
-            InvocationType="RequestResponse" if wait_for_start else "Event", Payload=payload)
+            InvocationType="RequestResponse" if wait_for_start else "Event",
+            Payload=payload,
+        )
         if reply.get("FunctionError"):
             body = reply["Payload"].read().decode("utf-8", "replace")
             raise RuntimeError(f"the entry function failed: {body[:500]}")
@@ -77,9 +80,12 @@ class Executions:
 
     def _items(self, execution_id: str) -> list[dict[str, Any]]:
         ddb = self.aws.client("dynamodb")
-        params: dict[str, Any] = {"TableName": self.target.names.table(), "ConsistentRead": True,
-                                  "KeyConditionExpression": "pk = :pk",
-                                  "ExpressionAttributeValues": {":pk": {"S": f"exec#{execution_id}"}}}
+        params: dict[str, Any] = {
+            "TableName": self.target.names.table(),
+            "ConsistentRead": True,
+            "KeyConditionExpression": "pk = :pk",
+            "ExpressionAttributeValues": {":pk": {"S": f"exec#{execution_id}"}},
+        }
         items = []
         while True:
             page = ddb.query(**params)
@@ -97,16 +103,23 @@ class Executions:
     def recent(self, limit: int = 50) -> list[CloudExecution]:
         """The latest executions (newest first) with status and times, from their records in the state table."""
         ddb = self.aws.client("dynamodb")
-        params: dict[str, Any] = {"TableName": self.target.names.table(), "FilterExpression": "sk = :meta",
-                                  "ExpressionAttributeValues": {":meta": {"S": "meta"}}}
+        params: dict[str, Any] = {
+            "TableName": self.target.names.table(),
+            "FilterExpression": "sk = :meta",
+            "ExpressionAttributeValues": {":meta": {"S": "meta"}},
+        }
         found = []
         while True:
             page = ddb.scan(**params)
             for item in page.get("Items", []):
-                found.append(CloudExecution(
-                    item["pk"]["S"].removeprefix("exec#"), item["status"]["S"],
-                    started=float(item["started"]["N"]) if "started" in item else None,
-                    ended=float(item["ended"]["N"]) if "ended" in item else None))
+                found.append(
+                    CloudExecution(
+                        item["pk"]["S"].removeprefix("exec#"),
+                        item["status"]["S"],
+                        started=float(item["started"]["N"]) if "started" in item else None,
+                        ended=float(item["ended"]["N"]) if "ended" in item else None,
+                    )
+                )
             if "LastEvaluatedKey" not in page:
                 break
             params["ExclusiveStartKey"] = page["LastEvaluatedKey"]
@@ -114,9 +127,15 @@ class Executions:
         return found[:limit]
 
     def status(self, execution_id: str) -> str | None:
-        item = self.aws.client("dynamodb").get_item(
-            TableName=self.target.names.table(), ConsistentRead=True,
-            Key={"pk": {"S": f"exec#{execution_id}"}, "sk": {"S": "meta"}}).get("Item")
+        item = (
+            self.aws.client("dynamodb")
+            .get_item(
+                TableName=self.target.names.table(),
+                ConsistentRead=True,
+                Key={"pk": {"S": f"exec#{execution_id}"}, "sk": {"S": "meta"}},
+            )
+            .get("Item")
+        )
         return item["status"]["S"] if item else None
 
     def wait(self, execution_id: str, timeout: float = 300.0) -> CloudExecution:
@@ -127,8 +146,9 @@ class Executions:
             if status not in (None, "running"):
                 return self.read(execution_id)
             if time.monotonic() > deadline:
-                raise ExecutionNotFinished(f"execution {execution_id} is still {status or 'not started'} after "
-                                           f"{timeout:.0f} s")
+                raise ExecutionNotFinished(
+                    f"execution {execution_id} is still {status or 'not started'} after {timeout:.0f} s"
+                )
             time.sleep(delay)
             delay = min(delay * 1.5, 1.0)
 
@@ -150,15 +170,27 @@ class Executions:
             elif sort.startswith("join#") and sort.endswith("#count"):
                 size, filled = int(item["size_"]["N"]), int(item["filled"]["N"])
                 if filled < size:
-                    slots = {int(i["sk"]["S"].rsplit("#", 1)[1]) for i in items
-                             if i["sk"]["S"].startswith(sort[:-len("count")] + "slot#")}
-                    joins.append({"key": item["join_key"]["S"], "kind": item["kind"]["S"],
-                                  "target": item["target"]["S"],
-                                  "missing": [s for s in range(size) if s not in slots]})
+                    slots = {
+                        int(i["sk"]["S"].rsplit("#", 1)[1])
+                        for i in items
+                        if i["sk"]["S"].startswith(sort[: -len("count")] + "slot#")
+                    }
+                    joins.append(
+                        {
+                            "key": item["join_key"]["S"],
+                            "kind": item["kind"]["S"],
+                            "target": item["target"]["S"],
+                            "missing": [s for s in range(size) if s not in slots],
+                        }
+                    )
         failures.sort(key=lambda f: f.get("invocation", ""))
         errors = failure_messages(failures) + join_error_messages(joins, failures, self.target.manifest)
         return CloudExecution(
-            execution_id, meta["status"]["S"],
-            ordered_outputs(outputs, list(self.target.manifest["blocks"])), errors,
+            execution_id,
+            meta["status"]["S"],
+            ordered_outputs(outputs, list(self.target.manifest["blocks"])),
+            errors,
             float(meta["started"]["N"]) if "started" in meta else None,
-            float(meta["ended"]["N"]) if "ended" in meta else None, runs)
+            float(meta["ended"]["N"]) if "ended" in meta else None,
+            runs,
+        )

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Any, Callable
+from typing import Any
 
 from refinery_tui.cloud.aws import Aws
 from refinery_tui.cloud.desired import Target
@@ -39,8 +40,9 @@ class Followed:
 
 def snapshot(run: CloudRun) -> CloudRun:
     """A copy of a run that a reader may keep while the follower goes on feeding the original."""
-    invocations = {key: replace(value, place=list(value.place), lines=list(value.lines))
-                   for key, value in run.invocations.items()}
+    invocations = {
+        key: replace(value, place=list(value.place), lines=list(value.lines)) for key, value in run.invocations.items()
+    }
     return replace(run, invocations=invocations, transitions=list(run.transitions), lines=list(run.lines))
 
 
@@ -48,9 +50,16 @@ def finished_invocations(run: CloudRun) -> int:
     return sum(1 for invocation in run.invocations.values() if invocation.status != "running")
 
 
-def follow_execution(aws: Aws, target: Target, execution_id: str, start_ms: int,
-                     on_update: Callable[[CloudRun], None], stop: threading.Event, mode: str = "poll",
-                     follow_s: float = FOLLOW_S) -> Followed:
+def follow_execution(
+    aws: Aws,
+    target: Target,
+    execution_id: str,
+    start_ms: int,
+    on_update: Callable[[CloudRun], None],
+    stop: threading.Event,
+    mode: str = "poll",
+    follow_s: float = FOLLOW_S,
+) -> Followed:
     """Tail the stage's logs for this execution on a second thread (`on_update` gets a snapshot of the rebuilt run
     after each batch of its lines), and watch its status on this one."""
     tail = LogTail(aws, stage_groups(target.names, target.manifest), start_ms, mode=mode, interval_s=0.5)
@@ -95,13 +104,18 @@ def follow_execution(aws: Aws, target: Target, execution_id: str, start_ms: int,
                     followed.execution, ended_at = executions.read(execution_id), now
                 with lock:
                     run = rebuilder.runs.get(execution_id)
-                    complete = run is not None and run.status != "running" and \
-                        finished_invocations(run) >= followed.execution.invocations
+                    complete = (
+                        run is not None
+                        and run.status != "running"
+                        and finished_invocations(run) >= followed.execution.invocations
+                    )
                 if complete or now - ended_at > FLUSH_S:
                     break
             elif status is None and now - begun > START_S:
-                followed.error = (f"execution {execution_id} left no record in {START_S:.0f} s: the entry may have "
-                                  "failed before it started (its function's own log lines tell)")
+                followed.error = (
+                    f"execution {execution_id} left no record in {START_S:.0f} s: the entry may have "
+                    "failed before it started (its function's own log lines tell)"
+                )
                 break
             elif now - begun > follow_s:
                 followed.note = f"still running after {follow_s / 60:.0f} min: stopped following"

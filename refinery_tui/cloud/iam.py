@@ -29,16 +29,23 @@ from typing import Any
 from refinery_tui.cloud.naming import Names
 
 POLICY_VERSION = "2012-10-17"
-QUEUE_CONSUMER_ACTIONS = ["sqs:ChangeMessageVisibility", "sqs:DeleteMessage", "sqs:GetQueueAttributes",
-                          "sqs:ReceiveMessage"]
-TABLE_ACTIONS = ["dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query",
-                 "dynamodb:UpdateItem"]
+QUEUE_CONSUMER_ACTIONS = [
+    "sqs:ChangeMessageVisibility",
+    "sqs:DeleteMessage",
+    "sqs:GetQueueAttributes",
+    "sqs:ReceiveMessage",
+]
+TABLE_ACTIONS = ["dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"]
 
 
 def trust_policy() -> dict[str, Any]:
     """Only the Lambda service may assume a block's role."""
-    return {"Version": POLICY_VERSION, "Statement": [{
-        "Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
+    return {
+        "Version": POLICY_VERSION,
+        "Statement": [
+            {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
+        ],
+    }
 
 
 class Arns:
@@ -89,19 +96,24 @@ def block_statements(slice: dict[str, Any], names: Names, arns: Arns, bucket: st
         _statement("Logs", ["logs:CreateLogStream", "logs:PutLogEvents"], [f"{log_group}:*"]),
         # AWS writes a group's ARN both with and without the trailing ":*"; naming both lets either match.
         _statement("LogGroup", ["logs:CreateLogGroup"], [log_group, f"{log_group}:*"]),
-        _statement("InvokeSuccessors", ["lambda:InvokeFunction"],
-                   [arns.function(f) for f in _resource_names(slice, successors, "function")]),
+        _statement(
+            "InvokeSuccessors",
+            ["lambda:InvokeFunction"],
+            [arns.function(f) for f in _resource_names(slice, successors, "function")],
+        ),
         _statement("SendToQueues", ["sqs:GetQueueUrl", "sqs:SendMessage"], queues),
-        _statement("PublishToTopics", ["sns:Publish"],
-                   [arns.topic(t) for t in _resource_names(slice, successors, "topic")]),
+        _statement(
+            "PublishToTopics", ["sns:Publish"], [arns.topic(t) for t in _resource_names(slice, successors, "topic")]
+        ),
         _statement("ConsumeSourceQueues", QUEUE_CONSUMER_ACTIONS, sources),
         _statement("Payloads", ["s3:GetObject", "s3:PutObject"], [arns.payloads(bucket)]),
         _statement("StateTable", TABLE_ACTIONS, [arns.table(names.table())]),
     ]
 
 
-def block_policy(slice: dict[str, Any], names: Names, account: str, region: str, partition: str = "aws",
-                 bucket: str | None = None) -> dict[str, Any]:
+def block_policy(
+    slice: dict[str, Any], names: Names, account: str, region: str, partition: str = "aws", bucket: str | None = None
+) -> dict[str, Any]:
     """The inline policy of one block's role (`bucket` defaults to the stage's payload bucket)."""
     arns = Arns(account, region, partition)
     statements = block_statements(slice, names, arns, bucket or names.bucket(account))

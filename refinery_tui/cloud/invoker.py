@@ -49,12 +49,14 @@ class Invoker:
         self.target = target
         self.executions = Executions(aws, target)
 
-    def start(self, block: str, value: Any, how: str | None = None, sync: bool = False,
-              execution_id: str | None = None) -> Started:
+    def start(
+        self, block: str, value: Any, how: str | None = None, sync: bool = False, execution_id: str | None = None
+    ) -> Started:
         blocks = self.target.manifest["blocks"]
         if block not in blocks:
-            raise InvokeError(f"there is no block named '{block}' (entry points: "
-                              f"{', '.join(entry_points(self.target.manifest))})")
+            raise InvokeError(
+                f"there is no block named '{block}' (entry points: {', '.join(entry_points(self.target.manifest))})"
+            )
         kind = blocks[block]["type"]
         how = how or default_how(kind)
         execution_id = execution_id or new_execution_id()
@@ -99,10 +101,17 @@ class Invoker:
         entry = self.target.manifest["blocks"][block]
         method = (entry.get("method") or "GET").upper()
         body = value.get("body") if isinstance(value, dict) and "body" in value else value
-        data = None if method in ("GET", "HEAD") or body is None else (
-            body if isinstance(body, str) else json.dumps(body)).encode("utf-8")
-        request = urllib.request.Request(self.api_base() + (entry.get("path") or "/"), data=data, method=method,
-                                         headers={"content-type": "application/json"})
+        data = (
+            None
+            if method in ("GET", "HEAD") or body is None
+            else (body if isinstance(body, str) else json.dumps(body)).encode("utf-8")
+        )
+        request = urllib.request.Request(
+            self.api_base() + (entry.get("path") or "/"),
+            data=data,
+            method=method,
+            headers={"content-type": "application/json"},
+        )
         try:
             with urllib.request.urlopen(request, timeout=35) as response:
                 status, headers, text = response.status, response.headers, response.read().decode("utf-8", "replace")

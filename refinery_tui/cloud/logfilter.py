@@ -50,8 +50,11 @@ class LogFilter:
     def matches(self, line: LogLine) -> bool:
         if self.blocks and line.block not in self.blocks:
             return False
-        if self.execution and not (line.execution_id or "").endswith(self.execution) and \
-                not (line.execution_id or "").startswith(self.execution):
+        if (
+            self.execution
+            and not (line.execution_id or "").endswith(self.execution)
+            and not (line.execution_id or "").startswith(self.execution)
+        ):
             return False
         if self.levels and line.level not in self.levels:
             return False

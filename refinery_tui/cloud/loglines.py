@@ -43,9 +43,17 @@ class LogLine:
         return self.record.get("refinery") if self.record else None
 
     def to_json(self) -> dict[str, Any]:
-        data = {"time": self.timestamp, "group": self.group, "stream": self.stream, "id": self.event_id,
-                "block": self.block, "execution_id": self.execution_id, "invocation_id": self.invocation_id,
-                "level": self.level, "message": self.message}
+        data = {
+            "time": self.timestamp,
+            "group": self.group,
+            "stream": self.stream,
+            "id": self.event_id,
+            "block": self.block,
+            "execution_id": self.execution_id,
+            "invocation_id": self.invocation_id,
+            "level": self.level,
+            "message": self.message,
+        }
         if self.record is not None:
             data["record"] = self.record
         if self.sampled:
@@ -55,8 +63,11 @@ class LogLine:
 
 def level_of(message: str, record: dict[str, Any] | None) -> str:
     if record is not None:
-        failed = record.get("status") == "failed" or record.get("refinery") == "execution_failing" or (
-            record.get("refinery") == "execution_finished" and record.get("status") == "failed")
+        failed = (
+            record.get("status") == "failed"
+            or record.get("refinery") == "execution_failing"
+            or (record.get("refinery") == "execution_finished" and record.get("status") == "failed")
+        )
         return "ERROR" if failed else "INFO"
     if message.startswith(_PLATFORM):
         return "PLATFORM"

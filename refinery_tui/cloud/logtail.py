@@ -12,8 +12,9 @@ import hashlib
 import os
 import threading
 import time
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Callable, Iterable
+from typing import Any
 
 from botocore.exceptions import ClientError
 
@@ -51,8 +52,15 @@ class _GroupCursor:
 class LogTail:
     """Tails `groups` (log group name → block) from `start_ms`. `poll()` is one round; `follow()` keeps going."""
 
-    def __init__(self, aws: Aws, groups: dict[str, str | None], start_ms: int | None = None, mode: str = "auto",
-                 interval_s: float = 1.0, page_size: int | None = None) -> None:
+    def __init__(
+        self,
+        aws: Aws,
+        groups: dict[str, str | None],
+        start_ms: int | None = None,
+        mode: str = "auto",
+        interval_s: float = 1.0,
+        page_size: int | None = None,
+    ) -> None:
         self.aws = aws
         self.groups = dict(groups)
         self.start_ms = start_ms if start_ms is not None else int(time.time() * 1000)
@@ -88,8 +96,16 @@ class LogTail:
                 page = logs.filter_log_events(**params)
                 for event in page.get("events", []):
                     if cursor.take(event["eventId"], event["timestamp"]):
-                        found.append(make_line(group, event.get("logStreamName", ""), event["timestamp"],
-                                               event["eventId"], event.get("message", ""), self.groups[group]))
+                        found.append(
+                            make_line(
+                                group,
+                                event.get("logStreamName", ""),
+                                event["timestamp"],
+                                event["eventId"],
+                                event.get("message", ""),
+                                self.groups[group],
+                            )
+                        )
                 token = page.get("nextToken")
                 if not token or token == params.get("nextToken"):
                     break
@@ -142,7 +158,7 @@ class LogTail:
 
     def _follow_live(self, emit: Callable[[list[LogLine]], None], stop: threading.Event) -> None:
         groups = list(self.groups)
-        chunks = [groups[i:i + LIVE_GROUPS_PER_SESSION] for i in range(0, len(groups), LIVE_GROUPS_PER_SESSION)]
+        chunks = [groups[i : i + LIVE_GROUPS_PER_SESSION] for i in range(0, len(groups), LIVE_GROUPS_PER_SESSION)]
         lock = threading.Lock()
         errors: list[BaseException] = []
 
@@ -153,6 +169,7 @@ class LogTail:
             except BaseException as exc:  # noqa: BLE001 - handed back to the caller's thread
                 errors.append(exc)
                 stop.set()
+
         threads = [threading.Thread(target=session, args=(chunk,), daemon=True) for chunk in chunks]
         for thread in threads:
             thread.start()
@@ -161,8 +178,9 @@ class LogTail:
         if errors:
             raise errors[0]
 
-    def _live_session(self, chunk: list[str], emit: Callable[[list[LogLine]], None], stop: threading.Event,
-                      lock: threading.Lock) -> None:
+    def _live_session(
+        self, chunk: list[str], emit: Callable[[list[LogLine]], None], stop: threading.Event, lock: threading.Lock
+    ) -> None:
         """One StartLiveTail session over up to 10 groups, ended before AWS's 3-hour limit (the caller reconnects)."""
         by_arn = {self._group_arn(group): group for group in chunk}
         reply = self.aws.client("logs").start_live_tail(logGroupIdentifiers=list(by_arn))
@@ -192,8 +210,9 @@ class LogTail:
             cursor = self.cursors.setdefault(group, _GroupCursor(self.start_ms))
             if timestamp < self.start_ms or not cursor.take(event_id, timestamp):
                 continue
-            line = make_line(group, result.get("logStreamName", ""), timestamp, event_id, message,
-                             self.groups.get(group))
+            line = make_line(
+                group, result.get("logStreamName", ""), timestamp, event_id, message, self.groups.get(group)
+            )
             line.sampled = sampled
             yield line
 

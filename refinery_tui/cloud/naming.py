@@ -14,8 +14,17 @@ TAG_SPEC = "refinery:spec"
 TAG_MANAGED = "refinery:managed-by"
 
 # The tightest limit each kind of resource has on its name.
-LIMITS = {"function": 64, "role": 64, "queue": 80, "topic": 256, "rule": 64, "api": 128, "table": 255,
-          "bucket": 63, "log_group": 512}
+LIMITS = {
+    "function": 64,
+    "role": 64,
+    "queue": 80,
+    "topic": 256,
+    "rule": 64,
+    "api": 128,
+    "table": 255,
+    "bucket": 63,
+    "log_group": 512,
+}
 
 _STAGE = re.compile(r"^[a-z0-9][a-z0-9-]{0,19}$")
 
@@ -26,8 +35,10 @@ class NamingError(ValueError):
 
 def check_stage(stage: str) -> str:
     if not _STAGE.match(stage or ""):
-        raise NamingError(f"stage {stage!r} is not a valid name: use 1 to 20 of a-z, 0-9 and '-', "
-                          "starting with a letter or digit (for example: dev, prod, pr-42)")
+        raise NamingError(
+            f"stage {stage!r} is not a valid name: use 1 to 20 of a-z, 0-9 and '-', "
+            "starting with a letter or digit (for example: dev, prod, pr-42)"
+        )
     return stage
 
 
@@ -36,7 +47,7 @@ def shorten(name: str, limit: int) -> str:
     if len(name) <= limit:
         return name
     digest = hashlib.sha256(name.encode("utf-8")).hexdigest()[:8]
-    return f"{name[:limit - 9].rstrip('-')}-{digest}"
+    return f"{name[: limit - 9].rstrip('-')}-{digest}"
 
 
 class Names:

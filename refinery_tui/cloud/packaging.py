@@ -25,9 +25,12 @@ from refinery_tui.cloud.naming import Names
 from refinery_tui.model.project import CodeBlock, Project
 
 # Bump when the zip layout or the install commands change: every cached zip and library tree is then rebuilt.
-FORMAT_VERSION = "1"
+FORMAT_VERSION = "2"
 RUNTIMES = {"python": "python3.12", "node": "nodejs20.x"}
-HANDLERS = {"python": "refinery_lambda.handler.handler", "node": "refinery_lambda/handler.handler"}
+HANDLERS = {
+    "python": "refinery_tui.lambda_runtime.handler.handler",
+    "node": "refinery_tui/lambda_runtime/node/handler.handler",
+}
 PIP_PLATFORM = ("--platform", "manylinux2014_x86_64", "--implementation", "cp", "--python-version", "3.12")
 INSTALL_TIMEOUT_S = 900
 ZIP_TIME = (1980, 1, 1, 0, 0, 0)
@@ -35,7 +38,6 @@ COMPRESSLEVEL = 9
 SKIPPED_NAMES = {"__pycache__", ".DS_Store"}
 
 _PACKAGE_DIR = Path(__file__).resolve().parent.parent
-_LAMBDA_RUNTIME = Path(__file__).resolve().parent / "lambda_runtime"
 
 # How many zips were built and library trees installed (not served from the cache) in this process.
 stats: Counter[str] = Counter()
@@ -86,19 +88,16 @@ def _canonical(data: Any) -> bytes:
 
 
 def runtime_files(language: str) -> dict[str, bytes]:
-    """The shipped runtime, arcname → content (the lambda_runtime files are included as far as they exist)."""
-    if language == "node":
-        return {f"refinery_lambda/{p.name}": p.read_bytes() for p in _sorted_glob(_LAMBDA_RUNTIME / "node", "*.js")}
+    """The shipped runtime, arcname → content: runtime/ (the ground floor) and lambda_runtime/ (the handler)."""
     # The real refinery_tui/__init__.py is replaced by an empty one: nothing in the Lambda needs what it does.
     files = {"refinery_tui/__init__.py": b""}
-    for name in ("model/__init__.py", "model/expressions.py"):
-        files[f"refinery_tui/{name}"] = (_PACKAGE_DIR / name).read_bytes()
-    # manifest.py is the package-time builder (it needs the YAML model); the rest of runtime/ is stdlib only.
-    for path in _sorted_glob(_PACKAGE_DIR / "runtime", "*.py"):
-        if path.name != "manifest.py":
-            files[f"refinery_tui/runtime/{path.name}"] = path.read_bytes()
-    for path in _sorted_glob(_LAMBDA_RUNTIME, "*.py"):
-        files[f"refinery_lambda/{path.name}"] = path.read_bytes()
+    pattern, subfolder = ("*.js", "node") if language == "node" else ("*.py", "")
+    for package in ("runtime", "lambda_runtime"):
+        folder = _PACKAGE_DIR / package / subfolder
+        for path in _sorted_glob(folder, pattern):
+            files[path.relative_to(_PACKAGE_DIR.parent).as_posix()] = path.read_bytes()
+    if language == "node":
+        del files["refinery_tui/__init__.py"]
     return files
 
 
@@ -109,8 +108,9 @@ def _sorted_glob(directory: Path, pattern: str) -> list[Path]:
 def _code_arcname(spec: PackageSpec) -> str:
     arcname = Path(spec.code_file).as_posix()
     if Path(spec.code_file).is_absolute() or ".." in Path(arcname).parts:
-        raise PackagingError(f"block {spec.block!r}: its code file {spec.code_file!r} must be a path inside the "
-                             "project folder")
+        raise PackagingError(
+            f"block {spec.block!r}: its code file {spec.code_file!r} must be a path inside the project folder"
+        )
     return arcname
 
 
@@ -119,24 +119,33 @@ def _read_code(spec: PackageSpec) -> bytes:
     try:
         return path.read_bytes()
     except FileNotFoundError:
-        raise PackagingError(f"block {spec.block!r}: its code file {spec.code_file} is missing ({path}); "
-                             "create it or fix `file:` in project.yaml") from None
+        raise PackagingError(
+            f"block {spec.block!r}: its code file {spec.code_file} is missing ({path}); "
+            "create it or fix `file:` in project.yaml"
+        ) from None
     except OSError as error:
-        raise PackagingError(f"block {spec.block!r}: cannot read its code file {spec.code_file}: "
-                             f"{error.strerror or error}") from None
+        raise PackagingError(
+            f"block {spec.block!r}: cannot read its code file {spec.code_file}: {error.strerror or error}"
+        ) from None
 
 
 def _check_language(spec: PackageSpec) -> None:
     if spec.language not in RUNTIMES:
-        raise PackagingError(f"block {spec.block!r}: language {spec.language!r} cannot be deployed "
-                             f"(use one of: {', '.join(RUNTIMES)})")
+        raise PackagingError(
+            f"block {spec.block!r}: language {spec.language!r} cannot be deployed (use one of: {', '.join(RUNTIMES)})"
+        )
 
 
 def package_key(spec: PackageSpec, runtime: dict[str, bytes], code: bytes) -> str:
     """The cache key of a block's zip: it changes whenever anything that goes into the zip may change."""
     runtime_digest = _sha256(*(name.encode() + b"\0" + data for name, data in sorted(runtime.items())))
-    header = {"format": FORMAT_VERSION, "language": spec.language, "code_file": _code_arcname(spec),
-              "libraries": sorted(spec.libraries), "runtime": runtime_digest}
+    header = {
+        "format": FORMAT_VERSION,
+        "language": spec.language,
+        "code_file": _code_arcname(spec),
+        "libraries": sorted(spec.libraries),
+        "runtime": runtime_digest,
+    }
     return _sha256(_canonical(header), _canonical(spec.manifest), code)
 
 
@@ -161,9 +170,15 @@ def build_package(spec: PackageSpec, cache_dir: Path) -> Package:
 def _package(spec: PackageSpec, path: Path, cached: bool) -> Package:
     data = path.read_bytes()
     digest = hashlib.sha256(data)
-    return Package(path=path, sha256=digest.hexdigest(), code_sha256=base64.b64encode(digest.digest()).decode(),
-                   size=len(data), runtime=RUNTIMES[spec.language], handler=HANDLERS[spec.language],
-                   cached=cached)
+    return Package(
+        path=path,
+        sha256=digest.hexdigest(),
+        code_sha256=base64.b64encode(digest.digest()).decode(),
+        size=len(data),
+        runtime=RUNTIMES[spec.language],
+        handler=HANDLERS[spec.language],
+        cached=cached,
+    )
 
 
 def _write_zip(stream: Any, entries: dict[str, tuple[bytes, bool]]) -> None:
@@ -171,8 +186,9 @@ def _write_zip(stream: Any, entries: dict[str, tuple[bytes, bool]]) -> None:
     with zipfile.ZipFile(stream, "w") as archive:
         for arcname in sorted(entries):
             data, executable = entries[arcname]
-            archive.writestr(_zip_info(arcname, executable), data, compress_type=zipfile.ZIP_DEFLATED,
-                             compresslevel=COMPRESSLEVEL)
+            archive.writestr(
+                _zip_info(arcname, executable), data, compress_type=zipfile.ZIP_DEFLATED, compresslevel=COMPRESSLEVEL
+            )
 
 
 def _zip_info(arcname: str, executable: bool) -> zipfile.ZipInfo:
@@ -196,9 +212,18 @@ def _write_atomically(target: Path, entries: dict[str, tuple[bytes, bool]]) -> N
 
 # --- libraries ----------------------------------------------------------------------------------------------------
 
+
 def libraries_key(language: str, libraries: list[str]) -> str:
-    return _sha256(_canonical({"format": FORMAT_VERSION, "language": language, "libraries": sorted(libraries),
-                               "pip": PIP_PLATFORM if language == "python" else None}))
+    return _sha256(
+        _canonical(
+            {
+                "format": FORMAT_VERSION,
+                "language": language,
+                "libraries": sorted(libraries),
+                "pip": PIP_PLATFORM if language == "python" else None,
+            }
+        )
+    )
 
 
 def _library_files(spec: PackageSpec, cache_dir: Path) -> dict[str, tuple[bytes, bool]]:
@@ -258,13 +283,27 @@ def _check_requirements(block: str, libraries: list[str]) -> None:
     """A library is a requirement (`name`, `name==1.2`), never a pip option smuggled onto its command line."""
     for library in libraries:
         if not library.strip() or library.strip().startswith("-"):
-            raise PackagingError(f"block {block!r}: {library!r} is not a library requirement; "
-                                 "write a name such as `requests` or `requests==2.32.3` in `libraries:`")
+            raise PackagingError(
+                f"block {block!r}: {library!r} is not a library requirement; "
+                "write a name such as `requests` or `requests==2.32.3` in `libraries:`"
+            )
 
 
 def _pip_command(libraries: list[str], target: Path) -> list[str]:
-    return [sys.executable, "-m", "pip", "install", "--target", str(target), *PIP_PLATFORM,
-            "--only-binary=:all:", "--no-compile", "--disable-pip-version-check", "--no-input", *libraries]
+    return [
+        sys.executable,
+        "-m",
+        "pip",
+        "install",
+        "--target",
+        str(target),
+        *PIP_PLATFORM,
+        "--only-binary=:all:",
+        "--no-compile",
+        "--disable-pip-version-check",
+        "--no-input",
+        *libraries,
+    ]
 
 
 def _npm_command() -> list[str]:
@@ -287,26 +326,45 @@ def _package_json(libraries: list[str]) -> dict[str, Any]:
 def _run(block: str, language: str, libraries: list[str], command: list[str], cwd: Path) -> None:
     env = {**os.environ, "npm_config_update_notifier": "false", "PIP_NO_WARN_SCRIPT_LOCATION": "1"}
     try:
-        result = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True,
-                                timeout=INSTALL_TIMEOUT_S, stdin=subprocess.DEVNULL)
+        result = subprocess.run(
+            command,
+            cwd=cwd,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=INSTALL_TIMEOUT_S,
+            stdin=subprocess.DEVNULL,
+        )
     except FileNotFoundError:
-        raise PackagingError(f"block {block!r}: cannot install its libraries: {command[0]} is not installed "
-                             f"(install {'Node.js and npm' if language == 'node' else 'pip'} and retry)") from None
+        raise PackagingError(
+            f"block {block!r}: cannot install its libraries: {command[0]} is not installed "
+            f"(install {'Node.js and npm' if language == 'node' else 'pip'} and retry)"
+        ) from None
     except subprocess.TimeoutExpired:
-        raise PackagingError(f"block {block!r}: installing {', '.join(libraries)} took longer than "
-                             f"{INSTALL_TIMEOUT_S} s; check the network and retry") from None
+        raise PackagingError(
+            f"block {block!r}: installing {', '.join(libraries)} took longer than "
+            f"{INSTALL_TIMEOUT_S} s; check the network and retry"
+        ) from None
     if result.returncode != 0:
         raise PackagingError(_install_failure(block, language, libraries, result.stderr or result.stdout))
 
 
 def _install_failure(block: str, language: str, libraries: list[str], output: str) -> str:
     culprits = [lib for lib in libraries if _library_name(lib).lower() in output.lower()] or libraries
-    tool, hint = ("pip", "is the name right? does the version exist? does it have a manylinux wheel for "
-                  "Python 3.12 (source-only packages cannot be installed for Lambda)?") if language == "python" \
+    tool, hint = (
+        (
+            "pip",
+            "is the name right? does the version exist? does it have a manylinux wheel for "
+            "Python 3.12 (source-only packages cannot be installed for Lambda)?",
+        )
+        if language == "python"
         else ("npm", "is the name right? does the version exist? is the registry reachable?")
-    return (f"block {block!r}: {tool} could not install {', '.join(culprits)}\n"
-            f"{_tail(output)}\n"
-            f"Fix `libraries:` of {block!r} in project.yaml: {hint}")
+    )
+    return (
+        f"block {block!r}: {tool} could not install {', '.join(culprits)}\n"
+        f"{_tail(output)}\n"
+        f"Fix `libraries:` of {block!r} in project.yaml: {hint}"
+    )
 
 
 def _library_name(library: str) -> str:
@@ -317,9 +375,14 @@ def _library_name(library: str) -> str:
 
 def _tail(output: str, lines: int = 6) -> str:
     """The last lines of pip's or npm's output worth showing: its errors, without tracebacks or log pointers."""
-    kept = [line.strip() for line in output.splitlines()
-            if line.strip() and not line.startswith((" ", "\t", "Traceback")) and "complete log" not in line
-            and not re.fullmatch(r"npm (error|ERR!)( \d+)?", line.strip())]
+    kept = [
+        line.strip()
+        for line in output.splitlines()
+        if line.strip()
+        and not line.startswith((" ", "\t", "Traceback"))
+        and "complete log" not in line
+        and not re.fullmatch(r"npm (error|ERR!)( \d+)?", line.strip())
+    ]
     errors = [line for line in kept if "error" in line.lower()]
     return "\n".join(f"  {line}" for line in (errors or kept)[-lines:]) or "  (no output)"
 
@@ -348,16 +411,23 @@ def _executable(path: Path, arcname: str) -> bool:
 
 # --- every block --------------------------------------------------------------------------------------------------
 
+
 def block_spec(project: Project, manifest: dict[str, Any], names: Names, root: Path, block: str) -> PackageSpec:
     code_block = project.blocks[block]
     assert isinstance(code_block, CodeBlock)
-    return PackageSpec(project_root=Path(root), block=block, language=code_block.language_name,
-                       code_file=code_block.code_file, libraries=list(code_block.libraries or []),
-                       manifest=block_manifest(manifest, block, names))
+    return PackageSpec(
+        project_root=Path(root),
+        block=block,
+        language=code_block.language_name,
+        code_file=code_block.code_file,
+        libraries=list(code_block.libraries or []),
+        manifest=block_manifest(manifest, block, names),
+    )
 
 
-def package_all(project: Project, manifest: dict[str, Any], names: Names, root: Path, cache_dir: Path,
-                max_workers: int = 4) -> dict[str, Package]:
+def package_all(
+    project: Project, manifest: dict[str, Any], names: Names, root: Path, cache_dir: Path, max_workers: int = 4
+) -> dict[str, Package]:
     """The package of every code block, built in parallel; one PackagingError lists every block that failed."""
     blocks = [name for name, block in project.blocks.items() if isinstance(block, CodeBlock)]
     specs = [block_spec(project, manifest, names, root, name) for name in blocks]

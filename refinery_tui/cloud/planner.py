@@ -8,6 +8,8 @@ from refinery_tui.cloud.desired import LEVEL_OF, Resource
 from refinery_tui.cloud.discover import Existing
 
 ACTIONS = ("create", "update", "delete", "unchanged")
+# How each action is marked wherever a plan is shown (the command line, the Deploy pane).
+ACTION_SYMBOLS = {"create": "+", "update": "~", "delete": "-", "unchanged": "="}
 
 
 @dataclass
@@ -29,8 +31,13 @@ class Change:
         return self.desired.block if self.desired else None
 
     def to_json(self) -> dict[str, str]:
-        return {"action": self.action, "kind": self.kind, "name": self.name, "reason": self.reason,
-                "block": self.block or ""}
+        return {
+            "action": self.action,
+            "kind": self.kind,
+            "name": self.name,
+            "reason": self.reason,
+            "block": self.block or "",
+        }
 
 
 @dataclass
@@ -62,8 +69,10 @@ def _compare(resource: Resource, existing: Existing) -> tuple[str, str, bool]:
             return "update", "its configuration changed" if existing.hash else "it was left half made", False
         return "unchanged", "", False
     if resource.kind == "mapping":
-        if existing.data.get("batch_size") != resource.spec["batch_size"] or \
-                existing.data.get("window", 0) != resource.spec["window"]:
+        if (
+            existing.data.get("batch_size") != resource.spec["batch_size"]
+            or existing.data.get("window", 0) != resource.spec["window"]
+        ):
             return "update", "its batch size changed", False
         return "unchanged", "", False
     if resource.kind == "subscription":
@@ -71,8 +80,15 @@ def _compare(resource: Resource, existing: Existing) -> tuple[str, str, bool]:
     if existing.hash != resource.hash:
         if existing.hash is None:
             return "update", "it was left half made (no spec tag)", False
-        return "update", {"role": "the graph changed its permissions", "api": "its routes changed",
-                          "rule": "its schedule or target changed"}.get(resource.kind, "its settings changed"), False
+        return (
+            "update",
+            {
+                "role": "the graph changed its permissions",
+                "api": "its routes changed",
+                "rule": "its schedule or target changed",
+            }.get(resource.kind, "its settings changed"),
+            False,
+        )
     return "unchanged", "", False
 
 
@@ -89,7 +105,6 @@ def make_plan(desired: list[Resource], existing: dict[str, Existing]) -> Plan:
         changes.append(Change(action, resource.kind, resource.name, reason, resource, found, code_only))
     for found in existing.values():
         if found.id not in wanted:
-            changes.append(Change("delete", found.kind, found.name, "no block needs it any more",
-                                  existing=found))
+            changes.append(Change("delete", found.kind, found.name, "no block needs it any more", existing=found))
     changes.sort(key=lambda c: (LEVEL_OF[c.kind] if c.action != "delete" else 10 - LEVEL_OF[c.kind], c.kind, c.name))
     return Plan(changes)

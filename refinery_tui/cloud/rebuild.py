@@ -3,8 +3,9 @@ and its own log lines; the same shape (and events) a local run gives the Run pan
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any
 
 from refinery_tui.cloud.loglines import LogLine
 
@@ -63,14 +64,26 @@ class CloudRun:
         `transition_taken`, `execution_finished`), so the Run pane shows a cloud execution like a local one."""
         events: list[dict[str, Any]] = [{"event": "execution_started", "execution_id": self.execution_id}]
         for invocation in self.ordered():
-            base = {"execution_id": self.execution_id, "invocation_id": invocation.id, "block": invocation.block,
-                    "place": invocation.place}
+            base = {
+                "execution_id": self.execution_id,
+                "invocation_id": invocation.id,
+                "block": invocation.block,
+                "place": invocation.place,
+            }
             events.append({"event": "invocation_started", **base, "attempt": invocation.attempt})
             if invocation.status in ("succeeded", "failed"):
-                events.append({"event": "invocation_finished" if invocation.status == "succeeded"
-                               else "invocation_failed", **base, "status": invocation.status,
-                               "duration_ms": invocation.duration_ms or 0.0, "output_preview": invocation.output_preview,
-                               "error": invocation.error, "final": invocation.final, "attempt": invocation.attempt})
+                events.append(
+                    {
+                        "event": "invocation_finished" if invocation.status == "succeeded" else "invocation_failed",
+                        **base,
+                        "status": invocation.status,
+                        "duration_ms": invocation.duration_ms or 0.0,
+                        "output_preview": invocation.output_preview,
+                        "error": invocation.error,
+                        "final": invocation.final,
+                        "attempt": invocation.attempt,
+                    }
+                )
         for transition in self.transitions:
             events.append({"event": "transition_taken", "execution_id": self.execution_id, **transition})
         if self.status != "running":
@@ -115,9 +128,15 @@ class Rebuilder:
             run.ended = line.timestamp
             return
         if kind == "transition":
-            run.transitions.append({"source": record.get("source"), "target": record.get("target"),
-                                    "type": record.get("type"), "transition": record.get("transition"),
-                                    "invocation_id": record.get("invocation_id")})
+            run.transitions.append(
+                {
+                    "source": record.get("source"),
+                    "target": record.get("target"),
+                    "type": record.get("type"),
+                    "transition": record.get("transition"),
+                    "invocation_id": record.get("invocation_id"),
+                }
+            )
             return
         invocation_id = record.get("invocation_id")
         if kind not in ("start", "end") or not invocation_id:

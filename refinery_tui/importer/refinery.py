@@ -232,8 +232,10 @@ class _Converter:
                 if line is None:
                     self.warn(f"block '{name}' was {refinery_language}; it parses as Python 3, check that it runs")
                 else:
-                    self.warn(f"block '{name}' is {refinery_language} code that is not valid Python 3 "
-                              f"(blocks/{stem}.py:{line}): port it by hand")
+                    self.warn(
+                        f"block '{name}' is {refinery_language} code that is not valid Python 3 "
+                        f"(blocks/{stem}.py:{line}): port it by hand"
+                    )
             file = f"blocks/{stem}.py"
         elif refinery_language.startswith("nodejs"):
             language = "node"
@@ -247,8 +249,10 @@ class _Converter:
             self.files[original] = code or ""
             file = f"blocks/{stem}.py"
             code = _UNSUPPORTED_STUB.format(language=refinery_language, original=original, name=name)
-            self.warn(f"block '{name}' is {refinery_language} code, which refinery-tui cannot run: kept in "
-                      f"{original}, and {file} raises until it is ported")
+            self.warn(
+                f"block '{name}' is {refinery_language} code, which refinery-tui cannot run: kept in "
+                f"{original}, and {file} raises until it is ported"
+            )
         self.files[file] = code if code.endswith("\n") else code + "\n"
         self.code_paths[str(state.get("id"))] = file
         memory = _whole_number(state.get("memory"))
@@ -262,19 +266,23 @@ class _Converter:
         if isinstance(timeout, int) and not 1 <= timeout <= 900:
             timeout = min(max(timeout, 1), 900)
         for layer in state.get("layers") or []:
-            self.warn(f"block '{name}': Lambda layer {layer} is not carried over; add what it provided to "
-                      "`libraries`")
-        if isinstance(state.get("reserved_concurrency_count"), int) and \
-                not isinstance(state.get("reserved_concurrency_count"), bool):
+            self.warn(f"block '{name}': Lambda layer {layer} is not carried over; add what it provided to `libraries`")
+        if isinstance(state.get("reserved_concurrency_count"), int) and not isinstance(
+            state.get("reserved_concurrency_count"), bool
+        ):
             self.warn(f"block '{name}': reserved concurrency is not supported and was dropped")
         env = self.environment(name, state.get("environment_variables"))
         libraries = [str(lib) for lib in state.get("libraries") or [] if isinstance(lib, str) and lib.strip()]
         default_file = schema.default_code_file(name, language)
         return make_block(
-            name, "code", language=language, file=None if file == default_file else file,
+            name,
+            "code",
+            language=language,
+            file=None if file == default_file else file,
             memory=memory if isinstance(memory, int) else None,
             timeout=timeout if isinstance(timeout, int) else None,
-            env=env or None, libraries=libraries or None,
+            env=env or None,
+            libraries=libraries or None,
         )
 
     def adapt_node(self, name: str, code: str | None) -> str:
@@ -309,8 +317,9 @@ class _Converter:
                 env[str(spec["name"])] = ""
                 missing.append(str(spec["name"]))
         if missing:
-            self.warn(f"block '{name}': values of {', '.join(missing)} are not in the export; fill them in "
-                      "project.yaml")
+            self.warn(
+                f"block '{name}': values of {', '.join(missing)} are not in the export; fill them in project.yaml"
+            )
         return env
 
     def convert_transitions(self) -> None:
@@ -327,8 +336,9 @@ class _Converter:
             if kind == "if" and not (isinstance(expression, str) and expression.strip()):
                 self.warn(f"the 'if' transition {source} -> {target} has no expression; set to False")
                 expression = "False"
-            self.report.project.transitions.append(Transition(
-                source=source, target=target, type=kind, expression=expression, type_written=kind != "then"))
+            self.report.project.transitions.append(
+                Transition(source=source, target=target, type=kind, expression=expression, type_written=kind != "then")
+            )
 
     def convert_handler(self) -> None:
         handlers = self.data.get("global_handlers")
@@ -361,8 +371,10 @@ class _Converter:
         body = text.strip() or f"# {self.report.project.name}"
         notes = "\n".join(f"- {w}" for w in self.report.warnings) or "- nothing needed attention"
         origin = f" '{title}'" if title else ""
-        return f"{body}\n\n## Imported from Refinery\n\nConverted from the Refinery project{origin} by " \
-               f"`refinery-tui import`. Notes from the conversion:\n\n{notes}\n"
+        return (
+            f"{body}\n\n## Imported from Refinery\n\nConverted from the Refinery project{origin} by "
+            f"`refinery-tui import`. Notes from the conversion:\n\n{notes}\n"
+        )
 
 
 def import_refinery(export_path: Path | str, project_dir: Path | str) -> ImportReport:
@@ -376,12 +388,15 @@ def import_refinery(export_path: Path | str, project_dir: Path | str) -> ImportR
     try:
         report = converter.convert()
     except (TypeError, AttributeError, ValueError, KeyError, IndexError, RecursionError) as exc:
-        raise ImportFailed(f"{export_path}: the export has a value this converter does not understand "
-                           f"({type(exc).__name__}: {exc}); nothing was written") from None
+        raise ImportFailed(
+            f"{export_path}: the export has a value this converter does not understand "
+            f"({type(exc).__name__}: {exc}); nothing was written"
+        ) from None
     report.project.root = target
     files = dict(converter.files)
-    files["README.md"] = converter.readme(data.get("readme") if isinstance(data.get("readme"), str) else "",
-                                          data.get("name"))
+    files["README.md"] = converter.readme(
+        data.get("readme") if isinstance(data.get("readme"), str) else "", data.get("name")
+    )
     header = f"# Imported from a Refinery export ({Path(export_path).name}) by `refinery-tui import`.\n"
     files[schema.PROJECT_FILE] = header + render_project(report.project)
     target.mkdir(parents=True, exist_ok=True)

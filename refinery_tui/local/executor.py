@@ -13,10 +13,11 @@ import threading
 import time
 import uuid
 from collections import deque
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from refinery_tui.local.history import History, InvocationRecord
 from refinery_tui.local.workers import CallResult, WorkerPool
@@ -70,8 +71,15 @@ class _Controls:
 class Executor:
     """Runs executions of one project's manifest. Reuse it for many runs: the worker pool stays warm."""
 
-    def __init__(self, root: Path, manifest: dict[str, Any], pool: WorkerPool, history: History | None = None,
-                 on_event: Callable[[Event], None] | None = None, concurrency: int = 4) -> None:
+    def __init__(
+        self,
+        root: Path,
+        manifest: dict[str, Any],
+        pool: WorkerPool,
+        history: History | None = None,
+        on_event: Callable[[Event], None] | None = None,
+        concurrency: int = 4,
+    ) -> None:
         self.root = Path(root).resolve()
         self.manifest = Manifest(manifest)
         self.pool = pool
@@ -122,8 +130,9 @@ class Executor:
         first = Invocation(f"{execution_id}.0", entry, value, {}, Context(execution_id))
         return self._execute(execution_id, [first], [], entry, value, step=step)
 
-    def replay(self, base_execution: str, block: str, value: Any = None, *, step: bool = False,
-               use_input: bool = False) -> ExecutionResult:
+    def replay(
+        self, base_execution: str, block: str, value: Any = None, *, step: bool = False, use_input: bool = False
+    ) -> ExecutionResult:
         """Re-run an execution from `block`, with its recorded inputs (or `value`), reusing what came before it:
         the recorded values that other paths handed to joins downstream are fed in again, not recomputed."""
         if self.history is None:
@@ -139,9 +148,16 @@ class Executor:
         initial = []
         for record in latest.values():
             context = replace(Context.from_json(record.context), execution_id=execution_id)
-            initial.append(Invocation(f"{execution_id}.r{next(counter)}", block,
-                                      value if use_input else record.input, dict(record.backpack_in or {}),
-                                      context, via=record.via))
+            initial.append(
+                Invocation(
+                    f"{execution_id}.r{next(counter)}",
+                    block,
+                    value if use_input else record.input,
+                    dict(record.backpack_in or {}),
+                    context,
+                    via=record.via,
+                )
+            )
         children: dict[str | None, list[str]] = {}
         for record in self.history.invocations(base_execution):
             children.setdefault(record.parent, []).append(record.id)
@@ -155,19 +171,40 @@ class Executor:
         arrivals = self.history.arrivals(base_execution)
         fed = {a["key"] for a in arrivals if a["source"] in downstream}
         seeds = [
-            Arrival(a["key"], a["kind"], a["target"], a["slot"], a["size"], a["value"], a["backpack"],
-                    replace(Context.from_json(a["context"]), execution_id=execution_id), a["source"], a["via"])
-            for a in arrivals if a["key"] in fed and a["source"] not in downstream
+            Arrival(
+                a["key"],
+                a["kind"],
+                a["target"],
+                a["slot"],
+                a["size"],
+                a["value"],
+                a["backpack"],
+                replace(Context.from_json(a["context"]), execution_id=execution_id),
+                a["source"],
+                a["via"],
+            )
+            for a in arrivals
+            if a["key"] in fed and a["source"] not in downstream
         ]
         entry_value = initial[0].input if len(initial) == 1 else [i.input for i in initial]
-        return self._execute(execution_id, initial, seeds, block, entry_value, replay_of=base_execution,
-                             replay_from=block, step=step)
+        return self._execute(
+            execution_id, initial, seeds, block, entry_value, replay_of=base_execution, replay_from=block, step=step
+        )
 
     # the controller loop
 
-    def _execute(self, execution_id: str, initial: list[Invocation], seeds: list[Arrival], entry: str, value: Any,
-                 *, replay_of: str | None = None, replay_from: str | None = None,
-                 step: bool = False) -> ExecutionResult:
+    def _execute(
+        self,
+        execution_id: str,
+        initial: list[Invocation],
+        seeds: list[Arrival],
+        entry: str,
+        value: Any,
+        *,
+        replay_of: str | None = None,
+        replay_from: str | None = None,
+        step: bool = False,
+    ) -> ExecutionResult:
         self._cancel_event.clear()
         self._inbox = queue.Queue()
         self.current = execution_id
@@ -177,8 +214,14 @@ class Executor:
         state.controls.breakpoints = set(self.breakpoints)
         if self.history is not None:
             self.history.start_execution(execution_id, entry, value, replay_of, replay_from)
-        self._emit("execution_started", execution_id=execution_id, entry=entry, replay_of=replay_of,
-                   replay_from=replay_from, input=value)
+        self._emit(
+            "execution_started",
+            execution_id=execution_id,
+            entry=entry,
+            replay_of=replay_of,
+            replay_from=replay_from,
+            input=value,
+        )
         for arrival in seeds:
             state.seed(arrival)
         for invocation in initial:
@@ -196,10 +239,20 @@ class Executor:
 
     def call_block(self, invocation: Invocation, manifest: Manifest | None = None) -> CallResult:
         block = (manifest or self.manifest).blocks[invocation.block]
-        request = {"id": invocation.id, "file": str(self.root / block["file"]), "input": invocation.input,
-                   "backpack": invocation.backpack, "env": block.get("env") or {}}
-        return self.pool.call(block.get("language", "python"), request, float(block.get("timeout", 30)),
-                              int(block.get("memory", 256)), self._cancel_event)
+        request = {
+            "id": invocation.id,
+            "file": str(self.root / block["file"]),
+            "input": invocation.input,
+            "backpack": invocation.backpack,
+            "env": block.get("env") or {},
+        }
+        return self.pool.call(
+            block.get("language", "python"),
+            request,
+            float(block.get("timeout", 30)),
+            int(block.get("memory", 256)),
+            self._cancel_event,
+        )
 
 
 def _creation_order(invocation_id: str) -> tuple[int, str]:
@@ -241,9 +294,15 @@ class _Run:
 
     def enqueue(self, invocation: Invocation) -> None:
         self.pending.append(invocation)
-        self.emit("invocation_queued", invocation_id=invocation.id, block=invocation.block,
-                  parent=invocation.parent, via=invocation.via, input_preview=preview(invocation.input),
-                  place=[f.index for f in invocation.context.frames])
+        self.emit(
+            "invocation_queued",
+            invocation_id=invocation.id,
+            block=invocation.block,
+            parent=invocation.parent,
+            via=invocation.via,
+            input_preview=preview(invocation.input),
+            place=[f.index for f in invocation.context.frames],
+        )
 
     def seed(self, arrival: Arrival) -> None:
         try:
@@ -251,8 +310,11 @@ class _Run:
         except DuplicateArrival:
             return
         if release is not None:
-            self.enqueue(Invocation(self.new_id(), release.target, release.input, release.backpack,
-                                    release.context, via=arrival.via))
+            self.enqueue(
+                Invocation(
+                    self.new_id(), release.target, release.input, release.backpack, release.context, via=arrival.via
+                )
+            )
 
     # the loop
 
@@ -277,10 +339,18 @@ class _Run:
         upcoming = self.pending[0]
         if self.controls.announced_pause != upcoming.id:
             self.controls.announced_pause = upcoming.id
-            reason = "breakpoint" if upcoming.block in self.controls.breakpoints and \
-                upcoming.id not in self.controls.released else "step"
-            self.emit("paused", reason=reason, invocation_id=upcoming.id, block=upcoming.block,
-                      input_preview=preview(upcoming.input))
+            reason = (
+                "breakpoint"
+                if upcoming.block in self.controls.breakpoints and upcoming.id not in self.controls.released
+                else "step"
+            )
+            self.emit(
+                "paused",
+                reason=reason,
+                invocation_id=upcoming.id,
+                block=upcoming.block,
+                input_preview=preview(upcoming.input),
+            )
 
     def command(self, payload: Any) -> None:
         controls = self.controls
@@ -299,8 +369,12 @@ class _Run:
         elif payload == "cancel":
             controls.cancelled = True
             for invocation in self.pending:
-                self.emit("invocation_cancelled", invocation_id=invocation.id, block=invocation.block,
-                  place=[f.index for f in invocation.context.frames])
+                self.emit(
+                    "invocation_cancelled",
+                    invocation_id=invocation.id,
+                    block=invocation.block,
+                    place=[f.index for f in invocation.context.frames],
+                )
             self.pending.clear()
         elif isinstance(payload, tuple) and payload[0] == "breakpoints":
             controls.breakpoints = set(payload[1])
@@ -309,12 +383,19 @@ class _Run:
             for invocation in self.pending:
                 if invocation.id == invocation_id:
                     invocation.input = value
-                    self.emit("invocation_edited", invocation_id=invocation_id, block=invocation.block,
-                              input_preview=preview(value))
+                    self.emit(
+                        "invocation_edited",
+                        invocation_id=invocation_id,
+                        block=invocation.block,
+                        input_preview=preview(value),
+                    )
                     break
             else:
-                self.emit("edit_refused", invocation_id=invocation_id,
-                          reason="only an invocation that has not started can be edited")
+                self.emit(
+                    "edit_refused",
+                    invocation_id=invocation_id,
+                    reason="only an invocation that has not started can be edited",
+                )
 
     def start_runnable(self) -> None:
         controls = self.controls
@@ -334,8 +415,7 @@ class _Run:
 
     def start(self, invocation: Invocation) -> None:
         block = self.manifest.blocks[invocation.block]
-        self.emit("invocation_started", invocation_id=invocation.id, block=invocation.block,
-                  attempt=invocation.attempt)
+        self.emit("invocation_started", invocation_id=invocation.id, block=invocation.block, attempt=invocation.attempt)
         if block["type"] == "code":
             self.running[invocation.id] = invocation
             inbox = self.executor._inbox
@@ -345,8 +425,12 @@ class _Run:
                     result = self.executor.call_block(invocation, self.manifest)
                 except Exception as exc:  # noqa: BLE001 - reported as the block's error
                     now = time.time()
-                    result = CallResult(False, error={"type": type(exc).__name__, "message": str(exc),
-                                                      "traceback": ""}, started=now, ended=now)
+                    result = CallResult(
+                        False,
+                        error={"type": type(exc).__name__, "message": str(exc), "traceback": ""},
+                        started=now,
+                        ended=now,
+                    )
                 inbox.put(("done", (invocation, result)))
 
             self.threads.submit(call)
@@ -357,7 +441,8 @@ class _Run:
         if block["type"] == "queue":
             self.record(invocation, result, Routing(Outcome(True, value, invocation.backpack)), final=False)
             self.queues.setdefault(invocation.block, []).append(
-                (value, invocation.backpack, invocation.context.hops, invocation.id))
+                (value, invocation.backpack, invocation.context.hops, invocation.id)
+            )
             self.flush_queues(partial=False)
             return
         self.complete(invocation, result)
@@ -380,62 +465,129 @@ class _Run:
                 for _, message_backpack, _, _ in batch:
                     backpack.update(message_backpack or {})
                 hops = max(hops for _, _, hops, _ in batch) + 1
-                invocation = Invocation(self.new_id(), transition["to"], [value for value, _, _, _ in batch],
-                                        backpack, Context(self.execution_id, hops), parent=batch[-1][3],
-                                        via=transition["index"])
-                self.emit("transition_taken", source=name, target=transition["to"], type="then",
-                          transition=transition["index"], invocation_id=batch[-1][3], batch=len(batch))
+                invocation = Invocation(
+                    self.new_id(),
+                    transition["to"],
+                    [value for value, _, _, _ in batch],
+                    backpack,
+                    Context(self.execution_id, hops),
+                    parent=batch[-1][3],
+                    via=transition["index"],
+                )
+                self.emit(
+                    "transition_taken",
+                    source=name,
+                    target=transition["to"],
+                    type="then",
+                    transition=transition["index"],
+                    invocation_id=batch[-1][3],
+                    batch=len(batch),
+                )
                 self.enqueue(invocation)
                 delivered = True
         return delivered
 
     def complete(self, invocation: Invocation, result: CallResult) -> None:
         if self.controls.cancelled:
-            self.record(invocation, result, Routing(Outcome(False, error=result.error or {
-                "type": "Cancelled", "message": "the run was cancelled", "traceback": ""})), final=False)
+            self.record(
+                invocation,
+                result,
+                Routing(
+                    Outcome(
+                        False,
+                        error=result.error
+                        or {"type": "Cancelled", "message": "the run was cancelled", "traceback": ""},
+                    )
+                ),
+                final=False,
+            )
             return
         outcome = Outcome(result.ok, result.output, result.backpack, result.error)
         routing = route(self.manifest, invocation, outcome, self.new_id)
         self.record(invocation, result, routing, final=routing.final and routing.outcome.ok)
         if routing.retry is not None:
-            self.emit("invocation_retrying", invocation_id=invocation.id, block=invocation.block,
-                      attempt=routing.retry.attempt)
+            self.emit(
+                "invocation_retrying",
+                invocation_id=invocation.id,
+                block=invocation.block,
+                attempt=routing.retry.attempt,
+            )
             self.pending.appendleft(routing.retry)
             return
         source = invocation.block
         for index, target in routing.taken:
             kind = "on_exception" if index < 0 else self.manifest.transitions[index]["type"]
-            self.emit("transition_taken", source=source, target=target, type=kind, transition=index,
-                      invocation_id=invocation.id)
+            self.emit(
+                "transition_taken",
+                source=source,
+                target=target,
+                type=kind,
+                transition=index,
+                invocation_id=invocation.id,
+            )
         for dispatched in routing.dispatches:
             self.enqueue(dispatched)
         for arrival in routing.arrivals:
             if self.executor.history is not None:
-                self.executor.history.record_arrival(self.execution_id, {
-                    "key": arrival.key, "kind": arrival.kind, "target": arrival.target, "slot": arrival.slot,
-                    "size": arrival.size, "value": arrival.value, "backpack": arrival.backpack,
-                    "context": arrival.context.to_json(), "source": arrival.source, "via": arrival.via})
+                self.executor.history.record_arrival(
+                    self.execution_id,
+                    {
+                        "key": arrival.key,
+                        "kind": arrival.kind,
+                        "target": arrival.target,
+                        "slot": arrival.slot,
+                        "size": arrival.size,
+                        "value": arrival.value,
+                        "backpack": arrival.backpack,
+                        "context": arrival.context.to_json(),
+                        "source": arrival.source,
+                        "via": arrival.via,
+                    },
+                )
             try:
                 release = self.joins.arrive(arrival)
             except DuplicateArrival as exc:
                 self.fail(invocation, {"type": "JoinError", "message": str(exc), "traceback": ""})
                 continue
             if release is not None:
-                self.enqueue(Invocation(self.new_id(), release.target, release.input, release.backpack,
-                                        release.context, parent=invocation.id, via=arrival.via))
+                self.enqueue(
+                    Invocation(
+                        self.new_id(),
+                        release.target,
+                        release.input,
+                        release.backpack,
+                        release.context,
+                        parent=invocation.id,
+                        via=arrival.via,
+                    )
+                )
         if routing.failure is not None:
             self.failures.append(routing.failure)
-            self.emit("execution_failing", block=routing.failure["block"], invocation_id=invocation.id,
-                      error=routing.failure["error"])
+            self.emit(
+                "execution_failing",
+                block=routing.failure["block"],
+                invocation_id=invocation.id,
+                error=routing.failure["error"],
+            )
         if routing.final and routing.outcome.ok:
-            self.outputs.append({"block": invocation.block, "output": routing.outcome.output,
-                                 "backpack": routing.outcome.backpack or {}, "invocation_id": invocation.id,
-                                 "place": tuple(f.index for f in invocation.context.frames),
-                                 "seq": _creation_order(invocation.id)})
+            self.outputs.append(
+                {
+                    "block": invocation.block,
+                    "output": routing.outcome.output,
+                    "backpack": routing.outcome.backpack or {},
+                    "invocation_id": invocation.id,
+                    "place": tuple(f.index for f in invocation.context.frames),
+                    "seq": _creation_order(invocation.id),
+                }
+            )
 
     def fail(self, invocation: Invocation, error: dict[str, Any]) -> None:
-        failure = {"block": invocation.block, "invocation": invocation.id, "error": error,
-                   "frames": [f.to_json() for f in invocation.context.frames]}
+        failure = {
+            "block": invocation.block,
+            "invocation": invocation.id,
+            "error": error,
+            "frames": [f.to_json() for f in invocation.context.frames],
+        }
         self.failures.append(failure)
         self.emit("execution_failing", block=invocation.block, invocation_id=invocation.id, error=error)
 
@@ -444,24 +596,50 @@ class _Run:
         outcome = routing.outcome
         status = "succeeded" if outcome.ok else "failed"
         duration_ms = max(0.0, (result.ended - result.started) * 1000)
-        self.emit("invocation_finished" if outcome.ok else "invocation_failed", invocation_id=invocation.id,
-                  block=invocation.block, status=status,
-                  duration_ms=round(duration_ms, 3), output_preview=preview(outcome.output) if outcome.ok else "",
-                  error=None if outcome.ok else outcome.error, final=final, attempt=invocation.attempt,
-                  worker_replaced=result.worker_replaced, place=[f.index for f in invocation.context.frames])
+        self.emit(
+            "invocation_finished" if outcome.ok else "invocation_failed",
+            invocation_id=invocation.id,
+            block=invocation.block,
+            status=status,
+            duration_ms=round(duration_ms, 3),
+            output_preview=preview(outcome.output) if outcome.ok else "",
+            error=None if outcome.ok else outcome.error,
+            final=final,
+            attempt=invocation.attempt,
+            worker_replaced=result.worker_replaced,
+            place=[f.index for f in invocation.context.frames],
+        )
         if self.executor.history is None:
             return
-        self.executor.history.record_invocation(InvocationRecord(
-            invocation.id, self.execution_id, next(self.seq), invocation.block, status, invocation.attempt,
-            invocation.parent, invocation.via, invocation.context.to_json(), invocation.input,
-            invocation.backpack, outcome.output if outcome.ok else None,
-            (outcome.backpack if outcome.backpack is not None else invocation.backpack) if outcome.ok else None,
-            None if outcome.ok else outcome.error, result.stdout, result.stderr, result.started, result.ended,
-            final))
+        self.executor.history.record_invocation(
+            InvocationRecord(
+                invocation.id,
+                self.execution_id,
+                next(self.seq),
+                invocation.block,
+                status,
+                invocation.attempt,
+                invocation.parent,
+                invocation.via,
+                invocation.context.to_json(),
+                invocation.input,
+                invocation.backpack,
+                outcome.output if outcome.ok else None,
+                (outcome.backpack if outcome.backpack is not None else invocation.backpack) if outcome.ok else None,
+                None if outcome.ok else outcome.error,
+                result.stdout,
+                result.stderr,
+                result.started,
+                result.ended,
+                final,
+            )
+        )
 
     def join_errors(self) -> list[str]:
-        incomplete = [{"key": state.key, "kind": state.kind, "target": state.target, "missing": state.missing()}
-                      for state in self.joins.incomplete()]
+        incomplete = [
+            {"key": state.key, "kind": state.kind, "target": state.target, "missing": state.missing()}
+            for state in self.joins.incomplete()
+        ]
         return summary.join_error_messages(incomplete, self.failures, self.manifest.data)
 
     def finish(self) -> ExecutionResult:
@@ -475,8 +653,13 @@ class _Run:
         outputs = summary.ordered_outputs(self.outputs, list(self.manifest.blocks))
         if self.executor.history is not None:
             self.executor.history.finish_execution(self.execution_id, status, outputs, errors)
-        self.emit("execution_finished", status=status, outputs=[{"block": o["block"], "output": o["output"]}
-                                                                  for o in outputs],
-                  errors=errors, invocations=self.count, duration_ms=round(duration_ms, 1),
-                  replay_of=self.replay_of)
+        self.emit(
+            "execution_finished",
+            status=status,
+            outputs=[{"block": o["block"], "output": o["output"]} for o in outputs],
+            errors=errors,
+            invocations=self.count,
+            duration_ms=round(duration_ms, 1),
+            replay_of=self.replay_of,
+        )
         return ExecutionResult(self.execution_id, status, outputs, errors, self.count, duration_ms, self.replay_of)

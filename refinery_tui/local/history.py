@@ -89,8 +89,9 @@ class History:
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.executescript(SCHEMA)
-        self.db.execute("UPDATE executions SET status='interrupted', ended=? WHERE status IN ('running','paused')",
-                        (time.time(),))
+        self.db.execute(
+            "UPDATE executions SET status='interrupted', ended=? WHERE status IN ('running','paused')", (time.time(),)
+        )
         self._pending = 0
 
     def close(self) -> None:
@@ -122,48 +123,92 @@ class History:
 
     # writes
 
-    def start_execution(self, execution_id: str, entry: str, value: Any, replay_of: str | None = None,
-                        replay_from: str | None = None) -> None:
+    def start_execution(
+        self, execution_id: str, entry: str, value: Any, replay_of: str | None = None, replay_from: str | None = None
+    ) -> None:
         with self._lock:
-            self.db.execute("INSERT INTO executions (id, started, status, input, entry, replay_of, replay_from) "
-                            "VALUES (?, ?, 'running', ?, ?, ?, ?)",
-                            (execution_id, time.time(), self._store(value), entry, replay_of, replay_from))
+            self.db.execute(
+                "INSERT INTO executions (id, started, status, input, entry, replay_of, replay_from) "
+                "VALUES (?, ?, 'running', ?, ?, ?, ?)",
+                (execution_id, time.time(), self._store(value), entry, replay_of, replay_from),
+            )
 
     def record_invocation(self, record: InvocationRecord) -> None:
         with self._lock:
             self.db.execute(
                 "INSERT OR REPLACE INTO invocations VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                (record.id, record.execution_id, record.seq, record.block, record.status, record.attempt,
-                 record.parent, record.via, json.dumps(record.context), self._store(record.input),
-                 self._store(record.backpack_in), self._store(record.output),
-                 None if record.backpack_out is None else self._store(record.backpack_out),
-                 None if record.error is None else json.dumps(record.error), record.stdout, record.stderr,
-                 record.started, record.ended, int(record.final)))
+                (
+                    record.id,
+                    record.execution_id,
+                    record.seq,
+                    record.block,
+                    record.status,
+                    record.attempt,
+                    record.parent,
+                    record.via,
+                    json.dumps(record.context),
+                    self._store(record.input),
+                    self._store(record.backpack_in),
+                    self._store(record.output),
+                    None if record.backpack_out is None else self._store(record.backpack_out),
+                    None if record.error is None else json.dumps(record.error),
+                    record.stdout,
+                    record.stderr,
+                    record.started,
+                    record.ended,
+                    int(record.final),
+                ),
+            )
 
     def record_arrival(self, execution_id: str, arrival: dict[str, Any]) -> None:
         with self._lock:
             self.db.execute(
                 "INSERT INTO arrivals VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-                (execution_id, arrival["key"], arrival["kind"], arrival["target"], arrival["slot"], arrival["size"],
-                 self._store(arrival["value"]), self._store(arrival["backpack"]), json.dumps(arrival["context"]),
-                 arrival["source"], arrival["via"]))
+                (
+                    execution_id,
+                    arrival["key"],
+                    arrival["kind"],
+                    arrival["target"],
+                    arrival["slot"],
+                    arrival["size"],
+                    self._store(arrival["value"]),
+                    self._store(arrival["backpack"]),
+                    json.dumps(arrival["context"]),
+                    arrival["source"],
+                    arrival["via"],
+                ),
+            )
 
-    def finish_execution(self, execution_id: str, status: str, outputs: list[dict[str, Any]],
-                         errors: list[str]) -> None:
+    def finish_execution(
+        self, execution_id: str, status: str, outputs: list[dict[str, Any]], errors: list[str]
+    ) -> None:
         with self._lock:
-            self.db.execute("UPDATE executions SET status=?, ended=?, outputs=?, errors=? WHERE id=?",
-                            (status, time.time(), self._store(outputs), json.dumps(errors), execution_id))
+            self.db.execute(
+                "UPDATE executions SET status=?, ended=?, outputs=?, errors=? WHERE id=?",
+                (status, time.time(), self._store(outputs), json.dumps(errors), execution_id),
+            )
 
     # reads
 
     def _execution(self, row: tuple) -> ExecutionRecord:
-        return ExecutionRecord(row[0], row[1], row[2], row[3], self._load(row[4]), row[5], row[6], row[7],
-                               self._load(row[8]) or [], json.loads(row[9]) if row[9] else [])
+        return ExecutionRecord(
+            row[0],
+            row[1],
+            row[2],
+            row[3],
+            self._load(row[4]),
+            row[5],
+            row[6],
+            row[7],
+            self._load(row[8]) or [],
+            json.loads(row[9]) if row[9] else [],
+        )
 
     def executions(self, limit: int = 50) -> list[ExecutionRecord]:
         with self._lock:
-            rows = self.db.execute("SELECT * FROM executions ORDER BY started DESC, rowid DESC LIMIT ?",
-                                   (limit,)).fetchall()
+            rows = self.db.execute(
+                "SELECT * FROM executions ORDER BY started DESC, rowid DESC LIMIT ?", (limit,)
+            ).fetchall()
         return [self._execution(row) for row in rows]
 
     def execution(self, execution_id: str) -> ExecutionRecord | None:
@@ -173,8 +218,9 @@ class History:
 
     def invocations(self, execution_id: str) -> list[InvocationRecord]:
         with self._lock:
-            rows = self.db.execute("SELECT * FROM invocations WHERE execution_id=? ORDER BY seq",
-                                   (execution_id,)).fetchall()
+            rows = self.db.execute(
+                "SELECT * FROM invocations WHERE execution_id=? ORDER BY seq", (execution_id,)
+            ).fetchall()
         return [self._invocation(r) for r in rows]
 
     def invocation(self, invocation_id: str) -> InvocationRecord | None:
@@ -183,28 +229,60 @@ class History:
         return self._invocation(row) if row else None
 
     def _invocation(self, r: tuple) -> InvocationRecord:
-        return InvocationRecord(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], json.loads(r[8]), self._load(r[9]),
-                                self._load(r[10]), self._load(r[11]), self._load(r[12]),
-                                json.loads(r[13]) if r[13] else None, r[14], r[15], r[16], r[17], bool(r[18]))
+        return InvocationRecord(
+            r[0],
+            r[1],
+            r[2],
+            r[3],
+            r[4],
+            r[5],
+            r[6],
+            r[7],
+            json.loads(r[8]),
+            self._load(r[9]),
+            self._load(r[10]),
+            self._load(r[11]),
+            self._load(r[12]),
+            json.loads(r[13]) if r[13] else None,
+            r[14],
+            r[15],
+            r[16],
+            r[17],
+            bool(r[18]),
+        )
 
     def arrivals(self, execution_id: str) -> list[dict[str, Any]]:
         with self._lock:
             rows = self.db.execute("SELECT * FROM arrivals WHERE execution_id=?", (execution_id,)).fetchall()
-        return [{"key": r[1], "kind": r[2], "target": r[3], "slot": r[4], "size": r[5], "value": self._load(r[6]),
-                 "backpack": self._load(r[7]), "context": json.loads(r[8]), "source": r[9], "via": r[10]}
-                for r in rows]
+        return [
+            {
+                "key": r[1],
+                "kind": r[2],
+                "target": r[3],
+                "slot": r[4],
+                "size": r[5],
+                "value": self._load(r[6]),
+                "backpack": self._load(r[7]),
+                "context": json.loads(r[8]),
+                "source": r[9],
+                "via": r[10],
+            }
+            for r in rows
+        ]
 
     def last_execution_reaching(self, block: str) -> ExecutionRecord | None:
         with self._lock:
             row = self.db.execute(
                 "SELECT e.* FROM executions e WHERE EXISTS (SELECT 1 FROM invocations i WHERE "
                 "i.execution_id = e.id AND i.block = ?) ORDER BY e.started DESC, e.rowid DESC LIMIT 1",
-                (block,)).fetchone()
+                (block,),
+            ).fetchone()
         return self._execution(row) if row else None
 
 
 def compare_executions(history: History, old_id: str, new_id: str) -> dict[str, Any]:
     """Which blocks' outputs changed between two executions (blocks in either), by block name."""
+
     def outputs(execution_id: str) -> dict[str, dict[tuple, Any]]:
         result: dict[str, dict[tuple, Any]] = {}
         for record in history.invocations(execution_id):
@@ -215,5 +293,9 @@ def compare_executions(history: History, old_id: str, new_id: str) -> dict[str, 
 
     old, new = outputs(old_id), outputs(new_id)
     changed = sorted(b for b in new if b in old and old[b] != new[b])
-    return {"changed": changed, "unchanged": sorted(b for b in new if b in old and old[b] == new[b]),
-            "only_old": sorted(set(old) - set(new)), "only_new": sorted(set(new) - set(old))}
+    return {
+        "changed": changed,
+        "unchanged": sorted(b for b in new if b in old and old[b] == new[b]),
+        "only_old": sorted(set(old) - set(new)),
+        "only_new": sorted(set(new) - set(old)),
+    }

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from refinery_tui.local.executor import Event, ExecutionResult, Executor
 from refinery_tui.local.history import History
 from refinery_tui.local.workers import WorkerPool
+from refinery_tui.model.manifest import build_manifest
 from refinery_tui.model.project import Project
 from refinery_tui.model.validator import ValidationResult, validate_project
-from refinery_tui.runtime.manifest import build_manifest
 
 
 class InvalidProject(Exception):
@@ -27,8 +28,13 @@ def default_concurrency() -> int:
 
 
 class LocalSession:
-    def __init__(self, root: Path | str, on_event: Callable[[Event], None] | None = None,
-                 concurrency: int | None = None, keep_history: bool = True) -> None:
+    def __init__(
+        self,
+        root: Path | str,
+        on_event: Callable[[Event], None] | None = None,
+        concurrency: int | None = None,
+        keep_history: bool = True,
+    ) -> None:
         self.root = Path(root).resolve()
         self.on_event = on_event
         self.concurrency = concurrency or default_concurrency()
@@ -67,8 +73,15 @@ class LocalSession:
     def run(self, value: Any = None, entry: str | None = None, *, step: bool = False) -> ExecutionResult:
         return self.executor.run(entry, value, step=step)
 
-    def replay(self, block: str, base_execution: str | None = None, value: Any = None, *,
-               use_input: bool = False, step: bool = False) -> ExecutionResult:
+    def replay(
+        self,
+        block: str,
+        base_execution: str | None = None,
+        value: Any = None,
+        *,
+        use_input: bool = False,
+        step: bool = False,
+    ) -> ExecutionResult:
         """Replay from `block`: from the given execution, or the last one that reached it."""
         if base_execution is None:
             record = self.history.last_execution_reaching(block) if self.history else None

@@ -4,8 +4,8 @@ validate and reload (a broken file reports its errors and the last good model ke
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Callable, Iterable
 
 from watchfiles import Change, DefaultFilter, watch
 
@@ -42,12 +42,22 @@ class HotReloader:
         if any(p.name == PROJECT_FILE and p.parent == self.session.root for p in paths):
             validation = self.session.reload()
             if validation.ok:
-                self.emit(Event("project_reloaded", {"blocks": len(validation.project.blocks),
-                                                     "warnings": len(validation.warnings)}))
+                self.emit(
+                    Event(
+                        "project_reloaded",
+                        {"blocks": len(validation.project.blocks), "warnings": len(validation.warnings)},
+                    )
+                )
             else:
-                self.emit(Event("project_invalid", {
-                    "errors": [d.format() for d in validation.errors],
-                    "keeping": self.session.project.name if self.session.project else None}))
+                self.emit(
+                    Event(
+                        "project_invalid",
+                        {
+                            "errors": [d.format() for d in validation.errors],
+                            "keeping": self.session.project.name if self.session.project else None,
+                        },
+                    )
+                )
         changed_blocks: list[str] = []
         for path in paths:
             for block in self.session.blocks_using(path):
@@ -58,8 +68,12 @@ class HotReloader:
         block = self._earliest(changed_blocks)
         history = self.session.history
         base = history.last_execution_reaching(block) if history else None
-        self.emit(Event("file_changed", {"blocks": changed_blocks, "replay_from": block,
-                                         "base_execution": base.id if base else None}))
+        self.emit(
+            Event(
+                "file_changed",
+                {"blocks": changed_blocks, "replay_from": block, "base_execution": base.id if base else None},
+            )
+        )
         if base is None:
             latest = history.executions(limit=1) if history else []
             if latest and latest[0].replay_of is None and latest[0].entry in self.session.project.blocks:
@@ -69,8 +83,11 @@ class HotReloader:
         else:
             result = self.session.replay(block, base.id)
             comparison = compare_executions(history, base.id, result.execution_id)
-            self.emit(Event("outputs_compared", {"base_execution": base.id, "execution_id": result.execution_id,
-                                                 **comparison}))
+            self.emit(
+                Event(
+                    "outputs_compared", {"base_execution": base.id, "execution_id": result.execution_id, **comparison}
+                )
+            )
         results.append(result)
         return results
 
@@ -90,8 +107,15 @@ class HotReloader:
     def run(self, stop: threading.Event) -> None:
         """Watch until `stop` is set. Announces `watching` once the watcher is really in place."""
         announced = False
-        for changes in watch(self.session.root, watch_filter=ProjectFilter(), debounce=DEBOUNCE_MS, step=10,
-                             stop_event=stop, rust_timeout=100, yield_on_timeout=True):
+        for changes in watch(
+            self.session.root,
+            watch_filter=ProjectFilter(),
+            debounce=DEBOUNCE_MS,
+            step=10,
+            stop_event=stop,
+            rust_timeout=100,
+            yield_on_timeout=True,
+        ):
             if not announced:
                 announced = True
                 self.emit(Event("watching", {"root": str(self.session.root)}))

@@ -100,15 +100,27 @@ def _run(request):
             if inspect.isawaitable(result):
                 result = asyncio.run(result) if inspect.iscoroutine(result) else asyncio.run(_await(result))
         except SystemExit as exc:
-            reply.update(ok=False, error={"type": "SystemExit", "message": f"the block called sys.exit({exc.code!r})",
-                                          "traceback": _error(exc, 1)["traceback"]})
+            reply.update(
+                ok=False,
+                error={
+                    "type": "SystemExit",
+                    "message": f"the block called sys.exit({exc.code!r})",
+                    "traceback": _error(exc, 1)["traceback"],
+                },
+            )
             return reply
         except BaseException as exc:  # noqa: BLE001 - the block's own exception is its error
             reply.update(ok=False, error=_error(exc, 1))
             return reply
         if shared["flood"]:
-            reply.update(ok=False, error={"type": "OutputFlood", "message": f"the block printed more than {cap} "
-                                          "characters", "traceback": ""})
+            reply.update(
+                ok=False,
+                error={
+                    "type": "OutputFlood",
+                    "message": f"the block printed more than {cap} characters",
+                    "traceback": "",
+                },
+            )
             return reply
         reply.update(ok=True, output=result, backpack=backpack)
         return reply
@@ -164,11 +176,20 @@ def main():
             data = json.dumps(reply, allow_nan=False)
         except (TypeError, ValueError, RecursionError) as exc:
             shown = type(reply.get("output")).__name__
-            data = json.dumps({"id": request["id"], "ok": False, "stdout": reply.get("stdout", ""),
-                               "stderr": reply.get("stderr", ""),
-                               "error": {"type": "NotJSON", "message": f"the block returned something that is "
-                                         f"not JSON (output: {shown}; or its backpack): {exc}",
-                                         "traceback": ""}})
+            data = json.dumps(
+                {
+                    "id": request["id"],
+                    "ok": False,
+                    "stdout": reply.get("stdout", ""),
+                    "stderr": reply.get("stderr", ""),
+                    "error": {
+                        "type": "NotJSON",
+                        "message": f"the block returned something that is "
+                        f"not JSON (output: {shown}; or its backpack): {exc}",
+                        "traceback": "",
+                    },
+                }
+            )
         replies.write(data.encode("utf-8") + b"\n")
         replies.flush()
 

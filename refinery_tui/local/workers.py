@@ -60,20 +60,36 @@ class Worker:
         self._reply_read, reply_write = os.pipe()
         if language == "python":
             address_space = (memory_ceiling_mb * 2 + 1024) << 20  # a backstop; the RSS limit is checked per call
-            command = [sys.executable, "-u", str(PYTHON_WORKER), str(request_read), str(reply_write),
-                       str(address_space)]
+            command = [
+                sys.executable,
+                "-u",
+                str(PYTHON_WORKER),
+                str(request_read),
+                str(reply_write),
+                str(address_space),
+            ]
         else:
             node = shutil.which("node")
             if node is None:
                 os.close(request_read)
                 os.close(reply_write)
                 raise WorkerError("Node blocks need `node` on the PATH; install Node.js 18 or newer")
-            command = [node, f"--max-old-space-size={max(memory_ceiling_mb * 2, 512)}", str(NODE_WORKER),
-                       str(request_read), str(reply_write)]
+            command = [
+                node,
+                f"--max-old-space-size={max(memory_ceiling_mb * 2, 512)}",
+                str(NODE_WORKER),
+                str(request_read),
+                str(reply_write),
+            ]
         try:
             self.process = subprocess.Popen(
-                command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                pass_fds=(request_read, reply_write), cwd=cwd, start_new_session=True,
+                command,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                pass_fds=(request_read, reply_write),
+                cwd=cwd,
+                start_new_session=True,
             )
         finally:
             os.close(request_read)
@@ -148,8 +164,9 @@ class Worker:
             return _error("WorkerCrashed", f"the block's process was killed by {name}")
         return _error("WorkerCrashed", f"the block's process exited with code {code}")
 
-    def call(self, request: dict[str, Any], timeout_s: float, memory_mb: int,
-             cancelled: threading.Event | None = None) -> CallResult:
+    def call(
+        self, request: dict[str, Any], timeout_s: float, memory_mb: int, cancelled: threading.Event | None = None
+    ) -> CallResult:
         started = time.time()
         request = {**request, "cap": self.output_cap}
         try:
@@ -167,13 +184,22 @@ class Worker:
                 return self._finish(CallResult(False, error=self._death()), started, replaced=True)
             if line:
                 reply = json.loads(line)
-                result = CallResult(bool(reply.get("ok")), reply.get("output"), reply.get("backpack"),
-                                    reply.get("error"), reply.get("stdout", ""), reply.get("stderr", ""))
+                result = CallResult(
+                    bool(reply.get("ok")),
+                    reply.get("output"),
+                    reply.get("backpack"),
+                    reply.get("error"),
+                    reply.get("stdout", ""),
+                    reply.get("stderr", ""),
+                )
                 if self.flooded:
                     self.kill()
-                    result = CallResult(False, error=_error(
-                        "OutputFlood", f"the block printed more than {self.output_cap} bytes"),
-                        stdout=result.stdout, stderr=result.stderr)
+                    result = CallResult(
+                        False,
+                        error=_error("OutputFlood", f"the block printed more than {self.output_cap} bytes"),
+                        stdout=result.stdout,
+                        stderr=result.stderr,
+                    )
                     return self._finish(result, started, replaced=True)
                 return self._finish(result, started)
             problem = None
@@ -234,8 +260,14 @@ class WorkerPool:
                 return
         worker.kill()
 
-    def call(self, language: str, request: dict[str, Any], timeout_s: float, memory_mb: int,
-             cancelled: threading.Event | None = None) -> CallResult:
+    def call(
+        self,
+        language: str,
+        request: dict[str, Any],
+        timeout_s: float,
+        memory_mb: int,
+        cancelled: threading.Event | None = None,
+    ) -> CallResult:
         try:
             worker = self.acquire(language)
         except (WorkerError, OSError) as exc:

@@ -50,16 +50,28 @@ def check_python(source: str) -> list[CodeProblem]:
             return []
         if isinstance(node, ast.ImportFrom) and any((a.asname or a.name) == "main" for a in node.names):
             return []
-    return [CodeProblem(1, 1, "the block's code defines no `main` function",
-                        "add `def main(block_input, backpack):` returning the block's output")]
+    return [
+        CodeProblem(
+            1,
+            1,
+            "the block's code defines no `main` function",
+            "add `def main(block_input, backpack):` returning the block's output",
+        )
+    ]
 
 
 def check_node(source: str) -> list[CodeProblem]:
     """A cheap check that the module exports `main` (comments stripped first)."""
     if _NODE_MAIN.search(_JS_COMMENTS.sub("", source)):
         return []
-    return [CodeProblem(1, 1, "the block's code does not export `main`",
-                        "add `exports.main = async (blockInput, backpack) => { ... }`")]
+    return [
+        CodeProblem(
+            1,
+            1,
+            "the block's code does not export `main`",
+            "add `exports.main = async (blockInput, backpack) => { ... }`",
+        )
+    ]
 
 
 def check_code(language: str, source: str) -> list[CodeProblem]:

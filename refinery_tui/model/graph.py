@@ -56,9 +56,9 @@ class ProjectGraph:
         """
         handler = self.project.on_exception
         return [
-            name for name, block in self.project.blocks.items()
-            if (block.type in ENTRY_TYPES or all(t.source == name for _, t in self.incoming[name]))
-            and name != handler
+            name
+            for name, block in self.project.blocks.items()
+            if (block.type in ENTRY_TYPES or all(t.source == name for _, t in self.incoming[name])) and name != handler
         ]
 
     def reachable_from(self, start: str) -> set[str]:

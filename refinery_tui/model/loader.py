@@ -8,7 +8,7 @@ from typing import Any
 
 from refinery_tui.model import schema
 from refinery_tui.model.diagnostics import Diagnostic, Position, Severity, did_you_mean
-from refinery_tui.model.project import Block, CodeBlock, Project, Transition, make_block
+from refinery_tui.model.project import Block, Project, Transition, make_block
 from refinery_tui.model.yaml_source import LocatedList, LocatedMap, ScalarInfo, parse_yaml
 
 
@@ -43,12 +43,17 @@ class _Reader:
     def expect(self, value: Any, kind: type, position: Position, what: str) -> bool:
         ok = isinstance(value, kind) and not (kind is int and isinstance(value, bool))
         if not ok:
-            self.error(position, f"{what} must be {_TYPE_NAMES[kind]}, not {_describe(value)}",
-                       _type_hint(kind), code="wrong-type")
+            self.error(
+                position,
+                f"{what} must be {_TYPE_NAMES[kind]}, not {_describe(value)}",
+                _type_hint(kind),
+                code="wrong-type",
+            )
         return ok
 
-    def check_fields(self, mapping: LocatedMap, allowed: tuple[str, ...], where: str,
-                     elsewhere: dict[str, str] | None = None) -> None:
+    def check_fields(
+        self, mapping: LocatedMap, allowed: tuple[str, ...], where: str, elsewhere: dict[str, str] | None = None
+    ) -> None:
         for key in mapping:
             if key in allowed:
                 continue
@@ -56,8 +61,12 @@ class _Reader:
             if elsewhere and key in elsewhere:
                 note = f"; '{key}' belongs to {elsewhere[key]}"
             suggestion = did_you_mean(key, allowed)
-            self.error(mapping.key_pos(key), f"unknown field '{key}' in {where}{suggestion}",
-                       f"allowed fields: {', '.join(allowed)}{note}", code="unknown-field")
+            self.error(
+                mapping.key_pos(key),
+                f"unknown field '{key}' in {where}{suggestion}",
+                f"allowed fields: {', '.join(allowed)}{note}",
+                code="unknown-field",
+            )
 
     def ranged_int(self, mapping: LocatedMap, key: str, what: str) -> int | None:
         if key not in mapping:
@@ -68,8 +77,12 @@ class _Reader:
             return None
         low, high, unit = schema.RANGES[key]
         if not low <= value <= high:
-            self.error(position, f"'{key}' is {value}, outside {low}–{high} {unit}",
-                       f"use a value from {low} to {high}", code="out-of-range")
+            self.error(
+                position,
+                f"'{key}' is {value}, outside {low}–{high} {unit}",
+                f"use a value from {low} to {high}",
+                code="out-of-range",
+            )
         return value
 
     def text(self, mapping: LocatedMap, key: str, what: str) -> str | None:
@@ -95,37 +108,47 @@ def _describe(value: Any) -> str:
 
 def _type_hint(kind: type) -> str:
     return {
-        str: "quote the value: \"...\"",
+        str: 'quote the value: "..."',
         int: "write a number without quotes or units",
-        dict: "write `key: value` pairs, e.g. {A: \"1\"}",
+        dict: 'write `key: value` pairs, e.g. {A: "1"}',
         list: "write a list, e.g. [a, b]",
         bool: "write true or false",
     }[kind]
 
 
-_FIELD_OWNERS = {
-    name: f"{block_type} blocks" for block_type, names in schema.BLOCK_FIELDS.items() for name in names
-}
+_FIELD_OWNERS = {name: f"{block_type} blocks" for block_type, names in schema.BLOCK_FIELDS.items() for name in names}
 
 
 def _read_block(reader: _Reader, name: Any, data: Any, blocks: LocatedMap) -> Block | None:
     position = blocks.key_pos(name)
     where = f"block '{name}'"
     if not isinstance(data, LocatedMap):
-        reader.error(blocks.value_pos(name), f"block '{name}' must be a mapping of fields, not {_describe(data)}",
-                     "e.g. my-block: {type: code, language: python}", code="wrong-type")
+        reader.error(
+            blocks.value_pos(name),
+            f"block '{name}' must be a mapping of fields, not {_describe(data)}",
+            "e.g. my-block: {type: code, language: python}",
+            code="wrong-type",
+        )
         return None
     block_type = data.get("type")
     field_positions = {key: data.value_pos(key) for key in data}
     if "type" not in data:
-        reader.error(position, f"block '{name}' has no type",
-                     f"add `type:` with one of: {', '.join(schema.BLOCK_TYPES)}", code="missing-type")
+        reader.error(
+            position,
+            f"block '{name}' has no type",
+            f"add `type:` with one of: {', '.join(schema.BLOCK_TYPES)}",
+            code="missing-type",
+        )
         return Block(name=str(name), type="", position=position, field_positions=field_positions)
     if block_type not in schema.BLOCK_TYPES:
         known = schema.BLOCK_TYPE_SYNONYMS.get(str(block_type))
         suggestion = f" (did you mean '{known}'?)" if known else did_you_mean(str(block_type), schema.BLOCK_TYPES)
-        reader.error(data.value_pos("type"), f"unknown block type '{block_type}'{suggestion}",
-                     f"block types: {', '.join(schema.BLOCK_TYPES)}", code="unknown-block-type")
+        reader.error(
+            data.value_pos("type"),
+            f"unknown block type '{block_type}'{suggestion}",
+            f"block types: {', '.join(schema.BLOCK_TYPES)}",
+            code="unknown-block-type",
+        )
         return Block(name=str(name), type=str(block_type), position=position, field_positions=field_positions)
     allowed = (*schema.COMMON_BLOCK_FIELDS, *schema.BLOCK_FIELDS[block_type])
     reader.check_fields(data, allowed, f"{block_type} {where}", _FIELD_OWNERS)
@@ -136,17 +159,21 @@ def _read_block(reader: _Reader, name: Any, data: Any, blocks: LocatedMap) -> Bl
         values["schedule"] = reader.text(data, "schedule", where)
         values["input"] = data.get("input")
         if "schedule" not in data:
-            reader.error(position, f"schedule block '{name}' has no schedule",
-                         "add e.g. `schedule: \"rate(1 hour)\"` or `schedule: \"cron(0 8 * * ? *)\"`",
-                         code="missing-field")
+            reader.error(
+                position,
+                f"schedule block '{name}' has no schedule",
+                'add e.g. `schedule: "rate(1 hour)"` or `schedule: "cron(0 8 * * ? *)"`',
+                code="missing-field",
+            )
     elif block_type == "queue":
         values["batch_size"] = reader.ranged_int(data, "batch_size", where)
     elif block_type == "api_endpoint":
         values["path"] = reader.text(data, "path", where)
         values["method"] = reader.text(data, "method", where)
         if "path" not in data:
-            reader.error(position, f"api_endpoint block '{name}' has no path", "add e.g. `path: /orders`",
-                         code="missing-field")
+            reader.error(
+                position, f"api_endpoint block '{name}' has no path", "add e.g. `path: /orders`", code="missing-field"
+            )
     return make_block(str(name), block_type, position=position, field_positions=field_positions, **values)
 
 
@@ -163,12 +190,17 @@ def _read_code_fields(reader: _Reader, data: LocatedMap, where: str) -> dict[str
         values["env"] = {}
         for key, value in env.items():
             if isinstance(value, (dict, list)):
-                reader.error(env.value_pos(key), f"environment variable '{key}' must be a single value",
-                             "environment values are text; encode structures as JSON text", code="wrong-type")
+                reader.error(
+                    env.value_pos(key),
+                    f"environment variable '{key}' must be a single value",
+                    "environment values are text; encode structures as JSON text",
+                    code="wrong-type",
+                )
                 continue
             values["env"][str(key)] = value
-    if "libraries" in data and reader.expect(data["libraries"], list, data.value_pos("libraries"),
-                                             f"{where} 'libraries'"):
+    if "libraries" in data and reader.expect(
+        data["libraries"], list, data.value_pos("libraries"), f"{where} 'libraries'"
+    ):
         libraries = data["libraries"]
         values["libraries"] = []
         for index, library in enumerate(libraries):
@@ -181,8 +213,12 @@ def _read_transition(reader: _Reader, index: int, data: Any, transitions: Locate
     position = transitions.item_pos(index)
     where = f"transition #{index + 1}"
     if not isinstance(data, LocatedMap):
-        reader.error(position, f"{where} must be a mapping, not {_describe(data)}",
-                     "e.g. - {from: a, to: b, type: then}", code="wrong-type")
+        reader.error(
+            position,
+            f"{where} must be a mapping, not {_describe(data)}",
+            "e.g. - {from: a, to: b, type: then}",
+            code="wrong-type",
+        )
         return None
     reader.check_fields(data, schema.TRANSITION_FIELDS, where)
     ends = {}
@@ -196,18 +232,25 @@ def _read_transition(reader: _Reader, index: int, data: Any, transitions: Locate
             ends[key] = None
     transition_type = data.get("type", "then")
     if not isinstance(transition_type, str) or transition_type not in schema.TRANSITION_TYPES:
-        reader.error(data.value_pos("type"),
-                     f"unknown transition type '{transition_type}'"
-                     f"{did_you_mean(str(transition_type), schema.TRANSITION_TYPES)}",
-                     f"transition types: {', '.join(schema.TRANSITION_TYPES)}", code="unknown-transition-type")
+        reader.error(
+            data.value_pos("type"),
+            f"unknown transition type '{transition_type}'{did_you_mean(str(transition_type), schema.TRANSITION_TYPES)}",
+            f"transition types: {', '.join(schema.TRANSITION_TYPES)}",
+            code="unknown-transition-type",
+        )
     expression = data.get("expression")
     if expression is not None and not isinstance(expression, str):
         expression = str(expression)  # `expression: true` is the Python expression True
     if ends["from"] is None or ends["to"] is None:
         return None
     return Transition(
-        source=ends["from"], target=ends["to"], type=str(transition_type), expression=expression,
-        type_written="type" in data, position=position, number=index + 1,
+        source=ends["from"],
+        target=ends["to"],
+        type=str(transition_type),
+        expression=expression,
+        type_written="type" in data,
+        position=position,
+        number=index + 1,
         field_positions={key: data.value_pos(key) for key in data},
     )
 
@@ -219,20 +262,29 @@ def project_from_data(data: Any, filename: str = schema.PROJECT_FILE) -> tuple[P
         reader.error(Position(), "project.yaml is empty", "start from `refinery-tui new PROJECT`", code="empty")
         return None, reader.diagnostics
     if not isinstance(data, LocatedMap):
-        reader.error(getattr(data, "position", Position()), f"project.yaml must be a mapping, not {_describe(data)}",
-                     "the top level holds name:, blocks: and transitions:", code="wrong-type")
+        reader.error(
+            getattr(data, "position", Position()),
+            f"project.yaml must be a mapping, not {_describe(data)}",
+            "the top level holds name:, blocks: and transitions:",
+            code="wrong-type",
+        )
         return None, reader.diagnostics
     reader.check_fields(data, schema.TOP_LEVEL_FIELDS, "the project")
     name = data.get("name")
     if "name" not in data:
-        reader.error(Position(1, 1), "the project has no name", "add `name: my-project` at the top",
-                     code="missing-field")
+        reader.error(
+            Position(1, 1), "the project has no name", "add `name: my-project` at the top", code="missing-field"
+        )
         name = ""
     elif reader.expect(name, str, data.value_pos("name"), "the project 'name'"):
         if not schema.PROJECT_NAME_RE.match(name):
-            reader.error(data.value_pos("name"), f"invalid project name '{name}'",
-                         f"use 1–40 lowercase letters, digits and '-' (it names AWS resources), "
-                         f"e.g. '{schema.slugify(name, 40)}'", code="invalid-name")
+            reader.error(
+                data.value_pos("name"),
+                f"invalid project name '{name}'",
+                f"use 1–40 lowercase letters, digits and '-' (it names AWS resources), "
+                f"e.g. '{schema.slugify(name, 40)}'",
+                code="invalid-name",
+            )
     else:
         name = ""
     project = Project(
@@ -250,9 +302,12 @@ def project_from_data(data: Any, filename: str = schema.PROJECT_FILE) -> tuple[P
     elif reader.expect(blocks, dict, data.value_pos("blocks"), "'blocks'"):
         for block_name, block_data in blocks.items():
             if not isinstance(block_name, str) or not schema.BLOCK_NAME_RE.match(block_name):
-                reader.error(blocks.key_pos(block_name), f"invalid block name '{block_name}'",
-                             f"use 1–48 lowercase letters, digits and '-', e.g. '{schema.slugify(str(block_name))}'",
-                             code="invalid-name")
+                reader.error(
+                    blocks.key_pos(block_name),
+                    f"invalid block name '{block_name}'",
+                    f"use 1–48 lowercase letters, digits and '-', e.g. '{schema.slugify(str(block_name))}'",
+                    code="invalid-name",
+                )
             block = _read_block(reader, block_name, block_data, blocks)
             if block is not None:
                 project.blocks[block.name] = block
@@ -291,11 +346,24 @@ def load_project(root: Path | str) -> LoadResult:
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
-        return LoadResult(None, [Diagnostic(schema.PROJECT_FILE, Position(), f"project.yaml is not UTF-8 text: {exc}",
-                                            "save the file as UTF-8")])
+        return LoadResult(
+            None,
+            [
+                Diagnostic(
+                    schema.PROJECT_FILE, Position(), f"project.yaml is not UTF-8 text: {exc}", "save the file as UTF-8"
+                )
+            ],
+        )
     except OSError as exc:
-        return LoadResult(None, [Diagnostic(schema.PROJECT_FILE, Position(), f"cannot read project.yaml: "
-                                            f"{exc.strerror or exc}", "check the file's permissions")])
+        return LoadResult(
+            None,
+            [
+                Diagnostic(
+                    schema.PROJECT_FILE,
+                    Position(),
+                    f"cannot read project.yaml: {exc.strerror or exc}",
+                    "check the file's permissions",
+                )
+            ],
+        )
     return load_project_text(text, root)
-
-

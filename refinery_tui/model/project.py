@@ -59,7 +59,15 @@ class CodeBlock(Block):
     retries: int | None = None
 
     DATA_FIELDS: ClassVar[tuple[str, ...]] = (
-        "language", "file", "timeout", "memory", "env", "libraries", "retries", "description")
+        "language",
+        "file",
+        "timeout",
+        "memory",
+        "env",
+        "libraries",
+        "retries",
+        "description",
+    )
 
     @property
     def language_name(self) -> str:

@@ -8,9 +8,18 @@ PROJECT_FILE = "project.yaml"
 
 BLOCK_TYPES = ("code", "schedule", "queue", "topic", "api_endpoint", "api_response")
 BLOCK_TYPE_SYNONYMS = {  # names other tools (Refinery, SAM) use for our block types
-    "lambda": "code", "function": "code", "schedule_trigger": "schedule", "timer": "schedule", "cron": "schedule",
-    "sqs_queue": "queue", "sqs": "queue", "sns_topic": "topic", "sns": "topic", "api": "api_endpoint",
-    "api_gateway_response": "api_response", "response": "api_response",
+    "lambda": "code",
+    "function": "code",
+    "schedule_trigger": "schedule",
+    "timer": "schedule",
+    "cron": "schedule",
+    "sqs_queue": "queue",
+    "sqs": "queue",
+    "sns_topic": "topic",
+    "sns": "topic",
+    "api": "api_endpoint",
+    "api_gateway_response": "api_response",
+    "response": "api_response",
 }
 TRANSITION_TYPES = ("then", "if", "else", "exception", "fan-out", "fan-in", "merge")
 LANGUAGES = ("python", "node")

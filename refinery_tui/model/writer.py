@@ -19,8 +19,9 @@ from refinery_tui.model.files import atomic_write_text
 from refinery_tui.model.project import ModelError, Project
 
 _PLAIN_RESOLVER = yaml.resolver.Resolver()
-_KNOWN_BLOCK_FIELDS = tuple(dict.fromkeys(
-    [*schema.COMMON_BLOCK_FIELDS, *(name for names in schema.BLOCK_FIELDS.values() for name in names)]))
+_KNOWN_BLOCK_FIELDS = tuple(
+    dict.fromkeys([*schema.COMMON_BLOCK_FIELDS, *(name for names in schema.BLOCK_FIELDS.values() for name in names)])
+)
 _STR_TAG = "tag:yaml.org,2002:str"
 
 
@@ -60,8 +61,14 @@ class _Sync:
     def __init__(self) -> None:
         self.changed = False
 
-    def mapping(self, target: CommentedMap, new: dict[str, Any], owned: tuple[str, ...] | None,
-                nested: dict[str, Any] | None = None, textual: tuple[str, ...] = ()) -> None:
+    def mapping(
+        self,
+        target: CommentedMap,
+        new: dict[str, Any],
+        owned: tuple[str, ...] | None,
+        nested: dict[str, Any] | None = None,
+        textual: tuple[str, ...] = (),
+    ) -> None:
         """Make target hold new; keys not in `owned` (unknown to the model) are left alone, so nothing is lost."""
         nested = nested or {}
         for key in [k for k in target if k not in new and (owned is None or k in owned)]:
@@ -157,6 +164,7 @@ def _transition_plain(item: Any) -> Any:
 def _align(old: list[Any], new: list[dict[str, Any]]) -> list[tuple[int, int]]:
     """Pair old and new transitions in order, maximising the fields they share (two at least), so that an edited
     transition keeps its place and its comment."""
+
     def score(a: Any, b: dict[str, Any]) -> int:
         if not isinstance(a, dict):
             return 0
@@ -271,8 +279,9 @@ def _keep_spacing(original: str, dumped: str, data: dict[str, Any]) -> str:
     them. If that would change what the file means, the plain dump is used instead."""
     old_lines = original.splitlines(keepends=True)
     new_lines = dumped.splitlines(keepends=True)
-    matcher = difflib.SequenceMatcher(a=[_collapse(x) for x in old_lines], b=[_collapse(x) for x in new_lines],
-                                      autojunk=False)
+    matcher = difflib.SequenceMatcher(
+        a=[_collapse(x) for x in old_lines], b=[_collapse(x) for x in new_lines], autojunk=False
+    )
     merged: list[str] = []
     for tag, i1, i2, j1, j2 in matcher.get_opcodes():
         if tag == "equal":
@@ -324,11 +333,15 @@ def _same_meaning(reread: Any, data: dict[str, Any]) -> bool:
         if isinstance(plain.get("transitions"), list):
             plain["transitions"] = [_transition_plain(t) for t in plain["transitions"]]
         if isinstance(plain.get("blocks"), dict):
-            plain["blocks"] = {name: {k: v for k, v in block.items() if k in _KNOWN_BLOCK_FIELDS}
-                               if isinstance(block, dict) else block for name, block in plain["blocks"].items()}
+            plain["blocks"] = {
+                name: {k: v for k, v in block.items() if k in _KNOWN_BLOCK_FIELDS} if isinstance(block, dict) else block
+                for name, block in plain["blocks"].items()
+            }
         if isinstance(plain.get("transitions"), list):
-            plain["transitions"] = [{k: v for k, v in t.items() if k in schema.TRANSITION_FIELDS}
-                                    if isinstance(t, dict) else t for t in plain["transitions"]]
+            plain["transitions"] = [
+                {k: v for k, v in t.items() if k in schema.TRANSITION_FIELDS} if isinstance(t, dict) else t
+                for t in plain["transitions"]
+            ]
         return plain
 
     return _same(normal(reread), normal(data))
@@ -339,7 +352,7 @@ def _dump(handler: YAML, doc: Any) -> str:
     handler.dump(doc, stream)
     text = stream.getvalue()
     if text.startswith("%YAML 1.1\n---\n"):
-        text = text[len("%YAML 1.1\n---\n"):]
+        text = text[len("%YAML 1.1\n---\n") :]
     return text
 
 
@@ -352,13 +365,17 @@ def check_writable(existing: str) -> None:
     unsafe = [d for d in result.errors if d.code not in _KEPT_BY_THE_WRITER]
     if unsafe:
         first = unsafe[0]
-        raise ModelError(f"project.yaml has errors ({first.line}:{first.col}: {first.message}); fix them in the "
-                         "editor before changing the structure")
+        raise ModelError(
+            f"project.yaml has errors ({first.line}:{first.col}: {first.message}); fix them in the "
+            "editor before changing the structure"
+        )
     try:
         for event in yaml.parse(existing, Loader=yaml.SafeLoader):
             if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
-                raise ModelError("project.yaml uses YAML anchors or aliases (&name, *name); an edit here would change "
-                                 "every place that shares the value. Write the values out to edit them here.")
+                raise ModelError(
+                    "project.yaml uses YAML anchors or aliases (&name, *name); an edit here would change "
+                    "every place that shares the value. Write the values out to edit them here."
+                )
     except yaml.YAMLError as exc:
         raise ModelError(f"project.yaml cannot be read: {exc}") from None
 

@@ -93,8 +93,14 @@ class _Builder:
         try:
             return self.loader.construct_object(node, deep=True)
         except (ValueError, OverflowError) as exc:
-            self.diagnostics.append(Diagnostic(self.filename, position, f"invalid value: {exc}",
-                                               "use a smaller number, or quote the value to keep it as text"))
+            self.diagnostics.append(
+                Diagnostic(
+                    self.filename,
+                    position,
+                    f"invalid value: {exc}",
+                    "use a smaller number, or quote the value to keep it as text",
+                )
+            )
             return None
         except yaml.YAMLError as exc:
             self.diagnostics.append(
@@ -117,8 +123,12 @@ class _Builder:
                 continue
             if key_node.tag == "tag:yaml.org,2002:merge":
                 self.diagnostics.append(
-                    Diagnostic(self.filename, key_position, "YAML merge keys (<<) are not supported",
-                               "write the fields out in full")
+                    Diagnostic(
+                        self.filename,
+                        key_position,
+                        "YAML merge keys (<<) are not supported",
+                        "write the fields out in full",
+                    )
                 )
                 continue
             key = self.build(key_node, depth + 1)
@@ -154,13 +164,16 @@ def parse_yaml(text: str, filename: str) -> ParsedYaml:
             problem = exc.problem or "invalid YAML"
             context = f" ({exc.context})" if exc.context else ""
             hint = "check the indentation, colons and quotes around this place"
-            if exc.context_mark is not None and exc.problem_mark is not None \
-                    and exc.context_mark.line != exc.problem_mark.line:
+            if (
+                exc.context_mark is not None
+                and exc.problem_mark is not None
+                and exc.context_mark.line != exc.problem_mark.line
+            ):
                 start = _pos(exc.context_mark)
                 hint = f"what starts at line {start.line}, column {start.col} is not closed or not indented right"
             return ParsedYaml(
-                None, [Diagnostic(filename, position, f"YAML syntax error: {problem}{context}", hint,
-                                  code="yaml-syntax")],
+                None,
+                [Diagnostic(filename, position, f"YAML syntax error: {problem}{context}", hint, code="yaml-syntax")],
             )
         except yaml.YAMLError as exc:
             return ParsedYaml(None, [Diagnostic(filename, Position(), f"YAML error: {exc}", code="yaml-syntax")])
@@ -170,9 +183,18 @@ def parse_yaml(text: str, filename: str) -> ParsedYaml:
         try:
             value = builder.build(node)
         except _TooLarge as exc:
-            return ParsedYaml(None, [Diagnostic(
-                filename, _pos(exc.args[0].start_mark), f"the YAML expands to more than {MAX_NODES} values",
-                "aliases (*name) that repeat large anchors multiply the size; write the values out", code="too-large")])
+            return ParsedYaml(
+                None,
+                [
+                    Diagnostic(
+                        filename,
+                        _pos(exc.args[0].start_mark),
+                        f"the YAML expands to more than {MAX_NODES} values",
+                        "aliases (*name) that repeat large anchors multiply the size; write the values out",
+                        code="too-large",
+                    )
+                ],
+            )
         return ParsedYaml(value, builder.diagnostics, builder.scalars)
     finally:
         loader.dispose()

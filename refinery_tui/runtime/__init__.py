@@ -1,1 +1,1 @@
-"""The transition engine: given a block's result, what runs next. Pure and stdlib only; shipped in every Lambda."""
+"""The ground floor, stdlib only, shipped in every Lambda: the safe evaluator, the engine, joins, run events."""

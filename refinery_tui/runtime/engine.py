@@ -8,10 +8,11 @@ fail the execution.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
-from refinery_tui.model.expressions import ExpressionError, compile_expression
+from refinery_tui.runtime.expressions import ExpressionError, compile_expression
 
 RESOURCE_TYPES = ("schedule", "queue", "topic", "api_endpoint", "api_response")
 
@@ -41,13 +42,19 @@ class Context:
     frames: tuple[Frame, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
-        return {"execution_id": self.execution_id, "hops": self.hops,
-                "frames": [frame.to_json() for frame in self.frames]}
+        return {
+            "execution_id": self.execution_id,
+            "hops": self.hops,
+            "frames": [frame.to_json() for frame in self.frames],
+        }
 
     @staticmethod
     def from_json(data: dict[str, Any]) -> Context:
-        return Context(str(data["execution_id"]), int(data.get("hops", 0)),
-                       tuple(Frame.from_json(f) for f in data.get("frames", [])))
+        return Context(
+            str(data["execution_id"]),
+            int(data.get("hops", 0)),
+            tuple(Frame.from_json(f) for f in data.get("frames", [])),
+        )
 
     @property
     def scope(self) -> str:
@@ -115,7 +122,7 @@ class Routing:
 
 
 class Manifest:
-    """Read access to a manifest (see runtime/manifest.py), with `if` expressions compiled once."""
+    """Read access to a manifest (see model/manifest.py), with `if` expressions compiled once."""
 
     def __init__(self, data: dict[str, Any]) -> None:
         self.data = data
@@ -146,8 +153,16 @@ def route(manifest: Manifest, invocation: Invocation, outcome: Outcome, new_id: 
     block = manifest.blocks[invocation.block]
     if not outcome.ok:
         if invocation.attempt < int(block.get("retries", 0) or 0):
-            retry = Invocation(new_id(), invocation.block, invocation.input, invocation.backpack,
-                               invocation.context, invocation.attempt + 1, invocation.parent, invocation.via)
+            retry = Invocation(
+                new_id(),
+                invocation.block,
+                invocation.input,
+                invocation.backpack,
+                invocation.context,
+                invocation.attempt + 1,
+                invocation.parent,
+                invocation.via,
+            )
             return Routing(outcome, retry=retry)
         return _route_failure(manifest, invocation, outcome, new_id)
 
@@ -161,14 +176,24 @@ def route(manifest: Manifest, invocation: Invocation, outcome: Outcome, new_id: 
             if manifest.expression(transition["index"]).evaluate(outcome.output, invocation.input, backpack):
                 fired_if.add(transition["index"])
         except ExpressionError as exc:
-            failed = Outcome(False, error=_error(
-                "ExpressionError", f"the if expression of transition #{transition['index'] + 1} "
-                f"({transition['expression']}) failed: {exc}"))
+            failed = Outcome(
+                False,
+                error=_error(
+                    "ExpressionError",
+                    f"the if expression of transition #{transition['index'] + 1} "
+                    f"({transition['expression']}) failed: {exc}",
+                ),
+            )
             return _route_failure(manifest, invocation, failed, new_id)
     if any(t["type"] == "fan-out" for t in outgoing) and not isinstance(outcome.output, list):
-        failed = Outcome(False, error=_error(
-            "FanOutError", f"a fan-out needs a list, but '{invocation.block}' returned "
-            f"{type(outcome.output).__name__ if outcome.output is not None else 'null'}"))
+        failed = Outcome(
+            False,
+            error=_error(
+                "FanOutError",
+                f"a fan-out needs a list, but '{invocation.block}' returned "
+                f"{type(outcome.output).__name__ if outcome.output is not None else 'null'}",
+            ),
+        )
         return _route_failure(manifest, invocation, failed, new_id)
 
     routing = Routing(outcome)
@@ -176,8 +201,11 @@ def route(manifest: Manifest, invocation: Invocation, outcome: Outcome, new_id: 
     context = Context(invocation.context.execution_id, hops, invocation.context.frames)
 
     def dispatch(transition: dict[str, Any], value: Any, ctx: Context = context) -> None:
-        routing.dispatches.append(Invocation(new_id(), transition["to"], value, dict(backpack), ctx,
-                                             parent=invocation.id, via=transition["index"]))
+        routing.dispatches.append(
+            Invocation(
+                new_id(), transition["to"], value, dict(backpack), ctx, parent=invocation.id, via=transition["index"]
+            )
+        )
         routing.taken.append((transition["index"], transition["to"]))
 
     for transition in outgoing:
@@ -193,28 +221,50 @@ def route(manifest: Manifest, invocation: Invocation, outcome: Outcome, new_id: 
             if not items:
                 routing.taken.append((transition["index"], transition["to"]))
                 for target in _fan_in_targets(manifest, transition["index"]):
-                    routing.dispatches.append(Invocation(new_id(), target, [], dict(backpack), context,
-                                                         parent=invocation.id, via=transition["index"]))
+                    routing.dispatches.append(
+                        Invocation(
+                            new_id(), target, [], dict(backpack), context, parent=invocation.id, via=transition["index"]
+                        )
+                    )
         elif kind == "fan-in":
             arrival = _fan_in_arrival(manifest, invocation, transition, outcome.output, backpack, hops)
             if isinstance(arrival, str):
-                return _route_failure(manifest, invocation, Outcome(False, error=_error("FanInError", arrival)),
-                                      new_id, catchable=False)
+                return _route_failure(
+                    manifest, invocation, Outcome(False, error=_error("FanInError", arrival)), new_id, catchable=False
+                )
             routing.arrivals.append(arrival)
             routing.taken.append((transition["index"], transition["to"]))
         elif kind == "merge":
             sources = manifest.merge_sources.get(transition["to"], [transition["index"]])
-            routing.arrivals.append(Arrival(
-                key=f"merge:{invocation.context.scope}>{transition['to']}", kind="merge", target=transition["to"],
-                slot=sources.index(transition["index"]), size=len(sources), value=outcome.output,
-                backpack=dict(backpack), context=context, source=invocation.id, via=transition["index"]))
+            routing.arrivals.append(
+                Arrival(
+                    key=f"merge:{invocation.context.scope}>{transition['to']}",
+                    kind="merge",
+                    target=transition["to"],
+                    slot=sources.index(transition["index"]),
+                    size=len(sources),
+                    value=outcome.output,
+                    backpack=dict(backpack),
+                    context=context,
+                    source=invocation.id,
+                    via=transition["index"],
+                )
+            )
             routing.taken.append((transition["index"], transition["to"]))
     if (routing.dispatches or routing.arrivals) and hops > manifest.max_hops:
-        return Routing(outcome, failure={
-            "block": invocation.block, "invocation": invocation.id,
-            "error": _error("MaxHopsExceeded", f"the execution made more than {manifest.max_hops} hops "
-                            f"(max_hops); stopped after '{invocation.block}'"),
-            "frames": [f.to_json() for f in invocation.context.frames]})
+        return Routing(
+            outcome,
+            failure={
+                "block": invocation.block,
+                "invocation": invocation.id,
+                "error": _error(
+                    "MaxHopsExceeded",
+                    f"the execution made more than {manifest.max_hops} hops "
+                    f"(max_hops); stopped after '{invocation.block}'",
+                ),
+                "frames": [f.to_json() for f in invocation.context.frames],
+            },
+        )
     routing.final = not routing.dispatches and not routing.arrivals
     return routing
 
@@ -228,8 +278,14 @@ def _fan_in_targets(manifest: Manifest, fan_out_index: int) -> list[str]:
     return targets
 
 
-def _fan_in_arrival(manifest: Manifest, invocation: Invocation, transition: dict[str, Any], value: Any,
-                    backpack: dict[str, Any], hops: int) -> Arrival | str:
+def _fan_in_arrival(
+    manifest: Manifest,
+    invocation: Invocation,
+    transition: dict[str, Any],
+    value: Any,
+    backpack: dict[str, Any],
+    hops: int,
+) -> Arrival | str:
     fan_out = manifest.fan_in_pairs.get(transition["index"])
     frames = invocation.context.frames
     position = None
@@ -237,17 +293,26 @@ def _fan_in_arrival(manifest: Manifest, invocation: Invocation, transition: dict
         suffix = f".{fan_out}"
         position = next((i for i in range(len(frames) - 1, -1, -1) if frames[i].id.endswith(suffix)), None)
     if position is None:
-        return (f"'{invocation.block}' reached the fan-in into '{transition['to']}' outside the fan-out it "
-                "belongs to")
+        return f"'{invocation.block}' reached the fan-in into '{transition['to']}' outside the fan-out it belongs to"
     frame = frames[position]
     outer = Context(invocation.context.execution_id, hops, frames[:position])
-    return Arrival(key=f"fan-in:{outer.scope}|{frame.id}>{transition['to']}", kind="fan-in",
-                   target=transition["to"], slot=frame.index, size=frame.count, value=value,
-                   backpack=dict(backpack), context=outer, source=invocation.id, via=transition["index"])
+    return Arrival(
+        key=f"fan-in:{outer.scope}|{frame.id}>{transition['to']}",
+        kind="fan-in",
+        target=transition["to"],
+        slot=frame.index,
+        size=frame.count,
+        value=value,
+        backpack=dict(backpack),
+        context=outer,
+        source=invocation.id,
+        via=transition["index"],
+    )
 
 
-def _route_failure(manifest: Manifest, invocation: Invocation, outcome: Outcome, new_id: Callable[[], str],
-                   catchable: bool = True) -> Routing:
+def _route_failure(
+    manifest: Manifest, invocation: Invocation, outcome: Outcome, new_id: Callable[[], str], catchable: bool = True
+) -> Routing:
     block = manifest.blocks[invocation.block]
     routing = Routing(outcome)
     error = outcome.error or _error("Error", "unknown error")
@@ -256,16 +321,38 @@ def _route_failure(manifest: Manifest, invocation: Invocation, outcome: Outcome,
     targets = [t for t in manifest.outgoing(invocation.block) if t["type"] == "exception"] if catchable else []
     if targets:
         for transition in targets:
-            routing.dispatches.append(Invocation(new_id(), transition["to"], payload, dict(invocation.backpack),
-                                                 context, parent=invocation.id, via=transition["index"]))
+            routing.dispatches.append(
+                Invocation(
+                    new_id(),
+                    transition["to"],
+                    payload,
+                    dict(invocation.backpack),
+                    context,
+                    parent=invocation.id,
+                    via=transition["index"],
+                )
+            )
             routing.taken.append((transition["index"], transition["to"]))
     elif catchable and block.get("handler_catches") and manifest.on_exception:
-        routing.dispatches.append(Invocation(new_id(), manifest.on_exception, payload, dict(invocation.backpack),
-                                             context, parent=invocation.id, via=None))
+        routing.dispatches.append(
+            Invocation(
+                new_id(),
+                manifest.on_exception,
+                payload,
+                dict(invocation.backpack),
+                context,
+                parent=invocation.id,
+                via=None,
+            )
+        )
         routing.taken.append((-1, manifest.on_exception))
     else:
-        routing.failure = {"block": invocation.block, "invocation": invocation.id, "error": error,
-                           "frames": [f.to_json() for f in invocation.context.frames]}
+        routing.failure = {
+            "block": invocation.block,
+            "invocation": invocation.id,
+            "error": error,
+            "frames": [f.to_json() for f in invocation.context.frames],
+        }
     return routing
 
 

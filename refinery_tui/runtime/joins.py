@@ -52,8 +52,11 @@ def merge_backpacks(backpacks: list[dict[str, Any]]) -> dict[str, Any]:
 
 def join_input(state: JoinState) -> tuple[list[Any], dict[str, Any], list[str]]:
     ordered = [state.slots[slot] for slot in range(state.size)]
-    return [value for value, _, _ in ordered], merge_backpacks([bp for _, bp, _ in ordered]), \
-        [source for _, _, source in ordered]
+    return (
+        [value for value, _, _ in ordered],
+        merge_backpacks([bp for _, bp, _ in ordered]),
+        [source for _, _, source in ordered],
+    )
 
 
 class JoinTable:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 
 def failure_messages(failures: Iterable[dict[str, Any]]) -> list[str]:
@@ -16,8 +17,9 @@ def failure_messages(failures: Iterable[dict[str, Any]]) -> list[str]:
     return messages
 
 
-def join_error_messages(incomplete: Iterable[dict[str, Any]], failures: list[dict[str, Any]],
-                        manifest: dict[str, Any]) -> list[str]:
+def join_error_messages(
+    incomplete: Iterable[dict[str, Any]], failures: list[dict[str, Any]], manifest: dict[str, Any]
+) -> list[str]:
     """One message per join that never completed; each `incomplete` item has key, kind, target, missing."""
     errors = []
     for state in incomplete:
@@ -28,16 +30,22 @@ def join_error_messages(incomplete: Iterable[dict[str, Any]], failures: list[dic
             for failure in failures:
                 for frame in failure.get("frames", []):
                     if frame[0] == frame_id and frame[1] in missing:
-                        causes.append(f"item {frame[1]} failed at '{failure['block']}': "
-                                      f"{failure['error']['type']}: {failure['error']['message']}")
-            detail = "; ".join(causes) if causes else \
-                f"item{'s' if len(missing) > 1 else ''} {', '.join(map(str, missing))} never arrived"
+                        causes.append(
+                            f"item {frame[1]} failed at '{failure['block']}': "
+                            f"{failure['error']['type']}: {failure['error']['message']}"
+                        )
+            detail = (
+                "; ".join(causes)
+                if causes
+                else f"item{'s' if len(missing) > 1 else ''} {', '.join(map(str, missing))} never arrived"
+            )
             errors.append(f"the fan-in into '{state['target']}' did not run: {detail}")
         else:
             sources = manifest.get("merge_sources", {}).get(state["target"], [])
             names = [manifest["transitions"][sources[slot]]["from"] for slot in missing if slot < len(sources)]
-            errors.append(f"the merge into '{state['target']}' did not run: "
-                          f"{', '.join(repr(n) for n in names)} never arrived")
+            errors.append(
+                f"the merge into '{state['target']}' did not run: {', '.join(repr(n) for n in names)} never arrived"
+            )
     return errors
 
 

@@ -11,8 +11,8 @@ import os
 import shlex
 import subprocess
 import threading
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 from rich.text import Text
 from textual import on, work
@@ -39,8 +39,17 @@ from refinery_tui.tui.editor import CodeEditor, EditorPane
 from refinery_tui.tui.invoke_pane import InvokePane, invoke_commands
 from refinery_tui.tui.logs_pane import LogsPane
 from refinery_tui.tui.messages import (
-    CloudExecutionFinished, CloudExecutionSelected, CloudExecutionStarted, CloudExecutionUpdated, Compared, FileSaved,
-    FilesChanged, OpenFile, RunEventsReady, RunFinished, Validated,
+    CloudExecutionFinished,
+    CloudExecutionSelected,
+    CloudExecutionStarted,
+    CloudExecutionUpdated,
+    Compared,
+    FileSaved,
+    FilesChanged,
+    OpenFile,
+    RunEventsReady,
+    RunFinished,
+    Validated,
 )
 from refinery_tui.tui.modals import Ask, Choose, Confirm, ShowText
 from refinery_tui.tui.problems import ProblemsPane
@@ -206,8 +215,13 @@ the focused pane; `escape` backs out; `q` quits (asking first when edits are uns
             events, self._events = self._events[:EVENTS_PER_SLICE], self._events[EVENTS_PER_SLICE:]
             more = bool(self._events)
             self._flush_pending = more
-        row_kinds = ("invocation_queued", "invocation_started", "invocation_finished", "invocation_failed",
-                     "invocation_cancelled")
+        row_kinds = (
+            "invocation_queued",
+            "invocation_started",
+            "invocation_finished",
+            "invocation_failed",
+            "invocation_cancelled",
+        )
         last = {event.data["invocation_id"]: index for index, event in enumerate(events) if event.kind in row_kinds}
         with self.batch_update():
             for index, event in enumerate(events):
@@ -255,8 +269,14 @@ the focused pane; `escape` backs out; `q` quits (asking first when edits are uns
 
         from refinery_tui.local.watcher import ProjectFilter
 
-        for changes in watch(self.root, watch_filter=ProjectFilter(), debounce=30, step=10,
-                             stop_event=self._stop_watching, rust_timeout=200):
+        for changes in watch(
+            self.root,
+            watch_filter=ProjectFilter(),
+            debounce=30,
+            step=10,
+            stop_event=self._stop_watching,
+            rust_timeout=200,
+        ):
             paths = [Path(path) for change, path in changes if change != Change.deleted]
             if paths:
                 self.post_message(FilesChanged(paths))
@@ -291,14 +311,21 @@ the focused pane; `escape` backs out; `q` quits (asking first when edits are uns
                 self.notify("keeping your edits; ctrl+s overwrites the file on disk")
             elif choice == "diff":
                 disk = editor.path.read_text(encoding="utf-8") if editor.path.exists() else ""
-                diff = "".join(difflib.unified_diff(disk.splitlines(True), editor.text.splitlines(True),
-                                                    "on disk", "your edits"))
-                self.push_screen(ShowText(f"## {editor.path.name}: on disk → your edits\n\n```diff\n{diff}\n```"),
-                                 lambda _: self.resolve_conflict(editor))
+                diff = "".join(
+                    difflib.unified_diff(disk.splitlines(True), editor.text.splitlines(True), "on disk", "your edits")
+                )
+                self.push_screen(
+                    ShowText(f"## {editor.path.name}: on disk → your edits\n\n```diff\n{diff}\n```"),
+                    lambda _: self.resolve_conflict(editor),
+                )
 
-        self.push_screen(Choose(f"{editor.path.name} changed on disk, and you have unsaved edits.",
-                                [("reload", "r", "Reload from disk"), ("keep", "k", "Keep mine"),
-                                 ("diff", "d", "Show diff")]), chosen)
+        self.push_screen(
+            Choose(
+                f"{editor.path.name} changed on disk, and you have unsaved edits.",
+                [("reload", "r", "Reload from disk"), ("keep", "k", "Keep mine"), ("diff", "d", "Show diff")],
+            ),
+            chosen,
+        )
 
     # opening files
 
@@ -446,8 +473,10 @@ the focused pane; `escape` backs out; `q` quits (asking first when edits are uns
             except (OSError, ValueError) as exc:
                 self.notify(f"{path.name}: {exc}", severity="error")
 
-        self.push_screen(Choose("Load which input?", [(name, str(index + 1), name)
-                                                      for index, (name, _) in enumerate(inputs)]), chosen)
+        self.push_screen(
+            Choose("Load which input?", [(name, str(index + 1), name) for index, (name, _) in enumerate(inputs)]),
+            chosen,
+        )
 
     def save_input(self, value) -> None:
         """Keep the input for the entry block (and as `.refinery/last-input.json`), shared with the Invoke pane."""
@@ -474,8 +503,7 @@ the focused pane; `escape` backs out; `q` quits (asking first when edits are uns
             return
         self.save_input(value)
         if self.validation is not None and not self.validation.ok:
-            self.notify("project.yaml has errors: running the last valid version (see Problems)",
-                        severity="warning")
+            self.notify("project.yaml has errors: running the last valid version (see Problems)", severity="warning")
         self.before_run()
         self.execute(lambda session: session.run(value, step=step))
 
@@ -536,10 +564,14 @@ the focused pane; `escape` backs out; `q` quits (asking first when edits are uns
             pane.upsert(data["invocation_id"], _place(data), "running", block=data["block"])
         elif event.kind in ("invocation_finished", "invocation_failed"):
             self.block_tree.set_state(data["block"], data["status"])
-            output = data["output_preview"] if data["status"] == "succeeded" else \
-                f"{(data.get('error') or {}).get('type')}: {(data.get('error') or {}).get('message')}"
-            pane.upsert(data["invocation_id"], _place(data), data["status"], data["duration_ms"], output,
-                        block=data["block"])
+            output = (
+                data["output_preview"]
+                if data["status"] == "succeeded"
+                else f"{(data.get('error') or {}).get('type')}: {(data.get('error') or {}).get('message')}"
+            )
+            pane.upsert(
+                data["invocation_id"], _place(data), data["status"], data["duration_ms"], output, block=data["block"]
+            )
         elif event.kind == "invocation_cancelled":
             pane.upsert(data["invocation_id"], _place(data), "cancelled", block=data["block"])
         elif event.kind == "paused":
@@ -548,8 +580,7 @@ the focused pane; `escape` backs out; `q` quits (asking first when edits are uns
             self.block_tree.select_block(data["block"])
             pane.upsert(data["invocation_id"], data["block"], "paused")
             reason = "breakpoint" if data["reason"] == "breakpoint" else "step"
-            pane.set_status(f"⏸ paused ({reason}) before '{data['block']}' · s step · c continue · x cancel",
-                            "yellow")
+            pane.set_status(f"⏸ paused ({reason}) before '{data['block']}' · s step · c continue · x cancel", "yellow")
             record_input = self.pending_input(data["invocation_id"])
             if record_input is not None:
                 pane.set_input(record_input)
@@ -584,13 +615,17 @@ the focused pane; `escape` backs out; `q` quits (asking first when edits are uns
         self.show_current_invocation()
         if result.replay_of is None and self.project is not None:
             ran = set(self.block_tree.states)
-            self.block_tree.set_states({**{name: "skipped" for name in self.project.blocks if name not in ran},
-                                        **self.block_tree.states})
+            self.block_tree.set_states(
+                {**{name: "skipped" for name in self.project.blocks if name not in ran}, **self.block_tree.states}
+            )
         style = {"succeeded": "green", "failed": "bold red", "cancelled": "dim"}.get(result.status, "")
         errors = f" · {result.errors[0]}" if result.errors else ""
         replay = " (re-run)" if result.replay_of else ""
-        pane.set_status(f"{'✓' if result.status == 'succeeded' else '✗'} {result.status}{replay} · "
-                        f"{result.invocations} invocations in {result.duration_ms:.0f} ms{errors}", style)
+        pane.set_status(
+            f"{'✓' if result.status == 'succeeded' else '✗'} {result.status}{replay} · "
+            f"{result.invocations} invocations in {result.duration_ms:.0f} ms{errors}",
+            style,
+        )
         self.compare_with_previous(result)
 
     def compare_with_previous(self, result) -> None:
@@ -621,8 +656,10 @@ the focused pane; `escape` backs out; `q` quits (asking first when edits are uns
             self.run_pane.upsert(record.id, place, record.status, record.duration_ms, output, True, record.block)
         if message.changed:
             status = str(self.run_pane.query_one("#run-status").render())
-            self.run_pane.set_status(status.replace(" · ", f" · Δ {', '.join(sorted(message.changed))} · ", 1),
-                                     "green" if status.startswith("✓") else "red")
+            self.run_pane.set_status(
+                status.replace(" · ", f" · Δ {', '.join(sorted(message.changed))} · ", 1),
+                "green" if status.startswith("✓") else "red",
+            )
 
     @on(DataTable.RowHighlighted, "#problems")
     def show_problem(self, event: DataTable.RowHighlighted) -> None:
@@ -732,15 +769,23 @@ the focused pane; `escape` backs out; `q` quits (asking first when edits are uns
                         path.parent.mkdir(parents=True, exist_ok=True)
                         path.write_text(_template(language))
                 selected = self.block_tree.selected_block
-                if selected and selected in project.blocks and selected != name and "then" in \
-                        schema.allowed_transitions(project.blocks[selected].type, kind):
+                if (
+                    selected
+                    and selected in project.blocks
+                    and selected != name
+                    and "then" in schema.allowed_transitions(project.blocks[selected].type, kind)
+                ):
                     project.add_transition(Transition(selected, name, type_written=False))
 
             self.edit_structure(change, f"add block '{name}'", select=name)
 
-        self.push_screen(Ask("New block: NAME [TYPE [LANGUAGE]]\n(joined to the selected block by `then` where "
-                             "that is allowed)",
-                             placeholder="my-block code python"), named)
+        self.push_screen(
+            Ask(
+                "New block: NAME [TYPE [LANGUAGE]]\n(joined to the selected block by `then` where that is allowed)",
+                placeholder="my-block code python",
+            ),
+            named,
+        )
 
     def action_rename_block(self) -> None:
         old = self.block_tree.selected_block
@@ -749,8 +794,9 @@ the focused pane; `escape` backs out; `q` quits (asking first when edits are uns
 
         def renamed(new: str | None) -> None:
             if new and new != old:
-                self.edit_structure(lambda project: project.rename_block(old, new), f"rename '{old}' to '{new}'",
-                                    select=new)
+                self.edit_structure(
+                    lambda project: project.rename_block(old, new), f"rename '{old}' to '{new}'", select=new
+                )
 
         self.push_screen(Ask(f"Rename block '{old}' to:", old), renamed)
 
@@ -761,8 +807,9 @@ the focused pane; `escape` backs out; `q` quits (asking first when edits are uns
 
         def confirmed(yes: bool | None) -> None:
             if yes:
-                self.edit_structure(lambda project: project.remove_block(block),
-                                    f"delete block '{block}' (its code file is kept)")
+                self.edit_structure(
+                    lambda project: project.remove_block(block), f"delete block '{block}' (its code file is kept)"
+                )
 
         self.push_screen(Confirm(f"Delete block '{block}' and its transitions? Its code file stays."), confirmed)
 
@@ -780,12 +827,20 @@ the focused pane; `escape` backs out; `q` quits (asking first when edits are uns
                 self.notify(problem, severity="error")
                 return
             self.edit_structure(
-                lambda project: project.add_transition(Transition(source, target, kind, expression,
-                                                                  type_written=kind != "then")),
-                f"add {kind} transition {source} → {target}", select=source)
+                lambda project: project.add_transition(
+                    Transition(source, target, kind, expression, type_written=kind != "then")
+                ),
+                f"add {kind} transition {source} → {target}",
+                select=source,
+            )
 
-        self.push_screen(Ask(f"New transition from '{source}': TARGET [TYPE [EXPRESSION]]",
-                             placeholder="next-block if return_data['ok']"), answered)
+        self.push_screen(
+            Ask(
+                f"New transition from '{source}': TARGET [TYPE [EXPRESSION]]",
+                placeholder="next-block if return_data['ok']",
+            ),
+            answered,
+        )
 
     def _allowed(self, source: str, target: str) -> tuple[str, ...] | None:
         project = self.project
@@ -818,8 +873,7 @@ the focused pane; `escape` backs out; `q` quits (asking first when edits are uns
 
             self.edit_structure(change, f"change the transition {via.source} → {target} ({kind})", select=target)
 
-        self.push_screen(Ask(f"Change the transition from '{via.source}': TARGET TYPE [EXPRESSION]", current),
-                         answered)
+        self.push_screen(Ask(f"Change the transition from '{via.source}': TARGET TYPE [EXPRESSION]", current), answered)
 
     def _selected_transition(self, verb: str):
         """(index, transition) of the transition leading to the tree's cursor node, or None (and a hint)."""
@@ -838,7 +892,7 @@ the focused pane; `escape` backs out; `q` quits (asking first when edits are uns
         if kind != "if" and expression:
             return "only an `if` transition takes an expression"
         if expression is not None:
-            from refinery_tui.model.expressions import ExpressionSyntaxError, compile_expression
+            from refinery_tui.runtime.expressions import ExpressionSyntaxError, compile_expression
 
             try:
                 compile_expression(expression)
@@ -859,8 +913,11 @@ the focused pane; `escape` backs out; `q` quits (asking first when edits are uns
 
         def confirmed(yes: bool | None) -> None:
             if yes:
-                self.edit_structure(lambda project: project.remove_transition(index),
-                                    f"remove the {via.type} transition {via.source} → {via.target}", select=via.source)
+                self.edit_structure(
+                    lambda project: project.remove_transition(index),
+                    f"remove the {via.type} transition {via.source} → {via.target}",
+                    select=via.source,
+                )
 
         self.push_screen(Confirm(f"Remove the {via.type} transition {via.source} → {via.target}?"), confirmed)
 
@@ -879,10 +936,15 @@ the focused pane; `escape` backs out; `q` quits (asking first when edits are uns
         graph = ProjectGraph(project)
         lines = [f"## {name}", "", f"- type: `{block.type}`"]
         if isinstance(block, CodeBlock):
-            lines += [f"- language: `{block.language_name}`", f"- file: `{block.code_file}`",
-                      f"- memory: {block.memory_mb} MB", f"- timeout: {block.timeout_s} s",
-                      f"- retries: {block.retry_count}", f"- env: `{block.env or {}}`",
-                      f"- libraries: `{block.libraries or []}`"]
+            lines += [
+                f"- language: `{block.language_name}`",
+                f"- file: `{block.code_file}`",
+                f"- memory: {block.memory_mb} MB",
+                f"- timeout: {block.timeout_s} s",
+                f"- retries: {block.retry_count}",
+                f"- env: `{block.env or {}}`",
+                f"- libraries: `{block.libraries or []}`",
+            ]
         for key in ("schedule", "input", "batch_size", "path", "method"):
             if getattr(block, key, None) is not None:
                 lines.append(f"- {key}: `{getattr(block, key)}`")
@@ -939,9 +1001,8 @@ the focused pane; `escape` backs out; `q` quits (asking first when edits are uns
             binding = active.binding
             if binding.description and (binding.id or key) not in seen:
                 seen.add(binding.id or key)
-                rows.append(f"| `{active.binding.key_display or key}` | {binding.description} | "
-                            f"`{binding.id or ''}` |")
-        rows += ["", f"Remap keys in `{keymap.config_file()}` (a `[keymap]` table of binding id = \"keys\")."]
+                rows.append(f"| `{active.binding.key_display or key}` | {binding.description} | `{binding.id or ''}` |")
+        rows += ["", f'Remap keys in `{keymap.config_file()}` (a `[keymap]` table of binding id = "keys").']
         self.push_screen(ShowText("\n".join(rows)))
 
     def action_zoom(self) -> None:
@@ -950,8 +1011,11 @@ the focused pane; `escape` backs out; `q` quits (asking first when edits are uns
             screen.minimize()
             return
         widget = self.focused
-        while widget is not None and widget.parent is not None and widget.id not in (
-                "tree", "editor", "run", "deploy", "invoke", "logs", "problems", "bottom"):
+        while (
+            widget is not None
+            and widget.parent is not None
+            and widget.id not in ("tree", "editor", "run", "deploy", "invoke", "logs", "problems", "bottom")
+        ):
             widget = widget.parent
         if widget is not None:
             screen.maximize(widget, container=False)
@@ -960,8 +1024,9 @@ the focused pane; `escape` backs out; `q` quits (asking first when edits are uns
         """Escape backs out of anything: a dialog, a zoomed pane, the editor or the input (to the tree)."""
         if isinstance(self.screen, ModalScreen):
             self.screen.dismiss(None)
-        elif self.focused is not None and any(getattr(widget, "back_out", lambda: False)()
-                                              for widget in self.focused.ancestors_with_self):
+        elif self.focused is not None and any(
+            getattr(widget, "back_out", lambda: False)() for widget in self.focused.ancestors_with_self
+        ):
             pass  # a pane backed out of something of its own (the Logs pane's filter)
         elif self.screen.maximized is not None:
             self.screen.minimize()
@@ -1032,7 +1097,11 @@ the focused pane; `escape` backs out; `q` quits (asking first when edits are uns
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
         commands = [
-            ("Run: Start", "Run the project from its entry block with the input in the Run pane", self.action_run_start),
+            (
+                "Run: Start",
+                "Run the project from its entry block with the input in the Run pane",
+                self.action_run_start,
+            ),
             ("Run: Step", "Run one invocation at a time", self.action_run_step),
             ("Run: Continue", "Continue a paused run", self.action_run_continue),
             ("Run: Pause", "Pause before the next invocation", self.action_run_pause),
@@ -1048,26 +1117,44 @@ the focused pane; `escape` backs out; `q` quits (asking first when edits are uns
             ("Block: Settings", "Type, language, memory, timeout, env, transitions", self.action_block_settings),
             ("Block: Toggle breakpoint", "Pause runs before the selected block", self.action_toggle_breakpoint),
             ("Transition: Add", "Add a transition from the selected block", self.action_add_transition),
-            ("Transition: Change", "Change the target, type or expression of the transition to the selected node",
-             self.action_edit_transition),
+            (
+                "Transition: Change",
+                "Change the target, type or expression of the transition to the selected node",
+                self.action_edit_transition,
+            ),
             ("Transition: Remove", "Remove the transition leading to the selected node", self.action_delete_transition),
             ("File: Save", "Save the open file", self.editor.action_save),
             ("File: Close tab", "Close the open file (asks when it has unsaved edits)", self.editor.action_close_tab),
             ("File: Open project.yaml", "Edit project.yaml", self.action_open_project_file),
             ("File: Edit in $EDITOR", "Suspend and open the file in your editor", self.action_external_editor),
-            ("Deploy: Plan", "What a deploy to the target and stage would create, update and delete",
-             lambda: self.deploy("plan")),
+            (
+                "Deploy: Plan",
+                "What a deploy to the target and stage would create, update and delete",
+                lambda: self.deploy("plan"),
+            ),
             ("Deploy: Apply", "Carry out the plan (asks first)", lambda: self.deploy("apply")),
             ("Deploy: Retry", "Plan again and apply after a failed deploy or teardown", lambda: self.deploy("retry")),
-            ("Deploy: Tear down", "Delete everything of the stage (asks for the stage name)",
-             lambda: self.deploy("teardown")),
-            ("Deploy: Target", "Choose the sandbox, an AWS profile or an endpoint, and the stage",
-             lambda: self.deploy("focus_target")),
-            ("Deploy: AWS command log", "Show or hide every AWS call the workbench made",
-             lambda: self.deploy("toggle_log")),
+            (
+                "Deploy: Tear down",
+                "Delete everything of the stage (asks for the stage name)",
+                lambda: self.deploy("teardown"),
+            ),
+            (
+                "Deploy: Target",
+                "Choose the sandbox, an AWS profile or an endpoint, and the stage",
+                lambda: self.deploy("focus_target"),
+            ),
+            (
+                "Deploy: AWS command log",
+                "Show or hide every AWS call the workbench made",
+                lambda: self.deploy("toggle_log"),
+            ),
             ("View: Zoom", "Zoom the focused pane", self.action_zoom),
-            ("View: Problems", "Show the Problems pane", lambda: setattr(self.query_one("#bottom"), "active",
-                                                                        "tab-problems")),
+            (
+                "View: Problems",
+                "Show the Problems pane",
+                lambda: setattr(self.query_one("#bottom"), "active", "tab-problems"),
+            ),
             ("Help: Keys", "The keys that work here", self.action_keys),
         ]
         commands += invoke_commands(self)
@@ -1078,8 +1165,11 @@ the focused pane; `escape` backs out; `q` quits (asking first when edits are uns
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.state == WorkerState.ERROR:
             error = event.worker.error
-            self.notify(f"{event.worker.group or 'background'} failed: {type(error).__name__}: {error}",
-                        severity="error", timeout=10)
+            self.notify(
+                f"{event.worker.group or 'background'} failed: {type(error).__name__}: {error}",
+                severity="error",
+                timeout=10,
+            )
             if event.worker.group == "run":
                 self.running = False
                 self.run_pane.set_status(f"✗ the run stopped: {error}", "red")

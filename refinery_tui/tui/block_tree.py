@@ -14,12 +14,23 @@ from refinery_tui.model.project import CodeBlock, Project
 from refinery_tui.textview import TRANSITION_SYMBOLS
 
 TRANSITION_STYLES = {
-    "then": "bold", "if": "cyan", "else": "magenta", "exception": "red", "fan-out": "yellow",
-    "fan-in": "green", "merge": "blue", "on_exception": "red",
+    "then": "bold",
+    "if": "cyan",
+    "else": "magenta",
+    "exception": "red",
+    "fan-out": "yellow",
+    "fan-in": "green",
+    "merge": "blue",
+    "on_exception": "red",
 }
 STATE_STYLES = {
-    "pending": "dim", "queued": "dim", "running": "bold yellow", "succeeded": "green", "failed": "bold red",
-    "skipped": "dim italic", "paused": "reverse yellow",
+    "pending": "dim",
+    "queued": "dim",
+    "running": "bold yellow",
+    "succeeded": "green",
+    "failed": "bold red",
+    "skipped": "dim italic",
+    "paused": "reverse yellow",
 }
 STATE_MARKS = {"queued": "·", "running": "▶", "succeeded": "✓", "failed": "✗", "paused": "⏸", "skipped": "○"}
 

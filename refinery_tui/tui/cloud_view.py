@@ -52,10 +52,12 @@ def cloud_status(run: Any, execution: Any, stage: str) -> tuple[str, str]:
     if execution is None and run.status == "running":
         return f"☁ running · {count} invocation(s) so far · {where}execution {run.execution_id}", "yellow"
     status = execution.status if execution is not None else run.status
-    took = execution.duration_ms if execution is not None and execution.duration_ms is not None else \
-        run.duration_ms
+    took = execution.duration_ms if execution is not None and execution.duration_ms is not None else run.duration_ms
     timing = f" in {took:.0f} ms" if took is not None else ""
     errors = f" · {execution.errors[0]}" if execution is not None and execution.errors else ""
     style = "green" if status == "succeeded" else "bold red"
-    return (f"☁ {STATUS_MARKS.get(status, '·')} {status} · {count} invocations{timing}{errors} · {where}"
-            f"execution {run.execution_id}", style)
+    return (
+        f"☁ {STATUS_MARKS.get(status, '·')} {status} · {count} invocations{timing}{errors} · {where}"
+        f"execution {run.execution_id}",
+        style,
+    )

@@ -13,16 +13,27 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable, Input, Label, ProgressBar, Select, Static
 
-from refinery_tui.deploy_command import SYMBOLS
+from refinery_tui.cloud.planner import ACTION_SYMBOLS
 from refinery_tui.tui.command_log import CallQueue, CommandLog
 from refinery_tui.tui.deploy_table import DeployTable
-from refinery_tui.tui.deploy_target import KINDS, DeployTarget, connect, default_target, load_target, readable, \
-    save_target
+from refinery_tui.tui.deploy_target import (
+    KINDS,
+    DeployTarget,
+    connect,
+    default_target,
+    load_target,
+    readable,
+    save_target,
+)
 from refinery_tui.tui.messages import AwsCallsReady, DeployEventsReady, DeployFailed, DeployFinished, DeployPlanned
 from refinery_tui.tui.modals import Confirm, TypeToConfirm
 
-FAILED_VERBS = {"plan": "cannot plan", "teardown-plan": "cannot list what to tear down",
-                "apply": "the deploy stopped", "teardown": "the teardown stopped"}
+FAILED_VERBS = {
+    "plan": "cannot plan",
+    "teardown-plan": "cannot list what to tear down",
+    "apply": "the deploy stopped",
+    "teardown": "the teardown stopped",
+}
 
 
 class DeployDriver:
@@ -111,8 +122,9 @@ AWS-compatible endpoint (LocalStack, ...).
     def compose(self) -> ComposeResult:
         target = load_target(self.root)
         with Horizontal(id="deploy-target"):
-            yield Select([(kind, kind) for kind in KINDS], value=target.kind, allow_blank=False, compact=True,
-                         id="deploy-kind")
+            yield Select(
+                [(kind, kind) for kind in KINDS], value=target.kind, allow_blank=False, compact=True, id="deploy-kind"
+            )
             yield Input(target.endpoint, placeholder="endpoint URL", compact=True, id="deploy-endpoint")
             yield Input(target.profile, placeholder="profile (default)", compact=True, id="deploy-profile")
             yield Input(target.region, placeholder="region", compact=True, id="deploy-region")
@@ -157,8 +169,9 @@ AWS-compatible endpoint (LocalStack, ...).
             return self.query_one(f"#deploy-{name}", Input).value.strip()
 
         kind = self.query_one("#deploy-kind", Select).value
-        return DeployTarget(kind if kind in KINDS else "sandbox", value("endpoint"), value("profile"),
-                            value("region"), value("stage"))
+        return DeployTarget(
+            kind if kind in KINDS else "sandbox", value("endpoint"), value("profile"), value("region"), value("stage")
+        )
 
     def show_fields(self, kind: Any) -> None:
         self.query_one("#deploy-endpoint", Input).display = kind != "profile"
@@ -217,8 +230,11 @@ AWS-compatible endpoint (LocalStack, ...).
             return
         save_target(self.root, target)
         self.busy = "listing what to tear down" if teardown else "planning"
-        self.set_status(f"{self.busy} stage {target.stage} on {target.describe()} (packaging the blocks, reading "
-                        "what is deployed)…", "yellow")
+        self.set_status(
+            f"{self.busy} stage {target.stage} on {target.describe()} (packaging the blocks, reading "
+            "what is deployed)…",
+            "yellow",
+        )
         self.plan_worker(self.root, target, teardown, then, operation)
 
     @work(thread=True, group="deploy", exit_on_error=False)
@@ -234,23 +250,30 @@ AWS-compatible endpoint (LocalStack, ...).
     def on_deploy_planned(self, message: DeployPlanned) -> None:
         self.busy = None
         plan, target = message.plan, message.target
-        self.plan, self.deployer, self.plan_target, self.plan_teardown = plan, message.deployer, target, \
-            message.teardown
+        self.plan, self.deployer, self.plan_target, self.plan_teardown = (
+            plan,
+            message.deployer,
+            target,
+            message.teardown,
+        )
         self.table.show_plan(plan, message.teardown)
         self.progress.display = False
         self.show_detail(self.table.highlighted_key())
         if not plan.pending:
             self.plan = self.retry = None
             if message.teardown:
-                self.set_status(f"nothing of {message.deployer.project.name} stage {target.stage} is deployed on "
-                                f"{target.describe()}.")
+                self.set_status(
+                    f"nothing of {message.deployer.project.name} stage {target.stage} is deployed on "
+                    f"{target.describe()}."
+                )
             else:
                 self.set_status(f"plan: {plan.summary()} · nothing to change.")
         elif message.then == "apply":
             self.start_apply()
         elif message.teardown:
-            self.set_status(f"a teardown deletes these {len(plan.pending)} resources: type the stage name to "
-                            "confirm", "bold red")
+            self.set_status(
+                f"a teardown deletes these {len(plan.pending)} resources: type the stage name to confirm", "bold red"
+            )
             self.confirm_teardown()
         else:
             self.set_status(f"plan: {plan.summary()} · a applies")
@@ -270,11 +293,19 @@ AWS-compatible endpoint (LocalStack, ...).
     def confirm_apply(self) -> None:
         plan, target = self.plan, self.plan_target
         counts = plan.counts()
-        lines = [f"Apply {len(plan.pending)} change(s) to stage {target.stage} of {self.deployer.project.name}?",
-                 f"Target: {target.describe()}", ""]
-        lines += [f"  {SYMBOLS[action]} {counts[action]} to {action}" for action in ("create", "update", "delete")]
-        lines += [f"  {SYMBOLS['unchanged']} {counts['unchanged']} unchanged", "",
-                  "Enter or y applies; Escape or n cancels."]
+        lines = [
+            f"Apply {len(plan.pending)} change(s) to stage {target.stage} of {self.deployer.project.name}?",
+            f"Target: {target.describe()}",
+            "",
+        ]
+        lines += [
+            f"  {ACTION_SYMBOLS[action]} {counts[action]} to {action}" for action in ("create", "update", "delete")
+        ]
+        lines += [
+            f"  {ACTION_SYMBOLS['unchanged']} {counts['unchanged']} unchanged",
+            "",
+            "Enter or y applies; Escape or n cancels.",
+        ]
 
         def confirmed(yes: bool | None) -> None:
             if yes:
@@ -290,10 +321,12 @@ AWS-compatible endpoint (LocalStack, ...).
         for change in plan.pending:
             kinds[change.kind] = kinds.get(change.kind, 0) + 1
         listed = ", ".join(f"{kind} ×{count}" for kind, count in sorted(kinds.items()))
-        question = (f"Tear down stage {target.stage} of {self.deployer.project.name}?\n"
-                    f"Target: {target.describe()}\n\n"
-                    f"This deletes {len(plan.pending)} resources ({listed}) and cannot be undone.\n\n"
-                    f"Type the stage name ({target.stage}) and press Enter; Escape cancels.")
+        question = (
+            f"Tear down stage {target.stage} of {self.deployer.project.name}?\n"
+            f"Target: {target.describe()}\n\n"
+            f"This deletes {len(plan.pending)} resources ({listed}) and cannot be undone.\n\n"
+            f"Type the stage name ({target.stage}) and press Enter; Escape cancels."
+        )
 
         def confirmed(yes: bool | None) -> None:
             if yes:
@@ -353,8 +386,9 @@ AWS-compatible endpoint (LocalStack, ...).
                     table.skip(key, event.get("reason", ""))
         self.show_detail(table.highlighted_key())
         if self.busy:
-            self.set_status(f"{self.busy}: {table.finished_count()} of {len(table.states)} change(s) finished…",
-                            "yellow")
+            self.set_status(
+                f"{self.busy}: {table.finished_count()} of {len(table.states)} change(s) finished…", "yellow"
+            )
 
     def on_deploy_finished(self, message: DeployFinished) -> None:
         self.apply_events(self.driver.take_events())
@@ -370,17 +404,23 @@ AWS-compatible endpoint (LocalStack, ...).
                 self.set_status(f"✓ torn down: {len(result.done)} resources deleted.", "green")
             else:
                 self.retry = ("teardown", target)
-                self.set_status(f"✗ teardown incomplete: {len(left)} resource(s) left: {', '.join(left)} · "
-                                "r retries", "bold red")
+                self.set_status(
+                    f"✗ teardown incomplete: {len(left)} resource(s) left: {', '.join(left)} · r retries", "bold red"
+                )
         elif result.ok:
             self.retry = None
-            self.set_status(f"✓ deployed: {len(result.done)} change(s) in {result.seconds:.1f} s "
-                            f"({message.write_calls} AWS write calls)", "green")
+            self.set_status(
+                f"✓ deployed: {len(result.done)} change(s) in {result.seconds:.1f} s "
+                f"({message.write_calls} AWS write calls)",
+                "green",
+            )
         else:
             self.retry = ("apply", target)
-            self.set_status(f"✗ deploy failed: {len(result.failures)} step(s) failed; {len(result.done)} change(s) "
-                            f"made, {len(result.skipped)} not tried · r retries: it picks up where this one stopped",
-                            "bold red")
+            self.set_status(
+                f"✗ deploy failed: {len(result.failures)} step(s) failed; {len(result.done)} change(s) "
+                f"made, {len(result.skipped)} not tried · r retries: it picks up where this one stopped",
+                "bold red",
+            )
         if self.table.failures:
             self.table.move_cursor(row=self.table.get_row_index(next(iter(self.table.failures))))
 
@@ -390,8 +430,11 @@ AWS-compatible endpoint (LocalStack, ...).
         target = message.target or self.current_target()
         # a teardown is retried only after its typed confirmation was given
         self.retry = None if message.operation == "teardown-plan" else (message.operation, target)
-        self.set_status(f"✗ {FAILED_VERBS.get(message.operation, message.operation)}: {message.error}"
-                        + (" · r retries" if self.retry else ""), "bold red")
+        self.set_status(
+            f"✗ {FAILED_VERBS.get(message.operation, message.operation)}: {message.error}"
+            + (" · r retries" if self.retry else ""),
+            "bold red",
+        )
 
     def action_retry(self) -> None:
         if self.is_busy():

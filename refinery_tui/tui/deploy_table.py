@@ -7,11 +7,15 @@ from typing import Any
 from rich.text import Text
 from textual.widgets import DataTable
 
-from refinery_tui.deploy_command import SYMBOLS
+from refinery_tui.cloud.planner import ACTION_SYMBOLS
 
 ACTION_STYLES = {"create": "green", "update": "yellow", "delete": "bold red", "unchanged": "dim"}
-STATE_LABELS = {"waiting": ("· waiting", "dim"), "done": ("✓ done", "green"), "failed": ("✗ failed", "bold red"),
-                "skipped": ("○ skipped", "dim")}
+STATE_LABELS = {
+    "waiting": ("· waiting", "dim"),
+    "done": ("✓ done", "green"),
+    "failed": ("✗ failed", "bold red"),
+    "skipped": ("○ skipped", "dim"),
+}
 COLUMNS = (("action", 11), ("progress", 14), ("kind", 12), ("block", None), ("name", None), ("reason", None))
 BAR_WIDTH = 8
 
@@ -24,7 +28,7 @@ def step_bar(done: int, steps: int) -> str:
 
 
 def action_label(action: str) -> Text:
-    return Text(f"{SYMBOLS[action]} {action}", style=ACTION_STYLES[action])
+    return Text(f"{ACTION_SYMBOLS[action]} {action}", style=ACTION_STYLES[action])
 
 
 class DeployTable(DataTable):
@@ -47,8 +51,9 @@ class DeployTable(DataTable):
         self.states, self.steps, self.failures = {}, {}, {}
         for change in plan.pending + [c for c in plan.changes if c.action == "unchanged"]:
             reason = "the stage is torn down" if teardown else change.reason
-            self.add_row(action_label(change.action), "", change.kind, change.block or "", change.name, reason,
-                         key=change.id)
+            self.add_row(
+                action_label(change.action), "", change.kind, change.block or "", change.name, reason, key=change.id
+            )
 
     def count(self, action: str) -> int:
         return sum(1 for change in self.changes.values() if change.action == action)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from refinery_tui.model.files import atomic_write_text
 
@@ -14,8 +15,16 @@ KINDS = ("sandbox", "profile", "endpoint")
 SANDBOX_URL = "http://127.0.0.1:4566"
 TARGET_FILE = "deploy-target.json"
 SANDBOX_CREDENTIALS = "sandbox"  # the sandbox accepts any credentials; used only when none are configured
-CREDENTIAL_CODES = {"InvalidClientTokenId", "UnrecognizedClientException", "ExpiredToken", "ExpiredTokenException",
-                    "SignatureDoesNotMatch", "InvalidAccessKeyId", "AccessDenied", "AccessDeniedException"}
+CREDENTIAL_CODES = {
+    "InvalidClientTokenId",
+    "UnrecognizedClientException",
+    "ExpiredToken",
+    "ExpiredTokenException",
+    "SignatureDoesNotMatch",
+    "InvalidAccessKeyId",
+    "AccessDenied",
+    "AccessDeniedException",
+}
 
 
 class DeployError(Exception):
@@ -88,8 +97,10 @@ def connect(root: Path, target: DeployTarget, on_call: Callable[[Any], None] | N
         raise DeployError(str(exc)) from None
     if not result.ok:
         first = result.errors[0].format().splitlines()[0]
-        raise DeployError(f"the project has {len(result.errors)} error(s) to fix before deploying (the Problems "
-                          f"tab lists them); first: {first}")
+        raise DeployError(
+            f"the project has {len(result.errors)} error(s) to fix before deploying (the Problems "
+            f"tab lists them); first: {first}"
+        )
     log = CallLog(listeners=[on_call] if on_call else [])
     endpoint = target.endpoint if target.kind != "profile" else None
     profile = (target.profile or None) if target.kind == "profile" else None
@@ -97,8 +108,9 @@ def connect(root: Path, target: DeployTarget, on_call: Callable[[Any], None] | N
     if target.kind == "sandbox" and aws.session.get_credentials() is None:
         import boto3
 
-        aws.session = boto3.Session(aws_access_key_id=SANDBOX_CREDENTIALS, aws_secret_access_key=SANDBOX_CREDENTIALS,
-                                    region_name=aws.region)
+        aws.session = boto3.Session(
+            aws_access_key_id=SANDBOX_CREDENTIALS, aws_secret_access_key=SANDBOX_CREDENTIALS, region_name=aws.region
+        )
     deployer = Deployer(result.project, Path(root), target.stage, aws)
     _ = deployer.target
     return deployer
@@ -125,12 +137,24 @@ def readable(exc: BaseException, target: DeployTarget | None = None) -> str:
         if isinstance(error, aws_errors.ProfileNotFound):
             return f"{error}; `aws configure list-profiles` lists them"
         if isinstance(error, (aws_errors.NoCredentialsError, aws_errors.PartialCredentialsError)):
-            return ("no AWS credentials found: choose a profile that has some (`aws configure` makes one), or deploy "
-                    "to the sandbox target, which needs none (`refinery-tui sandbox` starts it)")
-        if isinstance(error, (aws_errors.EndpointConnectionError, aws_errors.ConnectionClosedError,
-                              aws_errors.ConnectTimeoutError, aws_errors.ReadTimeoutError)):
-            hint = " Is the sandbox running? `refinery-tui sandbox` starts it." if target and \
-                target.kind == "sandbox" else ""
+            return (
+                "no AWS credentials found: choose a profile that has some (`aws configure` makes one), or deploy "
+                "to the sandbox target, which needs none (`refinery-tui sandbox` starts it)"
+            )
+        if isinstance(
+            error,
+            (
+                aws_errors.EndpointConnectionError,
+                aws_errors.ConnectionClosedError,
+                aws_errors.ConnectTimeoutError,
+                aws_errors.ReadTimeoutError,
+            ),
+        ):
+            hint = (
+                " Is the sandbox running? `refinery-tui sandbox` starts it."
+                if target and target.kind == "sandbox"
+                else ""
+            )
             return f"cannot reach {where}: {error}.{hint}"
         if isinstance(error, aws_errors.ClientError):
             details = error.response.get("Error", {})

@@ -11,8 +11,16 @@ from textual.widgets import Static, TabbedContent, TabPane, TextArea
 from refinery_tui.model.files import atomic_write_text
 from refinery_tui.tui.messages import FileSaved
 
-LANGUAGES = {".py": "python", ".js": "javascript", ".cjs": "javascript", ".mjs": "javascript", ".yaml": "yaml",
-             ".yml": "yaml", ".json": "json", ".md": "markdown"}
+LANGUAGES = {
+    ".py": "python",
+    ".js": "javascript",
+    ".cjs": "javascript",
+    ".mjs": "javascript",
+    ".yaml": "yaml",
+    ".yml": "yaml",
+    ".json": "json",
+    ".md": "markdown",
+}
 
 
 def _tab_id(path: Path) -> str:
@@ -28,8 +36,15 @@ class CodeEditor(TextArea):
     ]
 
     def __init__(self, path: Path, text: str) -> None:
-        super().__init__(text, language=LANGUAGES.get(path.suffix), theme="css", soft_wrap=False,
-                         tab_behavior="indent", show_line_numbers=True, id=f"editor-{_tab_id(path)}")
+        super().__init__(
+            text,
+            language=LANGUAGES.get(path.suffix),
+            theme="css",
+            soft_wrap=False,
+            tab_behavior="indent",
+            show_line_numbers=True,
+            id=f"editor-{_tab_id(path)}",
+        )
         self.path = path
         self.saved_text = text
         self.disk_stamp = _stamp(path)

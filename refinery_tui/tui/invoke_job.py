@@ -6,15 +6,22 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Protocol
+from typing import Any, Protocol
 
 from refinery_tui.tui.deploy_target import DeployTarget, connect, readable
+
 LATE_MS = 60_000
 """Logs are read from this long before the invoke (clocks differ; the entry may start before the call returns)."""
-NOT_DEPLOYED = {"ResourceNotFoundException", "QueueDoesNotExist", "AWS.SimpleQueueService.NonExistentQueue",
-                "NotFound", "NotFoundException"}
+NOT_DEPLOYED = {
+    "ResourceNotFoundException",
+    "QueueDoesNotExist",
+    "AWS.SimpleQueueService.NonExistentQueue",
+    "NotFound",
+    "NotFoundException",
+}
 HOW_LABELS = {"invoke": "invoke", "api": "API route", "queue": "send to queue", "topic": "publish to topic"}
 
 
@@ -36,8 +43,7 @@ def parse_input(text: str) -> tuple[Any, tuple[str, int, int] | None]:
     try:
         return json.loads(text.strip() or "null"), None
     except json.JSONDecodeError as exc:
-        return None, (f"the input is not valid JSON at line {exc.lineno}:{exc.colno}: {exc.msg}", exc.lineno,
-                      exc.colno)
+        return None, (f"the input is not valid JSON at line {exc.lineno}:{exc.colno}: {exc.msg}", exc.lineno, exc.colno)
 
 
 class Driver(Protocol):
@@ -79,8 +85,14 @@ class InvokeRequest:
 class InvokeJob:
     """Start an execution and follow it until it ends, `stop` is set, or FOLLOW_S passes."""
 
-    def __init__(self, request: InvokeRequest, driver: Driver, stop: threading.Event,
-                 on_call: Callable[[Any], None] | None = None, follow_s: float | None = None) -> None:
+    def __init__(
+        self,
+        request: InvokeRequest,
+        driver: Driver,
+        stop: threading.Event,
+        on_call: Callable[[Any], None] | None = None,
+        follow_s: float | None = None,
+    ) -> None:
         self.request = request
         self.driver = driver
         self.stop = stop
@@ -98,15 +110,17 @@ class InvokeJob:
             return
         start_ms = int(time.time() * 1000) - LATE_MS
         try:
-            started = Invoker(deployer.aws, deployer.target).start(request.block, request.value, request.how,
-                                                                   request.sync)
+            started = Invoker(deployer.aws, deployer.target).start(
+                request.block, request.value, request.how, request.sync
+            )
         except Exception as exc:  # noqa: BLE001 - every failure becomes a readable line in the pane
             self.driver.failed(problem(exc, target, deployer.project.name))
             return
         self.driver.started(started, target, request.sync)
         if not started.execution_id:
-            self.driver.finished("", None, None, "the reply named no execution (no x-refinery-execution header): "
-                                                 "nothing to follow", None)
+            self.driver.finished(
+                "", None, None, "the reply named no execution (no x-refinery-execution header): nothing to follow", None
+            )
             return
         self.follow(deployer, started.execution_id, start_ms)
 
@@ -115,14 +129,23 @@ class InvokeJob:
         from refinery_tui.cloud.follow import FOLLOW_S, follow_execution
 
         mode = "auto" if self.request.target.kind == "profile" else "poll"
-        followed = follow_execution(deployer.aws, deployer.target, execution_id, start_ms, self.driver.updated,
-                                    self.stop, mode, self.follow_s or FOLLOW_S)
+        followed = follow_execution(
+            deployer.aws,
+            deployer.target,
+            execution_id,
+            start_ms,
+            self.driver.updated,
+            self.stop,
+            mode,
+            self.follow_s or FOLLOW_S,
+        )
         error = followed.error
         if followed.failure is not None:
             error = readable(followed.failure, self.request.target)
             if followed.in_logs:
                 error = f"reading the logs failed: {error}"
         self.driver.finished(execution_id, followed.run, followed.execution, error, followed.note)
+
 
 def recent_executions(root: Path, target: DeployTarget, limit: int = 30) -> list[Any]:
     """The stage's latest executions (newest first), from its state table."""

@@ -22,16 +22,29 @@ from refinery_tui import saved_inputs
 from refinery_tui.tui.block_tree import STATE_MARKS, STATE_STYLES
 from refinery_tui.tui.deploy_target import TARGET_FILE, load_target
 from refinery_tui.tui.invoke_job import (
-    InvokeJob, InvokeRequest, ReopenJob, hows_for, parse_input, readable, recent_executions,
+    InvokeJob,
+    InvokeRequest,
+    ReopenJob,
+    hows_for,
+    parse_input,
+    readable,
+    recent_executions,
 )
 from refinery_tui.tui.messages import (
-    CloudExecutionFinished, CloudExecutionSelected, CloudExecutionStarted, CloudExecutionUpdated,
-    InvokeEntriesLoaded, InvokeFailed, RecentExecutionsLoaded,
+    CloudExecutionFinished,
+    CloudExecutionSelected,
+    CloudExecutionStarted,
+    CloudExecutionUpdated,
+    InvokeEntriesLoaded,
+    InvokeFailed,
+    RecentExecutionsLoaded,
 )
 from refinery_tui.tui.run_pane import compact_json, output_preview
 
-NO_TARGET = ("no deploy target yet: choose one in the Deploy pane (5, then t: the sandbox, a profile or an "
-             "endpoint, and the stage), p plans (which saves it), a deploys; the Invoke pane uses that target")
+NO_TARGET = (
+    "no deploy target yet: choose one in the Deploy pane (5, then t: the sandbox, a profile or an "
+    "endpoint, and the stage), p plans (which saves it), a deploys; the Invoke pane uses that target"
+)
 MAX_ROWS = 1_000
 """Invocations listed in the pane; the Run pane (`o`) shows them all."""
 IDLE = "r/Enter invokes · s sync · b block · h how · i input · o open in Run · f1 help"
@@ -142,8 +155,9 @@ pane saved (its top line; `p` there plans and saves them); the line at the top r
             yield Static("", id="invoke-target")
         yield Static("", id="invoke-status")
         with Horizontal(id="invoke-body"):
-            yield TextArea("{}", language="json", id="invoke-input", show_line_numbers=False, compact=True,
-                           tab_behavior="focus")
+            yield TextArea(
+                "{}", language="json", id="invoke-input", show_line_numbers=False, compact=True, tab_behavior="focus"
+            )
             table = DataTable(id="invoke-invocations", cursor_type="row", zebra_stripes=True)
             table.can_focus = False  # the pane takes the keys (Enter invokes); `o` opens a row in the Run pane
             for label, width in (("block", 16), ("status", 11), ("ms", 5), ("output", None)):
@@ -181,8 +195,9 @@ pane saved (its top line; `p` there plans and saves them); the line at the top r
     def set_status(self, text: str, style: str = "") -> None:
         """One line, cut at the edge; a failure wraps, to be read whole."""
         wrap = text.startswith("✗")
-        self.query_one("#invoke-status", Static).update(Text(text, style=style, no_wrap=not wrap,
-                                                             overflow="fold" if wrap else "ellipsis"))
+        self.query_one("#invoke-status", Static).update(
+            Text(text, style=style, no_wrap=not wrap, overflow="fold" if wrap else "ellipsis")
+        )
 
     def set_result(self, lines: list[str], style: str = "") -> None:
         """The reply, outputs and errors: a line each, cut at the edge (`o` shows them whole in the Run pane)."""
@@ -207,7 +222,7 @@ pane saved (its top line; `p` there plans and saves them); the line at the top r
     def load_entries(self) -> None:
         from refinery_tui.cloud.invoker import entry_points
         from refinery_tui.model import ProjectNotFound, validate_project
-        from refinery_tui.runtime.manifest import build_manifest
+        from refinery_tui.model.manifest import build_manifest
 
         try:
             result = validate_project(self.root)
@@ -293,8 +308,10 @@ pane saved (its top line; `p` there plans and saves them); the line at the top r
         self.sync = not self.sync
         self.query_one("#invoke-sync", Static).update(Text("sync", style="bold") if self.sync else "async")
         if self.how != "invoke":
-            self.notify(f"sync and async apply to `invoke`; `{self.how}` is always "
-                        f"{'synchronous' if self.how == 'api' else 'asynchronous'}")
+            self.notify(
+                f"sync and async apply to `invoke`; `{self.how}` is always "
+                f"{'synchronous' if self.how == 'api' else 'asynchronous'}"
+            )
 
     def action_cursor_down(self) -> None:
         self.table.action_cursor_down()
@@ -309,8 +326,12 @@ pane saved (its top line; `p` there plans and saves them); the line at the top r
 
     def action_open_in_run(self) -> None:
         if self.run is None:
-            self.notify("no execution followed yet: r invokes one" if self.execution_id is None else
-                        "no invocation of this execution has logged yet", severity="warning")
+            self.notify(
+                "no execution followed yet: r invokes one"
+                if self.execution_id is None
+                else "no invocation of this execution has logged yet",
+                severity="warning",
+            )
             return
         table = self.table
         key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value if table.row_count else None
@@ -345,8 +366,7 @@ pane saved (its top line; `p` there plans and saves them); the line at the top r
         self.drafts.pop(self.block, None)
         target = self.begin()
         mode = "sync" if self.sync and self.how == "invoke" else ("async" if self.how == "invoke" else self.how)
-        self.set_status(f"starting '{self.block}' ({mode}) on stage {target.stage} · {target.describe()}…",
-                        "yellow")
+        self.set_status(f"starting '{self.block}' ({mode}) on stage {target.stage} · {target.describe()}…", "yellow")
         request = InvokeRequest(self.root, target, self.block, self.how, value, self.sync and self.how == "invoke")
         self.invoke_worker(request, self._stop, self._call_listener())
         self.focus()
@@ -363,6 +383,7 @@ pane saved (its top line; `p` there plans and saves them); the line at the top r
         def record(call: Any) -> None:
             if call.service not in ("logs", "dynamodb", "sts"):
                 calls.add(call)
+
         return record
 
     @work(thread=True, group="invoke", exit_on_error=False)
@@ -379,8 +400,11 @@ pane saved (its top line; `p` there plans and saves them); the line at the top r
         self.execution_id, self.following = started.execution_id, bool(started.execution_id)
         self.reply = started.reply
         how = f"invoke, {'sync' if message.sync else 'async'}" if started.how == "invoke" else started.how
-        self.set_status(f"▶ execution {started.execution_id or '(no id)'} started at '{started.block}' ({how}) · "
-                        "following its logs… x stops", "yellow")
+        self.set_status(
+            f"▶ execution {started.execution_id or '(no id)'} started at '{started.block}' ({how}) · "
+            "following its logs… x stops",
+            "yellow",
+        )
         if started.reply is not None:
             self.set_result([reply_line(started.reply)], reply_style(started.reply))
 
@@ -390,8 +414,11 @@ pane saved (its top line; `p` there plans and saves them); the line at the top r
             return
         self.run = message.run
         self.show_run(message.run)
-        self.set_status(f"▶ execution {self.execution_id}: running · {len(message.run.invocations)} "
-                        "invocation(s) so far · x stops following", "yellow")
+        self.set_status(
+            f"▶ execution {self.execution_id}: running · {len(message.run.invocations)} "
+            "invocation(s) so far · x stops following",
+            "yellow",
+        )
 
     def on_cloud_execution_finished(self, message: CloudExecutionFinished) -> None:
         if message.execution_id != self.execution_id:
@@ -407,14 +434,18 @@ pane saved (its top line; `p` there plans and saves them); the line at the top r
             return
         execution = message.execution
         if execution is None:
-            self.set_status(f"■ execution {self.execution_id}: {message.note or 'not followed to its end'} · "
-                            "o opens what was seen", "dim")
+            self.set_status(
+                f"■ execution {self.execution_id}: {message.note or 'not followed to its end'} · o opens what was seen",
+                "dim",
+            )
             return
         ok = execution.status == "succeeded"
         took = f" in {execution.duration_ms:.0f} ms" if execution.duration_ms is not None else ""
         count = len(self.run.invocations) if self.run is not None else execution.invocations
-        self.set_status(f"{'✓' if ok else '✗'} {execution.status} · execution {execution.execution_id} · "
-                        f"{count} invocations{took}", "green" if ok else "bold red")
+        self.set_status(
+            f"{'✓' if ok else '✗'} {execution.status} · execution {execution.execution_id} · {count} invocations{took}",
+            "green" if ok else "bold red",
+        )
         lines = [reply_line(self.reply)] if self.reply is not None else []
         lines += [f"output {item['block']}: {compact_json(item['output'])}" for item in execution.outputs]
         lines += [f"error: {error}" for error in execution.errors]
@@ -472,6 +503,7 @@ pane saved (its top line; `p` there plans and saves them); the line at the top r
             chosen = next((e for e in message.executions if e.execution_id == execution_id), None)
             if chosen is not None:
                 self.reopen(chosen)
+
         self.app.push_screen(PickExecution(message.executions), picked)
 
     def begin(self) -> Any:
@@ -501,8 +533,9 @@ pane saved (its top line; `p` there plans and saves them); the line at the top r
         """A bug in the invoke worker ends the invoke (the app reports the error too)."""
         if event.worker.group == "invoke" and event.state == WorkerState.ERROR:
             self.starting = self.following = False
-            self.set_status(f"✗ the invoke stopped: {type(event.worker.error).__name__}: {event.worker.error}",
-                            "bold red")
+            self.set_status(
+                f"✗ the invoke stopped: {type(event.worker.error).__name__}: {event.worker.error}", "bold red"
+            )
 
 
 class PickExecution(ModalScreen[str]):
@@ -520,8 +553,12 @@ class PickExecution(ModalScreen[str]):
             started = time.strftime("%H:%M:%S", time.localtime(execution.started)) if execution.started else "?"
             duration = f"{execution.duration_ms:.0f} ms" if execution.duration_ms is not None else "running"
             mark = STATE_MARKS.get(execution.status, "·")
-            options.append(Option(f"{mark} {execution.execution_id}  {execution.status:<9} {started}  {duration}",
-                                  id=execution.execution_id))
+            options.append(
+                Option(
+                    f"{mark} {execution.execution_id}  {execution.status:<9} {started}  {duration}",
+                    id=execution.execution_id,
+                )
+            )
         with Vertical(classes="dialog"):
             yield Static("Recent executions (newest first) · Enter follows one · Escape cancels")
             yield OptionList(*options, id="recent-executions")
@@ -547,19 +584,32 @@ def invoke_commands(app: Any) -> list[tuple[str, str, Any]]:
         def run() -> None:
             app.action_focus_pane("invoke")
             getattr(app.query_one(InvokePane), f"action_{action}")()
+
         return run
 
     return [
-        ("Invoke: Start", "Start a deployed execution at the chosen block with the input (the Deploy pane's target)",
-         act("invoke")),
+        (
+            "Invoke: Start",
+            "Start a deployed execution at the chosen block with the input (the Deploy pane's target)",
+            act("invoke"),
+        ),
         ("Invoke: Choose block", "The entry block (and queue or topic) to start at", act("choose_block")),
-        ("Invoke: How", "Invoke the function, call the API route, send to the queue or publish to the topic",
-         act("choose_how")),
+        (
+            "Invoke: How",
+            "Invoke the function, call the API route, send to the queue or publish to the topic",
+            act("choose_how"),
+        ),
         ("Invoke: Edit input", "The JSON input of the next invoke", act("edit_input")),
         ("Invoke: Toggle sync", "Wait for the entry block (sync) or return at once (async)", act("toggle_sync")),
-        ("Invoke: Open in Run pane", "The followed execution's invocations, inputs, outputs and log lines",
-         act("open_in_run")),
+        (
+            "Invoke: Open in Run pane",
+            "The followed execution's invocations, inputs, outputs and log lines",
+            act("open_in_run"),
+        ),
         ("Invoke: Stop following", "Stop following the execution (it goes on in the cloud)", act("stop_following")),
-        ("Invoke: Recent executions", "The stage's latest executions with status and duration; follow one",
-         act("recent")),
+        (
+            "Invoke: Recent executions",
+            "The stage's latest executions with status and duration; follow one",
+            act("recent"),
+        ),
     ]

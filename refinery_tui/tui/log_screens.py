@@ -46,8 +46,10 @@ def line_json(line: LogLine) -> tuple[str, str | None]:
 class LineDetail(ModalScreen[None]):
     """One log line: where it came from, and its record or message, in a read-only text area (select to copy)."""
 
-    BINDINGS = [Binding("escape", "dismiss", "Close", id="logs.detail.close"),
-                Binding("q", "dismiss", "Close", show=False, id="logs.detail.quit")]
+    BINDINGS = [
+        Binding("escape", "dismiss", "Close", id="logs.detail.close"),
+        Binding("q", "dismiss", "Close", show=False, id="logs.detail.quit"),
+    ]
 
     def __init__(self, line: LogLine, time_text: str) -> None:
         super().__init__()
@@ -57,14 +59,17 @@ class LineDetail(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         line = self.line
-        where = (f"{self.time_text} · block {line.block or '?'} · {line.level}"
-                 + (f" · execution {line.execution_id}" if line.execution_id else "")
-                 + (f" · invocation {line.invocation_id}" if line.invocation_id else "")
-                 + f"\n{line.group} · stream {line.stream}")
+        where = (
+            f"{self.time_text} · block {line.block or '?'} · {line.level}"
+            + (f" · execution {line.execution_id}" if line.execution_id else "")
+            + (f" · invocation {line.invocation_id}" if line.invocation_id else "")
+            + f"\n{line.group} · stream {line.stream}"
+        )
         with Vertical(classes="dialog wide", id="logs-detail"):
             yield Static(Text(where, style="bold"), id="logs-detail-where")
-            area = TextArea(self.text, read_only=True, show_line_numbers=False, soft_wrap=True, compact=True,
-                            id="logs-detail-text")
+            area = TextArea(
+                self.text, read_only=True, show_line_numbers=False, soft_wrap=True, compact=True, id="logs-detail-text"
+            )
             try:
                 area.language = self.language
             except Exception:  # noqa: BLE001 - no highlighting is fine
@@ -81,8 +86,12 @@ def invocation_label(invocation: CloudInvocation) -> Text:
     took = f" {invocation.duration_ms:.0f} ms" if isinstance(invocation.duration_ms, (int, float)) else ""
     retry = f" (attempt {invocation.attempt + 1})" if invocation.attempt else ""
     style = STATUS_STYLES.get(invocation.status, "")
-    return Text.assemble((f"{STATUS_SYMBOLS.get(invocation.status, '?')} ", style), (invocation.block + place, "bold"),
-                         (f" {invocation.status}", style), (took + retry, "dim"))
+    return Text.assemble(
+        (f"{STATUS_SYMBOLS.get(invocation.status, '?')} ", style),
+        (invocation.block + place, "bold"),
+        (f" {invocation.status}", style),
+        (took + retry, "dim"),
+    )
 
 
 def invocation_detail(invocation: CloudInvocation) -> Text:
@@ -119,11 +128,13 @@ class ExecutionScreen(ModalScreen[str | None]):
     that started it), coloured by status; the highlighted one's input, output or error, and its log lines.
     Dismissed with None, or with the highlighted invocation's id ("" for none) when `o` asks for the Run pane."""
 
-    BINDINGS = [Binding("escape", "dismiss", "Close", id="logs.execution.close"),
-                Binding("q", "dismiss", "Close", show=False, id="logs.execution.quit"),
-                Binding("o", "open_in_run", "Open in Run", id="logs.execution.open"),
-                Binding("j", "cursor('down')", "Down", show=False, id="logs.execution.down"),
-                Binding("k", "cursor('up')", "Up", show=False, id="logs.execution.up")]
+    BINDINGS = [
+        Binding("escape", "dismiss", "Close", id="logs.execution.close"),
+        Binding("q", "dismiss", "Close", show=False, id="logs.execution.quit"),
+        Binding("o", "open_in_run", "Open in Run", id="logs.execution.open"),
+        Binding("j", "cursor('down')", "Down", show=False, id="logs.execution.down"),
+        Binding("k", "cursor('up')", "Up", show=False, id="logs.execution.up"),
+    ]
 
     def __init__(self, run: CloudRun, kept: int, invocation_id: str | None = None) -> None:
         super().__init__()
@@ -138,8 +149,9 @@ class ExecutionScreen(ModalScreen[str | None]):
                 yield Tree("execution", id="logs-execution-tree")
                 with VerticalScroll(id="logs-execution-side"):
                     yield Static("", id="logs-execution-detail")
-            yield Static(Text("j/k or arrows choose an invocation · o opens it in the Run pane · escape closes",
-                              style="dim"))
+            yield Static(
+                Text("j/k or arrows choose an invocation · o opens it in the Run pane · escape closes", style="dim")
+            )
 
     def on_mount(self) -> None:
         tree = self.query_one(Tree)
@@ -156,17 +168,25 @@ class ExecutionScreen(ModalScreen[str | None]):
         duration = f" · {run.duration_ms} ms" if run.duration_ms is not None else ""
         states = run.blocks()
         counts = {status: list(states.values()).count(status) for status in ("succeeded", "failed", "running")}
-        self.query_one("#logs-execution-title", Static).update(Text.assemble(
-            (f"execution {run.execution_id} ", "bold"), (run.status, STATUS_STYLES.get(run.status, "")),
-            (f"{duration} · {len(run.invocations)} invocation(s) of {len(states)} block(s): "
-             + ", ".join(f"{count} {status}" for status, count in counts.items() if count)
-             + f" · from the {self.kept:,} kept log lines", "dim")))
+        self.query_one("#logs-execution-title", Static).update(
+            Text.assemble(
+                (f"execution {run.execution_id} ", "bold"),
+                (run.status, STATUS_STYLES.get(run.status, "")),
+                (
+                    f"{duration} · {len(run.invocations)} invocation(s) of {len(states)} block(s): "
+                    + ", ".join(f"{count} {status}" for status, count in counts.items() if count)
+                    + f" · from the {self.kept:,} kept log lines",
+                    "dim",
+                ),
+            )
+        )
         tree.clear()
         nodes = {}
         for invocation in run.ordered():
             parent = nodes.get(invocation.parent, tree.root)
-            nodes[invocation.id] = parent.add(invocation_label(invocation), data=invocation.id, expand=True,
-                                              allow_expand=False)
+            nodes[invocation.id] = parent.add(
+                invocation_label(invocation), data=invocation.id, expand=True, allow_expand=False
+            )
         for node in nodes.values():
             node.allow_expand = bool(node.children)
         target = nodes.get(chosen) or next(iter(nodes.values()), None)
@@ -175,7 +195,8 @@ class ExecutionScreen(ModalScreen[str | None]):
             self.show_invocation(target.data)
         else:
             self.query_one("#logs-execution-detail", Static).update(
-                "no start or end line of this execution is among the kept lines")
+                "no start or end line of this execution is among the kept lines"
+            )
 
     @on(Tree.NodeHighlighted)
     def highlighted(self, event: Tree.NodeHighlighted) -> None:

@@ -18,14 +18,35 @@ from textual.strip import Strip
 
 from refinery_tui.tui.logbuffer import BLOCK, CLOCK, EXECUTION, KIND, LEVEL, PARTS, SEQ, TEXT, Entry, LogBuffer
 
-BLOCK_COLOURS = ("dark_cyan", "magenta", "green3", "dodger_blue1", "orange3", "medium_purple1", "deep_pink3",
-                 "spring_green3", "steel_blue1", "gold3", "turquoise2", "orchid")
+BLOCK_COLOURS = (
+    "dark_cyan",
+    "magenta",
+    "green3",
+    "dodger_blue1",
+    "orange3",
+    "medium_purple1",
+    "deep_pink3",
+    "spring_green3",
+    "steel_blue1",
+    "gold3",
+    "turquoise2",
+    "orchid",
+)
 """One per block (in the order of the stage's sorted block names, so a project's colours are stable)."""
 LEVEL_LABELS = {"DEBUG": "DEBUG", "INFO": "INFO ", "WARN": "WARN ", "ERROR": "ERROR", "PLATFORM": "PLAT "}
-LEVEL_STYLES = {"DEBUG": Style(dim=True), "INFO": Style(color="green"), "WARN": Style(color="yellow", bold=True),
-                "ERROR": Style(color="red", bold=True), "PLATFORM": Style(dim=True, italic=True)}
-MESSAGE_STYLES = {"DEBUG": Style(dim=True), "WARN": Style(color="yellow"), "ERROR": Style(color="red"),
-                  "PLATFORM": Style(dim=True)}
+LEVEL_STYLES = {
+    "DEBUG": Style(dim=True),
+    "INFO": Style(color="green"),
+    "WARN": Style(color="yellow", bold=True),
+    "ERROR": Style(color="red", bold=True),
+    "PLATFORM": Style(dim=True, italic=True),
+}
+MESSAGE_STYLES = {
+    "DEBUG": Style(dim=True),
+    "WARN": Style(color="yellow"),
+    "ERROR": Style(color="red"),
+    "PLATFORM": Style(dim=True),
+}
 RECORD_STYLE = Style(bold=True)
 BLOCK_WIDTH = (5, 16)
 """The block column is as wide as the longest block name, within these bounds (longer names end in …)."""
@@ -92,8 +113,9 @@ class LogView(ScrollView, can_focus=True, inherit_bindings=False):
 
     def set_blocks(self, blocks: list[str]) -> None:
         """The stage's blocks: each gets its colour, and the block column their width."""
-        self.colours = {name: Style(color=BLOCK_COLOURS[index % len(BLOCK_COLOURS)])
-                        for index, name in enumerate(sorted(blocks))}
+        self.colours = {
+            name: Style(color=BLOCK_COLOURS[index % len(BLOCK_COLOURS)]) for index, name in enumerate(sorted(blocks))
+        }
         self.block_width = min(max([BLOCK_WIDTH[0], *map(len, blocks)]), BLOCK_WIDTH[1])
         self.relayout(force=True)
 
@@ -207,9 +229,11 @@ class LogView(ScrollView, can_focus=True, inherit_bindings=False):
     def _style(self, name: str) -> Style:
         if not self._styles:
             base = self.rich_style
-            self._styles = {"base": base,
-                            "cursor": Style(bgcolor=self.get_component_rich_style("log-view--cursor").bgcolor),
-                            "dim": base + Style(color=self.get_component_rich_style("log-view--dim").color)}
+            self._styles = {
+                "base": base,
+                "cursor": Style(bgcolor=self.get_component_rich_style("log-view--cursor").bgcolor),
+                "dim": base + Style(color=self.get_component_rich_style("log-view--dim").color),
+            }
         return self._styles[name]
 
     def render_line(self, y: int) -> Strip:
@@ -251,16 +275,22 @@ class LogView(ScrollView, can_focus=True, inherit_bindings=False):
         base = self._style("base")
         block = entry[BLOCK] or "?"
         width = self.block_width
-        block = block.ljust(width) if len(block) <= width else block[:width - 1] + "…"
+        block = block.ljust(width) if len(block) <= width else block[: width - 1] + "…"
         level = entry[LEVEL]
         execution = (entry[EXECUTION] or "")[-EXECUTION_WIDTH:]
-        message_style = base + (RECORD_STYLE if entry[KIND] is not None and level == "INFO" else
-                                MESSAGE_STYLES.get(level, Style()))
-        prefix = [Segment(entry[CLOCK], self._style("dim")), Segment(" ", base),
-                  Segment(block, base + self.colours.get(entry[BLOCK], Style())), Segment(" ", base),
-                  Segment(execution.ljust(EXECUTION_WIDTH) if execution else "   ·  ", self._style("dim")),
-                  Segment(" ", base), Segment(LEVEL_LABELS.get(level, level[:5].ljust(5)), base + LEVEL_STYLES.get(
-                      level, Style())), Segment(" ", base)]
+        message_style = base + (
+            RECORD_STYLE if entry[KIND] is not None and level == "INFO" else MESSAGE_STYLES.get(level, Style())
+        )
+        prefix = [
+            Segment(entry[CLOCK], self._style("dim")),
+            Segment(" ", base),
+            Segment(block, base + self.colours.get(entry[BLOCK], Style())),
+            Segment(" ", base),
+            Segment(execution.ljust(EXECUTION_WIDTH) if execution else "   ·  ", self._style("dim")),
+            Segment(" ", base),
+            Segment(LEVEL_LABELS.get(level, level[:5].ljust(5)), base + LEVEL_STYLES.get(level, Style())),
+            Segment(" ", base),
+        ]
         if not self.wrap:
             return [Strip([*prefix, Segment(entry[TEXT], message_style)])]
         buffer = self.buffer

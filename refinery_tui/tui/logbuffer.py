@@ -7,8 +7,9 @@ import re
 import time
 from array import array
 from bisect import bisect_left, bisect_right
+from collections.abc import Callable, Iterable
 from operator import itemgetter
-from typing import Any, Callable, Iterable
+from typing import Any
 
 from rich.cells import cell_len
 
@@ -22,13 +23,32 @@ COMPACT_AFTER = 4_096
 SUMMARY_LIMIT = 160
 """Characters of an input or output preview in a record's one-line summary."""
 
-_LAMBDA_PREFIX = re.compile(r"^(?:\[(?:DEBUG|INFO|WARNING|ERROR|CRITICAL)\]\t\S+\t\S+\t"
-                            r"|\S+\t\S+\t(?:DEBUG|INFO|WARN|ERROR|TRACE|FATAL)\t)")
+_LAMBDA_PREFIX = re.compile(
+    r"^(?:\[(?:DEBUG|INFO|WARNING|ERROR|CRITICAL)\]\t\S+\t\S+\t"
+    r"|\S+\t\S+\t(?:DEBUG|INFO|WARN|ERROR|TRACE|FATAL)\t)"
+)
 _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f]")
 
 
-SEQ, TIME_MS, CLOCK, GROUP, STREAM, EVENT_ID, MESSAGE, BLOCK, LEVEL, EXECUTION, INVOCATION, SAMPLED, KIND, TEXT, \
-    WIDTH, PARTS, PART_WIDTHS = range(17)
+(
+    SEQ,
+    TIME_MS,
+    CLOCK,
+    GROUP,
+    STREAM,
+    EVENT_ID,
+    MESSAGE,
+    BLOCK,
+    LEVEL,
+    EXECUTION,
+    INVOCATION,
+    SAMPLED,
+    KIND,
+    TEXT,
+    WIDTH,
+    PARTS,
+    PART_WIDTHS,
+) = range(17)
 """The fields of an entry: a plain tuple of strings and numbers (see `Entry`)."""
 _SEQ = itemgetter(SEQ)
 _WIDTH = itemgetter(WIDTH)
@@ -60,9 +80,10 @@ class Clock:
 
 
 def compact(value: Any, limit: int = SUMMARY_LIMIT) -> str:
-    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, separators=(",", ":"),
-                                                            default=repr)
-    return text if len(text) <= limit else text[:limit - 1] + "…"
+    text = (
+        value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=repr)
+    )
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _error(error: Any) -> str:
@@ -124,9 +145,27 @@ def prepare(lines: Iterable[LogLine], clock: Clock | None = None) -> list[Entry]
         else:
             text, many = " ⏎ ".join(parts), tuple(parts)
             widths = tuple(_cells(part) for part in parts)
-        entries.append((0, line.timestamp, clock(line.timestamp), line.group, line.stream, line.event_id,
-                        line.message, line.block, line.level, line.execution_id, line.invocation_id, line.sampled,
-                        line.kind, text, _cells(text), many, widths))
+        entries.append(
+            (
+                0,
+                line.timestamp,
+                clock(line.timestamp),
+                line.group,
+                line.stream,
+                line.event_id,
+                line.message,
+                line.block,
+                line.level,
+                line.execution_id,
+                line.invocation_id,
+                line.sampled,
+                line.kind,
+                text,
+                _cells(text),
+                many,
+                widths,
+            )
+        )
     return entries
 
 
@@ -151,9 +190,14 @@ def matcher(log_filter: LogFilter) -> Callable[[Entry], bool] | None:
     matches = log_filter.matches
 
     def match(entry: Entry) -> bool:
-        probe.block, probe.execution_id, probe.level, probe.message = \
-            entry[BLOCK], entry[EXECUTION], entry[LEVEL], entry[MESSAGE]
+        probe.block, probe.execution_id, probe.level, probe.message = (
+            entry[BLOCK],
+            entry[EXECUTION],
+            entry[LEVEL],
+            entry[MESSAGE],
+        )
         return matches(probe)
+
     return match
 
 
@@ -206,14 +250,14 @@ class LogBuffer:
 
     def entries(self) -> list[Entry]:
         """Every kept entry, oldest first (a copy)."""
-        return self._all[self._all_start:]
+        return self._all[self._all_start :]
 
     def shown_entries(self) -> list[Entry]:
-        return self._shown[self._shown_start:]
+        return self._shown[self._shown_start :]
 
     def lines_of(self, execution_id: str) -> list[LogLine]:
         """The kept lines of one execution, oldest first."""
-        return [line_of(entry) for entry in self._all[self._all_start:] if entry[EXECUTION] == execution_id]
+        return [line_of(entry) for entry in self._all[self._all_start :] if entry[EXECUTION] == execution_id]
 
     @property
     def base_row(self) -> int:
@@ -248,7 +292,7 @@ class LogBuffer:
         self.received += len(prepared)
         if len(prepared) > self.limit:
             self.dropped += len(prepared) - self.limit
-            prepared = prepared[-self.limit:]
+            prepared = prepared[-self.limit :]
         seq = self._seq
         entries = [(number,) + entry[1:] for number, entry in enumerate(prepared, seq)]
         self._seq = seq + len(entries)
@@ -273,7 +317,7 @@ class LogBuffer:
     def set_filter(self, log_filter: LogFilter) -> None:
         self.filter = log_filter
         self._match = matcher(log_filter)
-        kept = self._all[self._all_start:]
+        kept = self._all[self._all_start :]
         self._shown = kept if self._match is None else list(filter(self._match, kept))
         self._shown_start = 0
         self._relayout()
@@ -319,15 +363,15 @@ class LogBuffer:
         self._next_row = 0
         self._rows = array("q")
         if self._shown_start:
-            del self._shown[:self._shown_start]
+            del self._shown[: self._shown_start]
             self._shown_start = 0
         self._place(self._shown)
 
     def _compact(self) -> None:
         if self._all_start > COMPACT_AFTER and self._all_start * 2 > len(self._all):
-            del self._all[:self._all_start]
+            del self._all[: self._all_start]
             self._all_start = 0
         if self._shown_start > COMPACT_AFTER and self._shown_start * 2 > len(self._shown):
-            del self._shown[:self._shown_start]
-            del self._rows[:self._shown_start]
+            del self._shown[: self._shown_start]
+            del self._rows[: self._shown_start]
             self._shown_start = 0

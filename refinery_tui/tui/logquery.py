@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from refinery_tui.cloud.logfilter import FilterError, LogFilter
 from refinery_tui.cloud.loglines import LEVELS

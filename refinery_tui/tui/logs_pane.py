@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 from rich.text import Text
 from textual import on, work
@@ -19,8 +19,20 @@ from refinery_tui.cloud.loglines import LogLine
 from refinery_tui.tui.deploy_target import TARGET_FILE, DeployTarget, connect, load_target, readable
 from refinery_tui.tui.log_screens import ExecutionScreen, LineDetail
 from refinery_tui.tui.log_view import LogView
-from refinery_tui.tui.logbuffer import CLOCK, EXECUTION, GROUP, INVOCATION, MAX_LINES, SAMPLED, SEQ, Clock, Entry, \
-    LogBuffer, line_of, prepare
+from refinery_tui.tui.logbuffer import (
+    CLOCK,
+    EXECUTION,
+    GROUP,
+    INVOCATION,
+    MAX_LINES,
+    SAMPLED,
+    SEQ,
+    Clock,
+    Entry,
+    LogBuffer,
+    line_of,
+    prepare,
+)
 from refinery_tui.tui.logquery import parse_filter
 from refinery_tui.tui.messages import CloudExecutionSelected, LogLinesReady, LogsConnected, LogsFailed
 
@@ -32,9 +44,11 @@ FILTER_DELAY_S = 0.2
 """The filter applies this long after the last key typed in the box (Enter applies it at once)."""
 EXECUTION_REFRESH_S = 0.5
 """An open execution view is rebuilt at most this often while its lines keep coming."""
-HOW_TO_DEPLOY = ("Nothing deployed from here yet. Choose a target and a stage in the Deploy tab (5; the sandbox "
-                 "needs no AWS account: `refinery-tui sandbox` starts it), deploy with `a`, then come back: this tab "
-                 "tails every log group of that stage.")
+HOW_TO_DEPLOY = (
+    "Nothing deployed from here yet. Choose a target and a stage in the Deploy tab (5; the sandbox "
+    "needs no AWS account: `refinery-tui sandbox` starts it), deploy with `a`, then come back: this tab "
+    "tails every log group of that stage."
+)
 
 
 class LogsDriver:
@@ -144,8 +158,11 @@ A live tail (real AWS) may be **sampled** by CloudWatch when lines come too fast
         with Horizontal(id="logs-bar"):
             yield Static("", id="logs-status")
             yield Static("", id="logs-badge")
-        yield Input(placeholder="text · re:REGEX · block:NAME · exec:ID · level:ERROR (enter keeps, esc clears)",
-                    compact=True, id="logs-filter")
+        yield Input(
+            placeholder="text · re:REGEX · block:NAME · exec:ID · level:ERROR (enter keeps, esc clears)",
+            compact=True,
+            id="logs-filter",
+        )
         yield LogView(self.buffer, id="logs-view")
 
     def on_mount(self) -> None:
@@ -190,8 +207,9 @@ A live tail (real AWS) may be **sampled** by CloudWatch when lines come too fast
         elif self.state == "unconfigured" and not len(buffer):
             status.append("nothing deployed yet: deploy in the Deploy tab (5), then come back here", style="yellow")
         else:
-            status.append("● following" if view.following else "⏸ paused", style="green" if view.following
-                          else "bold yellow")
+            status.append(
+                "● following" if view.following else "⏸ paused", style="green" if view.following else "bold yellow"
+            )
             shown, kept = buffer.shown_count, len(buffer)
             status.append(f" · {shown:,} of {kept:,} lines" if not buffer.filter.empty else f" · {kept:,} lines")
             if buffer.dropped:
@@ -229,8 +247,10 @@ A live tail (real AWS) may be **sampled** by CloudWatch when lines come too fast
             if not self.groups:
                 return "This project has no code blocks: nothing on the stage writes logs."
             if self.missing == set(self.groups):
-                return (f"Nothing of {where} is deployed yet: deploy it in the Deploy tab (5, then a). The tail is "
-                        "running and picks the logs up as soon as they exist.")
+                return (
+                    f"Nothing of {where} is deployed yet: deploy it in the Deploy tab (5, then a). The tail is "
+                    "running and picks the logs up as soon as they exist."
+                )
             return f"Waiting for log lines of {where} (from {SINCE} ago). Invoke it, and its lines show here."
         return ""
 
@@ -248,8 +268,12 @@ A live tail (real AWS) may be **sampled** by CloudWatch when lines come too fast
                 self.show_state()
             return
         target = load_target(self.root)
-        if self.driver is not None and target == self.target and self.state != "failed" and \
-                not (self.state == "tailing" and self.code_blocks() not in (None, self.blocks)):
+        if (
+            self.driver is not None
+            and target == self.target
+            and self.state != "failed"
+            and not (self.state == "tailing" and self.code_blocks() not in (None, self.blocks))
+        ):
             return
         self.start_tail(target)
 
@@ -451,8 +475,10 @@ A live tail (real AWS) may be **sampled** by CloudWatch when lines come too fast
             return
         execution = entry[EXECUTION]
         if not execution:
-            self.notify("this line belongs to no execution (Lambda's own lines, or output outside a block's run)",
-                        severity="warning")
+            self.notify(
+                "this line belongs to no execution (Lambda's own lines, or output outside a block's run)",
+                severity="warning",
+            )
             return
         run = self.rebuild(execution)
         stage = self.target.stage if self.target is not None else ""
@@ -461,8 +487,7 @@ A live tail (real AWS) may be **sampled** by CloudWatch when lines come too fast
             if invocation_id is not None:  # `o`: show it in the Run pane and the tree, at that invocation
                 self.post_message(CloudExecutionSelected(self.rebuild(execution), None, stage, invocation_id or None))
 
-        self.app.push_screen(ExecutionScreen(run, len(self.buffer),
-                                             entry[INVOCATION]), closed)
+        self.app.push_screen(ExecutionScreen(run, len(self.buffer), entry[INVOCATION]), closed)
 
     def rebuild(self, execution_id: str):
         """The execution rebuilt from the kept lines (a CloudRun)."""
@@ -481,19 +506,22 @@ A live tail (real AWS) may be **sampled** by CloudWatch when lines come too fast
 
     def system_commands(self) -> Iterable[SystemCommand]:
         """`Logs: ...` commands for the palette (each shows the pane first)."""
+
         def run(action: str):
             def go() -> None:
                 self.app.query_one("#bottom").active = "tab-logs"
                 self.view.focus()
                 getattr(self, f"action_{action}")()
+
             return go
 
         yield SystemCommand("Logs: Follow", "Follow the stage's log lines, or pause (f)", run("follow"))
         yield SystemCommand("Logs: Filter", "Filter by text, re:REGEX, block:, exec:, level: (/)", run("filter"))
         yield SystemCommand("Logs: Wrap", "Wrap long log lines, or not (w)", run("wrap"))
         yield SystemCommand("Logs: Open line", "The selected line's JSON (enter)", run("open"))
-        yield SystemCommand("Logs: Execution", "The selected line's execution, rebuilt from the log (x)",
-                            run("execution"))
+        yield SystemCommand(
+            "Logs: Execution", "The selected line's execution, rebuilt from the log (x)", run("execution")
+        )
         yield SystemCommand("Logs: Restart tail", "Tail the Deploy tab's target and stage again (R)", run("restart"))
 
 

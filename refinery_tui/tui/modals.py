@@ -10,9 +10,11 @@ from textual.widgets import Button, Input, Label, Markdown, Static
 
 
 class Confirm(ModalScreen[bool]):
-    BINDINGS = [Binding("escape", "dismiss(False)", "Cancel", id="modal.cancel"),
-                Binding("y", "dismiss(True)", "Yes", id="modal.yes"),
-                Binding("n", "dismiss(False)", "No", id="modal.no")]
+    BINDINGS = [
+        Binding("escape", "dismiss(False)", "Cancel", id="modal.cancel"),
+        Binding("y", "dismiss(True)", "Yes", id="modal.yes"),
+        Binding("n", "dismiss(False)", "No", id="modal.no"),
+    ]
 
     def __init__(self, question: str) -> None:
         super().__init__()
@@ -84,8 +86,10 @@ class Ask(ModalScreen[str]):
 class ShowText(ModalScreen[None]):
     """Markdown to read (help, settings, a diff); Escape or q closes it."""
 
-    BINDINGS = [Binding("escape", "dismiss", "Close", id="modal.close"),
-                Binding("q", "dismiss", "Close", show=False, id="modal.quit")]
+    BINDINGS = [
+        Binding("escape", "dismiss", "Close", id="modal.close"),
+        Binding("q", "dismiss", "Close", show=False, id="modal.quit"),
+    ]
 
     def __init__(self, markdown: str) -> None:
         super().__init__()

@@ -14,8 +14,14 @@ from textual.widgets import DataTable, Static, TextArea
 from refinery_tui.local.executor import preview
 
 ROWS_PER_BLOCK = 100
-STATUS_STYLES = {"queued": "dim", "running": "bold yellow", "succeeded": "green", "failed": "bold red",
-                 "cancelled": "dim", "paused": "reverse yellow"}
+STATUS_STYLES = {
+    "queued": "dim",
+    "running": "bold yellow",
+    "succeeded": "green",
+    "failed": "bold red",
+    "cancelled": "dim",
+    "paused": "reverse yellow",
+}
 
 
 def _json(value: Any) -> str:
@@ -64,8 +70,9 @@ Runs the workflow locally, with the semantics it has when deployed.
     def compose(self):
         with Vertical(id="run-left"):
             yield Static("idle: `r` runs the project", id="run-status")
-            yield TextArea("{}", language="json", id="run-input", show_line_numbers=False, compact=True,
-                           tab_behavior="focus")
+            yield TextArea(
+                "{}", language="json", id="run-input", show_line_numbers=False, compact=True, tab_behavior="focus"
+            )
             table = DataTable(id="invocations", cursor_type="row", zebra_stripes=True)
             for label, width in (("block", 16), ("status", 9), ("ms", 7), ("output", None)):
                 table.add_column(label, width=width)
@@ -76,8 +83,7 @@ Runs the workflow locally, with the semantics it has when deployed.
             history.display = False
             yield history
         with VerticalScroll(id="run-right"):
-            yield Static("Select an invocation to see its input, output, backpack and output streams.",
-                         id="run-detail")
+            yield Static("Select an invocation to see its input, output, backpack and output streams.", id="run-detail")
 
     @property
     def table(self) -> DataTable:
@@ -105,8 +111,16 @@ Runs the workflow locally, with the semantics it has when deployed.
         self.cloud_run = None
         self.cloud_shown = {}
 
-    def upsert(self, invocation_id: str, label: str, status: str, ms: float | None = None, output: str = "",
-               changed: bool = False, block: str | None = None) -> None:
+    def upsert(
+        self,
+        invocation_id: str,
+        label: str,
+        status: str,
+        ms: float | None = None,
+        output: str = "",
+        changed: bool = False,
+        block: str | None = None,
+    ) -> None:
         """Add or update an invocation's row. Past ROWS_PER_BLOCK rows of one block (a big fan-out), further
         invocations of it are folded into one summary row, so that the table stays small and fast."""
         block = block or label.split("[", 1)[0]
@@ -118,8 +132,12 @@ Runs the workflow locally, with the semantics it has when deployed.
                 self._fold(block, invocation_id, status)
                 return
             rows[block] = rows.get(block, 0) + 1
-        cells = [Text(("Δ " if changed else "") + label, style="bold" if changed else ""),
-                 Text(status, style=STATUS_STYLES.get(status, "")), "" if ms is None else _ms(ms), output]
+        cells = [
+            Text(("Δ " if changed else "") + label, style="bold" if changed else ""),
+            Text(status, style=STATUS_STYLES.get(status, "")),
+            "" if ms is None else _ms(ms),
+            output,
+        ]
         if invocation_id in table.rows:
             for column, value in zip(table.columns, cells):
                 table.update_cell(invocation_id, column, value)
@@ -137,8 +155,12 @@ Runs the workflow locally, with the semantics it has when deployed.
         counts[status] = counts.get(status, 0) + 1
         summary = " ".join(f"{count} {name}" for name, count in sorted(counts.items()) if count)
         key = f"more:{block}"
-        cells = [Text(f"{block} … +{len(statuses)}", style="italic"), Text(summary, style="dim"), "",
-                 "more invocations, folded (History shows all)"]
+        cells = [
+            Text(f"{block} … +{len(statuses)}", style="italic"),
+            Text(summary, style="dim"),
+            "",
+            "more invocations, folded (History shows all)",
+        ]
         if key in self.table.rows:
             for column, value in zip(self.table.columns, cells):
                 self.table.update_cell(key, column, value)
@@ -148,8 +170,10 @@ Runs the workflow locally, with the semantics it has when deployed.
     def show_detail(self, record) -> None:
         parts = [f"[b]{record.block}[/b]  {record.status}  {record.duration_ms:.1f} ms  attempt {record.attempt + 1}"]
         parts += _value_sections(record.status, record.input, record.output, record.error)
-        parts.append("\n[b]backpack[/b]\n" + _escape(_json(record.backpack_out if record.backpack_out is not None
-                                                          else record.backpack_in)))
+        parts.append(
+            "\n[b]backpack[/b]\n"
+            + _escape(_json(record.backpack_out if record.backpack_out is not None else record.backpack_in))
+        )
         if record.stdout:
             parts.append("\n[b]stdout[/b]\n" + _escape(record.stdout))
         if record.stderr:
@@ -163,8 +187,10 @@ Runs the workflow locally, with the semantics it has when deployed.
         if invocation is None:
             return False
         took = f"  {invocation.duration_ms:.1f} ms" if invocation.duration_ms is not None else ""
-        parts = [f"[b]{_escape(invocation.block)}[/b]  {invocation.status}{took}  attempt {invocation.attempt + 1}"
-                 "  ☁ deployed"]
+        parts = [
+            f"[b]{_escape(invocation.block)}[/b]  {invocation.status}{took}  attempt {invocation.attempt + 1}"
+            "  ☁ deployed"
+        ]
         if invocation.truncated:
             parts.append("[i]large values: the logs hold previews[/i]")
         parts += _value_sections(invocation.status, invocation.input, invocation.output, invocation.error)
@@ -182,7 +208,8 @@ Runs the workflow locally, with the semantics it has when deployed.
         try:
             return json.loads(text)
         except json.JSONDecodeError as exc:
-            raise ValueError(f"the input is not valid JSON (line {exc.lineno}, column {exc.colno}): {exc.msg}")
+            where = f"line {exc.lineno}, column {exc.colno}"
+            raise ValueError(f"the input is not valid JSON ({where}): {exc.msg}") from None
 
     def set_input(self, value: Any) -> None:
         self.query_one("#run-input", TextArea).load_text(compact_json(value))
@@ -193,8 +220,9 @@ Runs the workflow locally, with the semantics it has when deployed.
         for record in executions:
             took = f"{(record.ended - record.started) * 1000:.0f}" if record.ended else ""
             source = f"replay from {record.replay_from}" if record.replay_of else record.entry
-            table.add_row(record.id, Text(record.status, style=STATUS_STYLES.get(record.status, "")), took, source,
-                          key=record.id)
+            table.add_row(
+                record.id, Text(record.status, style=STATUS_STYLES.get(record.status, "")), took, source, key=record.id
+            )
 
     def toggle_history(self) -> bool:
         """Show the history in place of the invocations, or back."""
@@ -232,8 +260,9 @@ def _value_sections(status: str, given: Any, output: Any, error: dict[str, Any] 
     if status == "succeeded":
         parts.append("\n[b]output[/b]\n" + _escape(_json(output)))
     elif error:
-        parts.append(f"\n[b red]error[/b red] {_escape(str(error.get('type', '')))}: "
-                     f"{_escape(str(error.get('message', '')))}")
+        parts.append(
+            f"\n[b red]error[/b red] {_escape(str(error.get('type', '')))}: {_escape(str(error.get('message', '')))}"
+        )
         if error.get("traceback"):
             parts.append(_escape(str(error["traceback"])))
     return parts

@@ -16,8 +16,8 @@ import signal
 import subprocess
 import sys
 import tempfile
-from contextlib import contextmanager
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import yaml
@@ -27,17 +27,18 @@ from refinery_tui.cloud.deployer import Deployer
 from refinery_tui.model import load_project
 
 
-
-
 @contextmanager
 def sandbox_process(state: Path):
     """The sandbox as the user runs it: its own process (so its work does not share this process's GIL)."""
-    process = subprocess.Popen([sys.executable, "-m", "refinery_tui", "sandbox", "--port", "0", "--state-dir",
-                                str(state)], stdout=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "refinery_tui", "sandbox", "--port", "0", "--state-dir", str(state)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     environment = {}
     for line in process.stdout:
         if line.startswith("export "):
-            name, _, value = line[len("export "):].strip().partition("=")
+            name, _, value = line[len("export ") :].strip().partition("=")
             environment[name] = value.strip("'")
         if line.startswith("# The sandbox runs"):
             break
@@ -54,6 +55,7 @@ def sandbox_process(state: Path):
             else:
                 os.environ[key] = value
 
+
 BLOCKS = 50
 LATENCY = 0.03
 
@@ -64,16 +66,22 @@ def generate(root: Path) -> Path:
     for number in range(BLOCKS - 2):
         name = f"step-{number:02d}"
         (root / f"blocks/step_{number:02d}.py").write_text(
-            f"def main(block_input, backpack):\n    return block_input  # step {number}\n")
+            f"def main(block_input, backpack):\n    return block_input  # step {number}\n"
+        )
         blocks[name] = {"type": "code", "language": "python", "file": f"blocks/step_{number:02d}.py"}
         if number:
             transitions.append({"from": f"step-{number - 1:02d}", "to": name})
     blocks["jobs"] = {"type": "queue", "batch_size": 5}
     blocks["news"] = {"type": "topic"}
-    transitions += [{"from": "step-10", "to": "jobs"}, {"from": "jobs", "to": "step-30"},
-                    {"from": "step-20", "to": "news"}, {"from": "news", "to": "step-40"}]
-    (root / "project.yaml").write_text(yaml.safe_dump({"name": "bench", "blocks": blocks,
-                                                       "transitions": transitions}, sort_keys=False))
+    transitions += [
+        {"from": "step-10", "to": "jobs"},
+        {"from": "jobs", "to": "step-30"},
+        {"from": "step-20", "to": "news"},
+        {"from": "news", "to": "step-40"},
+    ]
+    (root / "project.yaml").write_text(
+        yaml.safe_dump({"name": "bench", "blocks": blocks, "transitions": transitions}, sort_keys=False)
+    )
     return root
 
 
@@ -104,11 +112,15 @@ def main() -> None:
             print(f"\n{'sandbox as is' if not latency else f'{latency * 1000:.0f} ms added to each call (AWS-like)'}")
             print(f"{'':24}{'first deploy':>14}{'calls':>8}{'writes':>8}{'no-change':>12}{'calls':>8}{'writes':>8}")
             for label, first, again in rows:
-                print(f"{label:24}{first[0]:>13.2f}s{first[1]:>8}{first[2]:>8}{again[0]:>11.2f}s{again[1]:>8}"
-                      f"{again[2]:>8}")
+                print(
+                    f"{label:24}{first[0]:>13.2f}s{first[1]:>8}{first[2]:>8}{again[0]:>11.2f}s{again[1]:>8}"
+                    f"{again[2]:>8}"
+                )
             (_, par_first, par_again), (_, seq_first, seq_again) = rows
-            print(f"ratio sequential / parallel: first deploy {seq_first[0] / par_first[0]:.1f}x, "
-                  f"no-change redeploy {seq_again[0] / par_again[0]:.1f}x")
+            print(
+                f"ratio sequential / parallel: first deploy {seq_first[0] / par_first[0]:.1f}x, "
+                f"no-change redeploy {seq_again[0] / par_again[0]:.1f}x"
+            )
 
 
 if __name__ == "__main__":

@@ -34,8 +34,11 @@ def _write(root: Path, blocks: dict[str, str], transitions: list[dict]) -> None:
     for name, code in blocks.items():
         (root / f"blocks/{name}.py").write_text(code)
         spec[name] = {"type": "code", "language": "python"}
-    (root / "project.yaml").write_text(yaml.safe_dump({"name": "bench", "blocks": spec, "transitions": transitions,
-                                                       "max_hops": 100_000}, sort_keys=False))
+    (root / "project.yaml").write_text(
+        yaml.safe_dump(
+            {"name": "bench", "blocks": spec, "transitions": transitions, "max_hops": 100_000}, sort_keys=False
+        )
+    )
 
 
 def _direct(root: Path, names: list[str]):
@@ -52,8 +55,7 @@ def bench_chain(length: int = 1000) -> None:
     with tempfile.TemporaryDirectory() as folder:
         root = Path(folder)
         names = [f"b{i}" for i in range(length)]
-        _write(root, {name: TRIVIAL for name in names},
-               [{"from": a, "to": b} for a, b in zip(names, names[1:])])
+        _write(root, {name: TRIVIAL for name in names}, [{"from": a, "to": b} for a, b in zip(names, names[1:])])
         functions = _direct(root, names)
         start = time.perf_counter()
         value = 0
@@ -70,17 +72,24 @@ def bench_chain(length: int = 1000) -> None:
             assert result.outputs[0]["output"] == length
         best = min(times)
         per = (best - direct) / length * 1000
-        print(f"chain of {length} blocks:      local {best * 1000:8.1f} ms   direct calls {direct * 1000:7.2f} ms   "
-              f"overhead {per:.3f} ms per transition (ratio {best / max(direct, 1e-9):,.0f}x)")
+        print(
+            f"chain of {length} blocks:      local {best * 1000:8.1f} ms   direct calls {direct * 1000:7.2f} ms   "
+            f"overhead {per:.3f} ms per transition (ratio {best / max(direct, 1e-9):,.0f}x)"
+        )
 
 
 def bench_fan_out(items: int = 10_000) -> None:
     with tempfile.TemporaryDirectory() as folder:
         root = Path(folder)
-        _write(root, {"source": f"def main(block_input, backpack):\n    return list(range({items}))\n",
-                      "work": TRIVIAL, "collect": "def main(block_input, backpack):\n    return sum(block_input)\n"},
-               [{"from": "source", "to": "work", "type": "fan-out"},
-                {"from": "work", "to": "collect", "type": "fan-in"}])
+        _write(
+            root,
+            {
+                "source": f"def main(block_input, backpack):\n    return list(range({items}))\n",
+                "work": TRIVIAL,
+                "collect": "def main(block_input, backpack):\n    return sum(block_input)\n",
+            },
+            [{"from": "source", "to": "work", "type": "fan-out"}, {"from": "work", "to": "collect", "type": "fan-in"}],
+        )
         source, work, collect = _direct(root, ["source", "work", "collect"])
         start = time.perf_counter()
         expected = collect([work(item, {}) for item in source(None, {})], {})
@@ -90,8 +99,10 @@ def bench_fan_out(items: int = 10_000) -> None:
             result = session.run()
             elapsed = time.perf_counter() - start
         assert result.outputs[0]["output"] == expected
-        print(f"fan-out of {items} items:    local {elapsed * 1000:8.1f} ms   direct calls {direct * 1000:7.2f} ms   "
-              f"overhead {(elapsed - direct) / items * 1000:.3f} ms per item")
+        print(
+            f"fan-out of {items} items:    local {elapsed * 1000:8.1f} ms   direct calls {direct * 1000:7.2f} ms   "
+            f"overhead {(elapsed - direct) / items * 1000:.3f} ms per item"
+        )
 
 
 def bench_save_to_result(rounds: int = 10) -> None:
@@ -131,9 +142,11 @@ def bench_save_to_result(rounds: int = 10) -> None:
                 latencies.append(finished[round_number] - start)
             stop.set()
             thread.join(5)
-        print(f"save to re-run result:     median {statistics.median(latencies) * 1000:6.1f} ms "
-              f"(max {max(latencies) * 1000:.1f})   same replay started directly: "
-              f"{statistics.median(direct) * 1000:.1f} ms")
+        print(
+            f"save to re-run result:     median {statistics.median(latencies) * 1000:6.1f} ms "
+            f"(max {max(latencies) * 1000:.1f})   same replay started directly: "
+            f"{statistics.median(direct) * 1000:.1f} ms"
+        )
 
 
 def main() -> int:

@@ -42,20 +42,44 @@ def make_lines(start: int, count: int, now_ms: int) -> list:
         execution = f"20260101-120000-{number // 1000:06x}"
         kind = number % 10
         if kind == 0:
-            message = json.dumps({"refinery": "start", "execution_id": execution, "block": block,
-                                  "invocation_id": f"{execution}.{number}", "input": {"n": number, "items": [1, 2]}})
+            message = json.dumps(
+                {
+                    "refinery": "start",
+                    "execution_id": execution,
+                    "block": block,
+                    "invocation_id": f"{execution}.{number}",
+                    "input": {"n": number, "items": [1, 2]},
+                }
+            )
         elif kind == 1:
-            message = json.dumps({"refinery": "end", "execution_id": execution, "block": block, "status": "succeeded",
-                                  "invocation_id": f"{execution}.{number - 1}", "duration_ms": 3.2, "output": number,
-                                  "output_preview": str(number)})
+            message = json.dumps(
+                {
+                    "refinery": "end",
+                    "execution_id": execution,
+                    "block": block,
+                    "status": "succeeded",
+                    "invocation_id": f"{execution}.{number - 1}",
+                    "duration_ms": 3.2,
+                    "output": number,
+                    "output_preview": str(number),
+                }
+            )
         elif kind == 2:
             message = f"[ERROR]\t2026-01-01T12:00:00.000Z\treq-{number}\tsomething failed: " + "detail " * 12
         elif kind == 3:
             message = f"REPORT RequestId: req-{number}\tDuration: 1.2 ms\tBilled Duration: 2 ms"
         else:
             message = f"{block} processed item {number} of the batch, everything is fine so far"
-        lines.append(make_line(f"/aws/lambda/bench-dev-{block}", f"stream-{number % 7}", now_ms + number % 1000,
-                               str(number), message, block))
+        lines.append(
+            make_line(
+                f"/aws/lambda/bench-dev-{block}",
+                f"stream-{number % 7}",
+                now_ms + number % 1000,
+                str(number),
+                message,
+                block,
+            )
+        )
     return lines
 
 
@@ -93,8 +117,9 @@ def memory() -> tuple[float, float]:
     return values.get("VmRSS:", 0.0), values.get("VmHWM:", 0.0)
 
 
-async def press_series(app, pane, seconds: float, painted: list[tuple[float, bool, int]],
-                       badges: list[int]) -> dict[str, list[float]]:
+async def press_series(
+    app, pane, seconds: float, painted: list[tuple[float, bool, int]], badges: list[int]
+) -> dict[str, list[float]]:
     """Half the time `k`/`j` (paused), then `w` (following); a key every 100 ms. `painted` gets (time, wrap, the
     selected line's number) at every repaint: a key's latency ends at the first repaint that shows its effect.
     `badges` gets the "+N new lines" count when the paused half ends."""
@@ -127,6 +152,7 @@ async def press_series(app, pane, seconds: float, painted: list[tuple[float, boo
 
             def shows(state, wrap=wrap) -> bool:
                 return state[1] != wrap
+
         seen = len(painted)
         start = time.perf_counter()
         app.post_message(events.Key(key, key))
@@ -193,22 +219,34 @@ async def run(rate: int, seconds: float) -> None:
         Screen._compositor_refresh = original
         shutil.rmtree(folder, ignore_errors=True)
 
-    print(f"fed {fed[0]:,} lines in {fed[1]:.2f} s ({fed[0] / fed[1]:,.0f} lines/s) from a thread through "
-          f"LogsDriver.emit; all in the pane {drain_ms:.0f} ms after the last batch")
+    print(
+        f"fed {fed[0]:,} lines in {fed[1]:.2f} s ({fed[0] / fed[1]:,.0f} lines/s) from a thread through "
+        f"LogsDriver.emit; all in the pane {drain_ms:.0f} ms after the last batch"
+    )
     for series in ("w", "j/k"):
         base, load = idle[series], busy[series]
         what = "w (wrap all 50,000 kept lines, following)" if series == "w" else "j/k (cursor, paused)"
         print(f"key press to repaint, {what}: {len(load)} presses")
-        print(f"    10,000 lines/s flowing: median {statistics.median(load) * 1000:6.1f} ms, "
-              f"max {max(load) * 1000:6.1f} ms")
-        print(f"    no lines flowing:       median {statistics.median(base) * 1000:6.1f} ms, "
-              f"max {max(base) * 1000:6.1f} ms")
-        print(f"    ratio (flowing / idle): median {statistics.median(load) / statistics.median(base):4.2f}x, "
-              f"max {max(load) / max(base):4.2f}x")
-    print(f"kept {kept:,} lines (limit {limit:,}; {dropped:,} dropped so far); the paused half ended with the badge "
-          f"at +{badges[-1]:,} new lines")
-    print(f"resident memory: {rss_full:.0f} MB with 50,000 lines before the flow, {rss_now:.0f} MB after, "
-          f"peak {rss_peak:.0f} MB")
+        print(
+            f"    10,000 lines/s flowing: median {statistics.median(load) * 1000:6.1f} ms, "
+            f"max {max(load) * 1000:6.1f} ms"
+        )
+        print(
+            f"    no lines flowing:       median {statistics.median(base) * 1000:6.1f} ms, "
+            f"max {max(base) * 1000:6.1f} ms"
+        )
+        print(
+            f"    ratio (flowing / idle): median {statistics.median(load) / statistics.median(base):4.2f}x, "
+            f"max {max(load) / max(base):4.2f}x"
+        )
+    print(
+        f"kept {kept:,} lines (limit {limit:,}; {dropped:,} dropped so far); the paused half ended with the badge "
+        f"at +{badges[-1]:,} new lines"
+    )
+    print(
+        f"resident memory: {rss_full:.0f} MB with 50,000 lines before the flow, {rss_now:.0f} MB after, "
+        f"peak {rss_peak:.0f} MB"
+    )
     print(f"status line: {status}")
 
 

@@ -26,7 +26,8 @@ def make_project(root: Path) -> None:
     for index in range(BLOCKS):
         lines.append(f"  b{index}: {{type: code, language: python, timeout: 10}}")
         (root / "blocks" / f"b{index}.py").write_text(
-            "def main(block_input, backpack):\n    return {'n': block_input}\n")
+            "def main(block_input, backpack):\n    return {'n': block_input}\n"
+        )
         if index:
             kind = "if, expression: \"return_data['n'] > 1\"" if index % 7 == 0 else "then"
             transitions.append(f"  - {{from: b{index - 1}, to: b{index}, type: {kind}}}")
@@ -56,10 +57,14 @@ def main() -> int:
         save, save_median = best_of(lambda: render_project(project, text), runs=3)
     print(f"project: {BLOCKS} code blocks, {BLOCKS - 1} transitions, Python {sys.version.split()[0]}")
     print(f"baseline  yaml.safe_load:            {baseline * 1000:8.1f} ms (median {baseline_median * 1000:.1f})")
-    print(f"validate  load + all checks + files: {validate * 1000:8.1f} ms (median {validate_median * 1000:.1f})"
-          f"  ratio {validate / baseline:5.2f}x")
-    print(f"save      round-trip render:         {save * 1000:8.1f} ms (median {save_median * 1000:.1f})"
-          f"  ratio {save / baseline:5.2f}x")
+    print(
+        f"validate  load + all checks + files: {validate * 1000:8.1f} ms (median {validate_median * 1000:.1f})"
+        f"  ratio {validate / baseline:5.2f}x"
+    )
+    print(
+        f"save      round-trip render:         {save * 1000:8.1f} ms (median {save_median * 1000:.1f})"
+        f"  ratio {save / baseline:5.2f}x"
+    )
     return 0
 
 

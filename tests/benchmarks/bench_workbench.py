@@ -23,17 +23,24 @@ from pathlib import Path
 import yaml
 
 REPO = Path(__file__).resolve().parents[2]
-MINIMAL = ("from textual.app import App\nfrom textual.widgets import Static\n"
-           "class A(App):\n    def compose(self):\n        yield Static('hi')\n"
-           "    def on_mount(self):\n        self.call_after_refresh(self.exit)\nA().run(headless=True)\n")
+MINIMAL = (
+    "from textual.app import App\nfrom textual.widgets import Static\n"
+    "class A(App):\n    def compose(self):\n        yield Static('hi')\n"
+    "    def on_mount(self):\n        self.call_after_refresh(self.exit)\nA().run(headless=True)\n"
+)
 
 
 def _start(command: list[str], runs: int = 5) -> float:
     times = []
     for _ in range(runs):
         start = time.perf_counter()
-        subprocess.run(command, check=True, env={**os.environ, "REFINERY_TUI_EXIT_WHEN_READY": "1"},
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        subprocess.run(
+            command,
+            check=True,
+            env={**os.environ, "REFINERY_TUI_EXIT_WHEN_READY": "1"},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         times.append(time.perf_counter() - start)
     return statistics.median(times)
 
@@ -50,16 +57,21 @@ def _big_project(root: Path, blocks: int = 1000) -> None:
 
 
 def bench_startup() -> None:
-    launcher = [sys.executable, "-c",
-                "import sys; from refinery_tui.tui.app import WorkbenchApp; "
-                "WorkbenchApp(sys.argv[1], watch=False).run(headless=True)"]
+    launcher = [
+        sys.executable,
+        "-c",
+        "import sys; from refinery_tui.tui.app import WorkbenchApp; "
+        "WorkbenchApp(sys.argv[1], watch=False).run(headless=True)",
+    ]
     baseline = _start([sys.executable, "-c", MINIMAL])
     bundled = _start([*launcher, str(REPO / "projects" / "all-transitions")])
     with tempfile.TemporaryDirectory() as folder:
         _big_project(Path(folder) / "big")
         big = _start([*launcher, str(Path(folder) / "big")], runs=3)
-    print(f"start-up to first screen:  all-transitions {bundled * 1000:6.0f} ms   1,000 blocks {big * 1000:6.0f} ms   "
-          f"minimal Textual app {baseline * 1000:6.0f} ms")
+    print(
+        f"start-up to first screen:  all-transitions {bundled * 1000:6.0f} ms   1,000 blocks {big * 1000:6.0f} ms   "
+        f"minimal Textual app {baseline * 1000:6.0f} ms"
+    )
 
 
 async def _latency(root: Path, with_run: bool) -> tuple[list[float], bool]:
@@ -113,17 +125,27 @@ def bench_latency() -> None:
         (root / "blocks/source.py").write_text("def main(block_input, backpack):\n    return list(range(10000))\n")
         (root / "blocks/work.py").write_text("def main(block_input, backpack):\n    return block_input * 2\n")
         (root / "blocks/collect.py").write_text("def main(block_input, backpack):\n    return sum(block_input)\n")
-        (root / "project.yaml").write_text(yaml.safe_dump({
-            "name": "fan", "blocks": {name: {"type": "code"} for name in ("source", "work", "collect")},
-            "transitions": [{"from": "source", "to": "work", "type": "fan-out"},
-                            {"from": "work", "to": "collect", "type": "fan-in"}]}))
+        (root / "project.yaml").write_text(
+            yaml.safe_dump(
+                {
+                    "name": "fan",
+                    "blocks": {name: {"type": "code"} for name in ("source", "work", "collect")},
+                    "transitions": [
+                        {"from": "source", "to": "work", "type": "fan-out"},
+                        {"from": "work", "to": "collect", "type": "fan-in"},
+                    ],
+                }
+            )
+        )
         idle, _ = asyncio.run(_latency(root, with_run=False))
         busy, running = asyncio.run(_latency(root, with_run=True))
     if not running:
         print("  (the run ended before the last key press)")
-    print(f"key press to repaint:      during a 10,000-item fan-out median {statistics.median(busy) * 1000:5.1f} ms, "
-          f"max {max(busy) * 1000:5.1f} ms   idle median {statistics.median(idle) * 1000:5.1f} ms, "
-          f"max {max(idle) * 1000:5.1f} ms")
+    print(
+        f"key press to repaint:      during a 10,000-item fan-out median {statistics.median(busy) * 1000:5.1f} ms, "
+        f"max {max(busy) * 1000:5.1f} ms   idle median {statistics.median(idle) * 1000:5.1f} ms, "
+        f"max {max(idle) * 1000:5.1f} ms"
+    )
 
 
 def main() -> int:

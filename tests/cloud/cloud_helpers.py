@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from refinery_tui.cloud.aws import Aws
 from refinery_tui.cloud.deployer import Deployer
@@ -15,10 +16,18 @@ from refinery_tui.model import load_project
 
 @contextmanager
 def running_sandbox(state_dir: Path) -> Iterator[Any]:
-    from refinery_tui.cloud.sandbox.server import Sandbox
+    from refinery_tui.sandbox.server import Sandbox
 
-    saved = {key: os.environ.get(key) for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_REGION",
-                                                  "AWS_DEFAULT_REGION", "AWS_ENDPOINT_URL")}
+    saved = {
+        key: os.environ.get(key)
+        for key in (
+            "AWS_ACCESS_KEY_ID",
+            "AWS_SECRET_ACCESS_KEY",
+            "AWS_REGION",
+            "AWS_DEFAULT_REGION",
+            "AWS_ENDPOINT_URL",
+        )
+    }
     with Sandbox(port=0, state_dir=state_dir) as sandbox:
         os.environ.update({k: v for k, v in sandbox.environment().items() if k != "AWS_ENDPOINT_URL"})
         try:

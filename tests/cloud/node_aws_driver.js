@@ -7,7 +7,7 @@
 
 const path = require('path');
 
-const aws = require(path.resolve(__dirname, '../../refinery_tui/cloud/lambda_runtime/node/aws.js'));
+const aws = require(path.resolve(__dirname, '../../refinery_tui/lambda_runtime/node/aws.js'));
 
 function decode(value) {
   if (Array.isArray(value)) return value.map(decode);

@@ -11,7 +11,7 @@
 
 const path = require('path');
 
-const NODE = path.resolve(__dirname, '../../refinery_tui/cloud/lambda_runtime/node');
+const NODE = path.resolve(__dirname, '../../refinery_tui/runtime/node');
 const expressions = require(path.join(NODE, 'expressions.js'));
 const engine = require(path.join(NODE, 'engine.js'));
 

@@ -24,11 +24,13 @@ def write_project(root: Path, name: str, blocks: dict[str, str], transitions: li
     entries = {}
     for block, body in blocks.items():
         file = f"blocks/{block.replace('-', '_')}.py"
-        (root / file).write_text("def main(block_input, backpack):\n" + "".join(
-            f"    {line}\n" for line in body.splitlines()))
+        (root / file).write_text(
+            "def main(block_input, backpack):\n" + "".join(f"    {line}\n" for line in body.splitlines())
+        )
         entries[block] = {"type": "code", "language": "python", "file": file, "timeout": 30}
-    (root / "project.yaml").write_text(yaml.safe_dump(
-        {"name": name, "blocks": entries, "transitions": transitions}, sort_keys=False))
+    (root / "project.yaml").write_text(
+        yaml.safe_dump({"name": name, "blocks": entries, "transitions": transitions}, sort_keys=False)
+    )
     return root
 
 
@@ -44,28 +46,33 @@ def log_lines(deployer, block: str) -> list[dict]:
 
 
 def test_a_5_mb_payload_crosses_every_transition_type(sandbox, tmp_path):
-    root = write_project(tmp_path / "big", "big", {
-        "start": "return block_input",
-        "check": "return block_input",
-        "pick": "return [block_input['blob'], block_input['blob'][::-1]]",
-        "fails": "raise ValueError('too big: ' + str(len(block_input['blob'])))",
-        "caught": "return {'error': block_input['error']['type'], 'size': len(block_input['input']['blob'])}",
-        "item": "return block_input.upper()",
-        "joined": "return {'items': len(block_input), 'sizes': [len(x) for x in block_input], "
-                  "'first': block_input[0][:3], 'whole': block_input}",
-        "both": "return {'joined': {k: v for k, v in block_input[0].items() if k != 'whole'}, "
-                "'caught': block_input[1], 'whole': len(block_input[0]['whole'][1])}",
-    }, [
-        {"from": "start", "to": "check"},
-        {"from": "check", "to": "pick", "type": "if", "expression": "len(return_data['blob']) == 5000000"},
-        {"from": "check", "to": "fails", "type": "else"},
-        {"from": "start", "to": "fails", "type": "if", "expression": "len(return_data['blob']) > 1"},
-        {"from": "fails", "to": "caught", "type": "exception"},
-        {"from": "pick", "to": "item", "type": "fan-out"},
-        {"from": "item", "to": "joined", "type": "fan-in"},
-        {"from": "joined", "to": "both", "type": "merge"},
-        {"from": "caught", "to": "both", "type": "merge"},
-    ])
+    root = write_project(
+        tmp_path / "big",
+        "big",
+        {
+            "start": "return block_input",
+            "check": "return block_input",
+            "pick": "return [block_input['blob'], block_input['blob'][::-1]]",
+            "fails": "raise ValueError('too big: ' + str(len(block_input['blob'])))",
+            "caught": "return {'error': block_input['error']['type'], 'size': len(block_input['input']['blob'])}",
+            "item": "return block_input.upper()",
+            "joined": "return {'items': len(block_input), 'sizes': [len(x) for x in block_input], "
+            "'first': block_input[0][:3], 'whole': block_input}",
+            "both": "return {'joined': {k: v for k, v in block_input[0].items() if k != 'whole'}, "
+            "'caught': block_input[1], 'whole': len(block_input[0]['whole'][1])}",
+        },
+        [
+            {"from": "start", "to": "check"},
+            {"from": "check", "to": "pick", "type": "if", "expression": "len(return_data['blob']) == 5000000"},
+            {"from": "check", "to": "fails", "type": "else"},
+            {"from": "start", "to": "fails", "type": "if", "expression": "len(return_data['blob']) > 1"},
+            {"from": "fails", "to": "caught", "type": "exception"},
+            {"from": "pick", "to": "item", "type": "fan-out"},
+            {"from": "item", "to": "joined", "type": "fan-in"},
+            {"from": "joined", "to": "both", "type": "merge"},
+            {"from": "caught", "to": "both", "type": "merge"},
+        ],
+    )
     value = {"blob": "ab" * 2_500_000}
     with LocalSession(root) as session:
         local = session.run(value)
@@ -76,43 +83,65 @@ def test_a_5_mb_payload_crosses_every_transition_type(sandbox, tmp_path):
     assert deployed.outputs == local.outputs
     assert deployed.outputs[0]["output"] == {
         "joined": {"items": 2, "sizes": [5_000_000, 5_000_000], "first": "ABA"},
-        "caught": {"error": "ValueError", "size": 5_000_000}, "whole": 5_000_000}
+        "caught": {"error": "ValueError", "size": 5_000_000},
+        "whole": 5_000_000,
+    }
     keys = deployer.aws.client("s3").list_objects_v2(Bucket=deployer.target.bucket, Prefix="payloads/")
     assert keys["KeyCount"] >= 6, "the big values travelled by reference"
 
 
 def test_a_fan_in_of_200_branches_fires_exactly_once(sandbox, tmp_path):
-    root = write_project(tmp_path / "wide", "wide", {
-        "split": "return list(range(block_input))",
-        "square": "return block_input * block_input",
-        "total": "return {'n': len(block_input), 'sum': sum(block_input), 'ordered': block_input == sorted(block_input)}",
-    }, [{"from": "split", "to": "square", "type": "fan-out"}, {"from": "square", "to": "total", "type": "fan-in"}])
+    root = write_project(
+        tmp_path / "wide",
+        "wide",
+        {
+            "split": "return list(range(block_input))",
+            "square": "return block_input * block_input",
+            "total": "return {'n': len(block_input), 'sum': sum(block_input), 'ordered': block_input == sorted(block_input)}",
+        },
+        [{"from": "split", "to": "square", "type": "fan-out"}, {"from": "square", "to": "total", "type": "fan-in"}],
+    )
     deployer = deploy(sandbox, root, "wide")
     result = run_deployed(sandbox, deployer, "split", 200, timeout=240)
     assert result.status == "succeeded", result.errors
-    assert result.outputs == [{"block": "total", "output": {"n": 200, "sum": sum(i * i for i in range(200)),
-                                                            "ordered": True}, "backpack": {}}]
+    assert result.outputs == [
+        {"block": "total", "output": {"n": 200, "sum": sum(i * i for i in range(200)), "ordered": True}, "backpack": {}}
+    ]
     starts = [line for line in log_lines(deployer, "total") if line["refinery"] == "start"]
     assert len(starts) == 1
     assert len([line for line in log_lines(deployer, "square") if line["refinery"] == "start"]) == 200
 
 
 def test_the_same_dispatch_delivered_twice_runs_once(sandbox, tmp_path):
-    root = write_project(tmp_path / "twice", "twice", {
-        "first": "return block_input + 1",
-        "second": "return block_input * 10",
-    }, [{"from": "first", "to": "second"}])
+    root = write_project(
+        tmp_path / "twice",
+        "twice",
+        {"first": "return block_input + 1", "second": "return block_input * 10"},
+        [{"from": "first", "to": "second"}],
+    )
     deployer = deploy(sandbox, root, "twice")
     result = run_deployed(sandbox, deployer, "first", 1)
     assert result.outputs == [{"block": "second", "output": 20, "backpack": {}}]
     start = next(line for line in log_lines(deployer, "second") if line["refinery"] == "start")
-    envelope = {"refinery": 1, "id": start["invocation_id"], "block": "second", "input": start["input"],
-                "backpack": {}, "context": {"execution_id": start["execution_id"], "hops": 1, "frames": []},
-                "attempt": 0, "parent": start["parent"], "via": start["via"], "units": 1}
+    envelope = {
+        "refinery": 1,
+        "id": start["invocation_id"],
+        "block": "second",
+        "input": start["input"],
+        "backpack": {},
+        "context": {"execution_id": start["execution_id"], "hops": 1, "frames": []},
+        "attempt": 0,
+        "parent": start["parent"],
+        "via": start["via"],
+        "units": 1,
+    }
     lam = deployer.aws.client("lambda")
     for _ in range(2):
-        reply = lam.invoke(FunctionName=deployer.names.function("second"), InvocationType="RequestResponse",
-                           Payload=json.dumps(envelope).encode())
+        reply = lam.invoke(
+            FunctionName=deployer.names.function("second"),
+            InvocationType="RequestResponse",
+            Payload=json.dumps(envelope).encode(),
+        )
         assert "FunctionError" not in reply
     lines = log_lines(deployer, "second")
     assert len([line for line in lines if line["refinery"] == "start"]) == 1
@@ -123,15 +152,22 @@ def test_the_same_dispatch_delivered_twice_runs_once(sandbox, tmp_path):
 
 
 def test_a_raising_block_fires_its_exception_transition_and_is_not_retried(sandbox, tmp_path):
-    root = write_project(tmp_path / "raises", "raises", {
-        "boom": "raise RuntimeError('no good: ' + str(block_input))",
-        "handler": "return [block_input['error']['type'], block_input['error']['message'], block_input['input']]",
-    }, [{"from": "boom", "to": "handler", "type": "exception"}])
+    root = write_project(
+        tmp_path / "raises",
+        "raises",
+        {
+            "boom": "raise RuntimeError('no good: ' + str(block_input))",
+            "handler": "return [block_input['error']['type'], block_input['error']['message'], block_input['input']]",
+        },
+        [{"from": "boom", "to": "handler", "type": "exception"}],
+    )
     deployer = deploy(sandbox, root, "raises")
     result = run_deployed(sandbox, deployer, "boom", 7)
     assert result.status == "succeeded"
     assert result.outputs == [{"block": "handler", "output": ["RuntimeError", "no good: 7", 7], "backpack": {}}]
     starts = [line for line in log_lines(deployer, "boom") if line["refinery"] == "start"]
     assert len(starts) == 1
-    config = deployer.aws.client("lambda").get_function_event_invoke_config(FunctionName=deployer.names.function("boom"))
+    config = deployer.aws.client("lambda").get_function_event_invoke_config(
+        FunctionName=deployer.names.function("boom")
+    )
     assert config["MaximumRetryAttempts"] == 0

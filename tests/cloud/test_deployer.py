@@ -41,6 +41,7 @@ def project_copy(tmp_path):
         root = tmp_path / name
         shutil.copytree(PROJECTS / name, root, ignore=shutil.ignore_patterns(".refinery"))
         return root
+
     return copy
 
 
@@ -59,9 +60,12 @@ def snapshot(deployer: Deployer) -> dict:
         entry = {"as_desired": found.hash == desired[rid].hash or found.kind in ("mapping", "subscription")}
         if found.kind == "function":
             config = lam.get_function_configuration(FunctionName=found.name)
-            entry.update(code_as_built=found.data["code_sha256"] == desired[rid].code.code_sha256,
-                         timeout=config["Timeout"], memory=config["MemorySize"],
-                         retries=lam.get_function_event_invoke_config(FunctionName=found.name)["MaximumRetryAttempts"])
+            entry.update(
+                code_as_built=found.data["code_sha256"] == desired[rid].code.code_sha256,
+                timeout=config["Timeout"],
+                memory=config["MemorySize"],
+                retries=lam.get_function_event_invoke_config(FunctionName=found.name)["MaximumRetryAttempts"],
+            )
         elif found.kind == "role":
             entry["policy"] = iam.get_role_policy(RoleName=found.name, PolicyName="refinery")["PolicyDocument"]
         elif found.kind == "mapping":
@@ -84,8 +88,7 @@ def test_plan_apply_then_nothing_to_do(endpoint, project_copy):
     before = len(again.aws.log.calls)
     again.apply(second)
     assert [c for c in again.aws.log.calls[before:] if c.is_write] == []
-    retries = again.aws.client("lambda").get_function_event_invoke_config(
-        FunctionName=again.names.function("start"))
+    retries = again.aws.client("lambda").get_function_event_invoke_config(FunctionName=again.names.function("start"))
     assert retries["MaximumRetryAttempts"] == 0
 
 
@@ -97,7 +100,8 @@ def test_editing_one_block_updates_exactly_one_function(endpoint, project_copy):
     deployer = make(endpoint, root, "edit1")
     plan = deployer.plan()
     assert [(c.action, c.kind, c.name, c.reason) for c in plan.pending] == [
-        ("update", "function", "all-transitions-edit1-small", "its code changed")]
+        ("update", "function", "all-transitions-edit1-small", "its code changed")
+    ]
     result = deployer.apply(plan)
     assert result.ok
     writes = [c.operation for c in deployer.aws.log.writes()]
@@ -111,6 +115,7 @@ def test_a_removed_block_is_deleted_and_a_changed_graph_rewrites_roles(endpoint,
     project = load_project(root).project
     last = list(project.blocks)[-1]
     from refinery_tui.model.writer import save_project
+
     project.remove_block(last)
     save_project(project, root / "project.yaml")
     deployer = make(endpoint, root, "graph1")
@@ -120,8 +125,11 @@ def test_a_removed_block_is_deleted_and_a_changed_graph_rewrites_roles(endpoint,
     assert ("role", deployer.names.role(last)) in deleted
     updated_roles = [c.name for c in plan.pending if c.action == "update" and c.kind == "role"]
     assert updated_roles, "the block before the removed one may no longer invoke it"
-    assert all(c.reason == "the graph changed its permissions" for c in plan.pending
-               if c.action == "update" and c.kind == "role")
+    assert all(
+        c.reason == "the graph changed its permissions"
+        for c in plan.pending
+        if c.action == "update" and c.kind == "role"
+    )
     assert deployer.apply(plan).ok
     assert not make(endpoint, root, "graph1").plan().pending
     assert text != (root / "project.yaml").read_text()
@@ -137,8 +145,9 @@ def test_every_resource_kind_deploys_and_tears_down(endpoint, project_copy, name
     assert kinds >= {"function", "role", "bucket", "table", "log_group"}
     if name == "api-orders":
         assert {"api", "queue", "mapping", "topic", "subscription"} <= kinds
-        api = next(a for a in deployer.aws.client("apigatewayv2").get_apis()["Items"]
-                   if a["Name"] == deployer.names.api())
+        api = next(
+            a for a in deployer.aws.client("apigatewayv2").get_apis()["Items"] if a["Name"] == deployer.names.api()
+        )
         routes = deployer.aws.client("apigatewayv2").get_routes(ApiId=api["ApiId"])["Items"]
         assert [r["RouteKey"] for r in routes] == ["POST /orders"]
     else:
@@ -148,8 +157,8 @@ def test_every_resource_kind_deploys_and_tears_down(endpoint, project_copy, name
     assert gone.teardown().ok
     assert not gone.teardown_plan().pending
     tagging = gone.aws.client("resourcegroupstaggingapi").get_resources(
-        TagFilters=[{"Key": TAG_PROJECT, "Values": [gone.project.name]}, {"Key": "refinery:stage",
-                                                                         "Values": ["kinds"]}])
+        TagFilters=[{"Key": TAG_PROJECT, "Values": [gone.project.name]}, {"Key": "refinery:stage", "Values": ["kinds"]}]
+    )
     assert tagging["ResourceTagMappingList"] == []
     roles = gone.aws.client("iam").list_roles(PathPrefix=gone.names.role_path)["Roles"]
     assert roles == []
@@ -169,7 +178,8 @@ def every_kind(root):
         "  tick: {type: schedule, schedule: rate(1 hour)}\n  a: {type: code, file: blocks/a.py}\n"
         "  jobs: {type: queue, batch_size: 2}\n  news: {type: topic}\n  b: {type: code, file: blocks/b.py}\n"
         "transitions:\n  - {from: hook, to: a}\n  - {from: tick, to: a}\n  - {from: a, to: jobs}\n"
-        "  - {from: jobs, to: b}\n  - {from: a, to: news}\n  - {from: news, to: b}\n")
+        "  - {from: jobs, to: b}\n  - {from: a, to: news}\n  - {from: news, to: b}\n"
+    )
     return root
 
 
@@ -192,6 +202,7 @@ def test_a_failure_at_each_kind_of_step_then_a_rerun_converges(endpoint, tmp_pat
             if name == operation and not fired:
                 fired.append(name)
                 raise Injected(f"injected failure in {name}")
+
         deployer.aws.fault = fault
         result = deployer.apply()
         assert fired == [operation]

@@ -11,7 +11,7 @@ from refinery_tui.cloud.block_manifest import block_manifest
 from refinery_tui.cloud.iam import block_policy, policy_hash, policy_json, trust_policy
 from refinery_tui.cloud.naming import Names
 from refinery_tui.model import CodeBlock, load_project
-from refinery_tui.runtime.manifest import build_manifest
+from refinery_tui.model.manifest import build_manifest
 from tests.conftest import BUNDLED, PROJECTS
 
 ACCOUNT, REGION = "123456789012", "eu-west-1"
@@ -20,8 +20,11 @@ ACCOUNT, REGION = "123456789012", "eu-west-1"
 def policies_of(root: Path, stage: str = "dev") -> dict[str, dict]:
     project = load_project(root).project
     manifest, names = build_manifest(project), Names(project.name, stage)
-    return {name: block_policy(block_manifest(manifest, name, names), names, ACCOUNT, REGION)
-            for name, block in project.blocks.items() if isinstance(block, CodeBlock)}
+    return {
+        name: block_policy(block_manifest(manifest, name, names), names, ACCOUNT, REGION)
+        for name, block in project.blocks.items()
+        if isinstance(block, CodeBlock)
+    }
 
 
 def resources(policy: dict, sid: str) -> set[str]:
@@ -42,9 +45,12 @@ def queue_arn(project: str, block: str) -> str:
 
 
 def test_trust_policy_lets_only_lambda_assume_the_role():
-    statement, = trust_policy()["Statement"]
-    assert statement == {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"},
-                         "Action": "sts:AssumeRole"}
+    (statement,) = trust_policy()["Statement"]
+    assert statement == {
+        "Effect": "Allow",
+        "Principal": {"Service": "lambda.amazonaws.com"},
+        "Action": "sts:AssumeRole",
+    }
 
 
 @pytest.mark.parametrize("name", BUNDLED)
@@ -55,8 +61,10 @@ def test_no_wildcard_actions_or_resources(name):
             assert not any("*" in action for action in statement["Action"]), (block, statement)
             for arn in statement["Resource"]:
                 # The only wildcards: a log group's streams and the payload prefix's objects.
-                assert arn.startswith("arn:aws:") and ("*" not in arn or arn.endswith((":*", "/payloads/*"))), \
-                    (block, arn)
+                assert arn.startswith("arn:aws:") and ("*" not in arn or arn.endswith((":*", "/payloads/*"))), (
+                    block,
+                    arn,
+                )
                 assert "*" not in arn[:-1], (block, arn)
 
 
@@ -67,26 +75,39 @@ def test_invoke_exactly_the_code_successors(name):
     for block, policy in policies_of(PROJECTS / name).items():
         successors = block_manifest(manifest, block, names)["successors"]
         code = {function_arn(project.name, s) for s in successors if project.blocks[s].type == "code"}
-        direct = {function_arn(project.name, t.target) for t in project.transitions
-                  if t.source == block and project.blocks[t.target].type == "code"}
+        direct = {
+            function_arn(project.name, t.target)
+            for t in project.transitions
+            if t.source == block and project.blocks[t.target].type == "code"
+        }
         assert resources(policy, "InvokeSuccessors") == code, block
         assert direct <= code, block
 
 
-@pytest.mark.parametrize("block, expected", [
-    ("start", {"split", "describe", "report-error"}),   # its `then`s, and the global handler it has no other for
-    ("split", {"square", "total", "report-error"}),     # an empty fan-out goes straight to the fan-in
-    ("square", {"square-failed", "total"}),             # its own exception transition replaces the global one
-    ("report", {"big", "small", "report-error"}),
-    ("big", {"report-error"}),
-])
+@pytest.mark.parametrize(
+    "block, expected",
+    [
+        ("start", {"split", "describe", "report-error"}),  # its `then`s, and the global handler it has no other for
+        ("split", {"square", "total", "report-error"}),  # an empty fan-out goes straight to the fan-in
+        ("square", {"square-failed", "total"}),  # its own exception transition replaces the global one
+        ("report", {"big", "small", "report-error"}),
+        ("big", {"report-error"}),
+    ],
+)
 def test_hand_checked_successors_in_all_transitions(block, expected):
     policy = policies_of(PROJECTS / "all-transitions")[block]
     assert resources(policy, "InvokeSuccessors") == {function_arn("all-transitions", b) for b in expected}
 
 
-@pytest.mark.parametrize("name, block", [("all-transitions", "report-error"), ("hello-world", "sign"),
-                                         ("api-orders", "notify-customer"), ("scheduled-report", "format-email")])
+@pytest.mark.parametrize(
+    "name, block",
+    [
+        ("all-transitions", "report-error"),
+        ("hello-world", "sign"),
+        ("api-orders", "notify-customer"),
+        ("scheduled-report", "format-email"),
+    ],
+)
 def test_a_block_without_successors_cannot_invoke(name, block):
     policy = policies_of(PROJECTS / name)[block]
     assert not [s for s in policy["Statement"] if "lambda:InvokeFunction" in s["Action"]]
@@ -100,7 +121,11 @@ def test_queue_consumers_receive_from_their_source_queue_only():
     assert consumers == {"pack-orders"}
     assert resources(policies["pack-orders"], "ConsumeSourceQueues") == {fulfilment}
     assert actions_on(policies["pack-orders"], fulfilment) == {
-        "sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ChangeMessageVisibility"}
+        "sqs:ReceiveMessage",
+        "sqs:DeleteMessage",
+        "sqs:GetQueueAttributes",
+        "sqs:ChangeMessageVisibility",
+    }
     assert actions_on(policies["accept-order"], fulfilment) == {"sqs:SendMessage", "sqs:GetQueueUrl"}
     senders = {block for block, policy in policies.items() if resources(policy, "SendToQueues")}
     assert senders == {"accept-order"}
@@ -109,8 +134,11 @@ def test_queue_consumers_receive_from_their_source_queue_only():
 def test_publishers_publish_to_their_topic_only():
     policies = policies_of(PROJECTS / "api-orders")
     topic = f"arn:aws:sns:{REGION}:{ACCOUNT}:api-orders-dev-order-events"
-    publishers = {block: resources(policy, "PublishToTopics") for block, policy in policies.items()
-                  if resources(policy, "PublishToTopics")}
+    publishers = {
+        block: resources(policy, "PublishToTopics")
+        for block, policy in policies.items()
+        if resources(policy, "PublishToTopics")
+    }
     assert publishers == {"pack-orders": {topic}}
 
 
@@ -124,7 +152,12 @@ def test_every_role_reaches_its_own_logs_the_payloads_and_the_state_table():
     assert resources(policy, "Payloads") == {f"arn:aws:s3:::{names.bucket(ACCOUNT)}/payloads/*"}
     assert resources(policy, "StateTable") == {f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{names.table()}"}
     assert actions_on(policy, f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{names.table()}") == {
-        "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query", "dynamodb:DeleteItem"}
+        "dynamodb:GetItem",
+        "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
+        "dynamodb:Query",
+        "dynamodb:DeleteItem",
+    }
 
 
 def test_partition_region_and_bucket_are_used():

@@ -100,14 +100,12 @@ def test_invoke_through_the_api_route_the_queue_and_the_topic(sandbox, tmp_path,
     started = json.loads(capsys.readouterr().out.splitlines()[0])
     assert started["how"] == "api" and started["reply"]["statusCode"] == 201 and started["execution_id"]
     accepted = json.dumps({"order_id": "ord-1", "order": json.loads(order)})
-    assert main(["invoke", str(root), *where, "--block", "fulfilment", "--input", accepted, "--wait",
-                 "--json"]) == 0
+    assert main(["invoke", str(root), *where, "--block", "fulfilment", "--input", accepted, "--wait", "--json"]) == 0
     events = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert events[0]["how"] == "queue" and events[-1]["status"] == "succeeded"
     assert {e["block"] for e in events if e["event"] == "invocation_finished"} >= {"pack-orders", "notify-customer"}
     batch = '{"packed": 1, "parcels": [{"order_id": "ord-1", "units": 2}]}'
-    assert main(["invoke", str(root), *where, "--block", "order-events", "--input", batch, "--wait",
-                 "--json"]) == 0
+    assert main(["invoke", str(root), *where, "--block", "order-events", "--input", batch, "--wait", "--json"]) == 0
     events = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert events[0]["how"] == "topic" and events[-1]["status"] == "succeeded"
     assert sorted(o["block"] for o in events[-1]["outputs"]) == ["notify-customer", "update-stats"]

@@ -34,12 +34,14 @@ def chain(root: Path, count: int, name: str = "chain") -> Path:
         (root / f"blocks/{block}.py").write_text(
             "def main(block_input, backpack):\n"
             f"    for line in range({PRINTS}):\n        print('{block} says', line, block_input)\n"
-            "    return block_input + 1\n")
+            "    return block_input + 1\n"
+        )
         blocks[block] = {"type": "code", "file": f"blocks/{block}.py"}
         if number:
             transitions.append({"from": f"b{number - 1:02d}", "to": block})
-    (root / "project.yaml").write_text(yaml.safe_dump({"name": name, "blocks": blocks, "transitions": transitions},
-                                                      sort_keys=False))
+    (root / "project.yaml").write_text(
+        yaml.safe_dump({"name": name, "blocks": blocks, "transitions": transitions}, sort_keys=False)
+    )
     return root
 
 
@@ -63,8 +65,9 @@ def test_twenty_groups_at_once_new_streams_and_a_restart_with_the_same_window(sa
         user = [line for line in found if line.message.startswith(f"{block} says")]
         assert len(user) == PRINTS, block
         assert all(line.execution_id == result.execution_id for line in user)
-        assert [line.kind for line in found if line.record][:2] == (["execution_started", "start"]
-                                                                   if block == "b00" else ["start", "end"])
+        assert [line.kind for line in found if line.record][:2] == (
+            ["execution_started", "start"] if block == "b00" else ["start", "end"]
+        )
     assert tail.calls > 2 * 20, "small pages were followed to the end"
     assert tail.poll() == [], "no line twice"
     again = LogTail(deployer.aws, groups, started, mode="poll")
@@ -74,8 +77,9 @@ def test_twenty_groups_at_once_new_streams_and_a_restart_with_the_same_window(sa
 
     # A block added later: its group appears, its first stream too, and the running tail picks both up.
     root = tmp_path / "twenty"
-    (root / "blocks/late.py").write_text("def main(block_input, backpack):\n    print('late says hi')\n"
-                                         "    return block_input\n")
+    (root / "blocks/late.py").write_text(
+        "def main(block_input, backpack):\n    print('late says hi')\n    return block_input\n"
+    )
     data = yaml.safe_load((root / "project.yaml").read_text())
     data["blocks"]["late"] = {"type": "code", "file": "blocks/late.py"}
     data["transitions"].append({"from": "b19", "to": "late"})
@@ -118,22 +122,25 @@ def test_all_transitions_merged_stream_and_rebuilt_execution_equal_the_local_run
     seen_blocks = {line.block for line in lines if line.record and line.kind == "start"}
     assert seen_blocks == {r for r in local_blocks if deployer.target.manifest["blocks"][r]["type"] == "code"}
     for invocation in run.invocations.values():
-        assert invocation.started is not None and invocation.ended is not None and invocation.started <= invocation.ended
+        assert (
+            invocation.started is not None and invocation.ended is not None and invocation.started <= invocation.ended
+        )
         if invocation.parent in run.invocations:
             assert run.invocations[invocation.parent].started <= invocation.started
     events = run.to_events()
-    assert events[-1] == {"event": "execution_finished", "execution_id": deployed.execution_id,
-                          "status": "succeeded"}
+    assert events[-1] == {"event": "execution_finished", "execution_id": deployed.execution_id, "status": "succeeded"}
     assert Executions(deployer.aws, deployer.target).recent()[0].execution_id == deployed.execution_id
 
 
 def test_filters():
     from refinery_tui.cloud.loglines import make_line
-    lines = [make_line("g", "s", 1, "1", '{"refinery":"start","execution_id":"e1","block":"a","invocation_id":"i"}',
-                       "a"),
-             make_line("g", "s", 2, "2", "2026-11-27T10:00:00Z\treq\tERROR\tbad thing", "b"),
-             make_line("g", "s", 3, "3", "[WARNING]\t2026\treq\tcareful", "b"),
-             make_line("g", "s", 4, "4", "REPORT RequestId: x Duration: 1 ms", "b")]
+
+    lines = [
+        make_line("g", "s", 1, "1", '{"refinery":"start","execution_id":"e1","block":"a","invocation_id":"i"}', "a"),
+        make_line("g", "s", 2, "2", "2026-11-27T10:00:00Z\treq\tERROR\tbad thing", "b"),
+        make_line("g", "s", 3, "3", "[WARNING]\t2026\treq\tcareful", "b"),
+        make_line("g", "s", 4, "4", "REPORT RequestId: x Duration: 1 ms", "b"),
+    ]
     assert [line.level for line in lines] == ["INFO", "ERROR", "WARN", "PLATFORM"]
     assert [line.event_id for line in lines if LogFilter(blocks=frozenset({"b"})).matches(line)] == ["2", "3", "4"]
     assert [line.event_id for line in lines if LogFilter(levels=frozenset({"ERROR"})).matches(line)] == ["2"]
@@ -163,22 +170,26 @@ def test_live_tail_sessions_of_ten_groups_reconnect_and_report_sampling(sandbox,
         got.extend(lines)
         if len(got) >= len(expected) and deployer.aws.log.count("StartLiveTail") >= 4:
             stop.set()
+
     follower = threading.Thread(target=tail.follow, args=(emit, stop))
     follower.start()
     follower.join(60)
     stop.set()
     assert tail.mode == "live"
     assert deployer.aws.log.count("StartLiveTail") >= 4, "two sessions (10 + 2 groups), each reconnected"
-    assert sorted((line.group, line.stream, line.timestamp, line.message) for line in got) == \
-        sorted((line.group, line.stream, line.timestamp, line.message) for line in expected)
+    assert sorted((line.group, line.stream, line.timestamp, line.message) for line in got) == sorted(
+        (line.group, line.stream, line.timestamp, line.message) for line in expected
+    )
     assert not tail.sampled
 
     loud = tmp_path / "loud"
     (loud / "blocks").mkdir(parents=True)
-    (loud / "blocks/loud.py").write_text("def main(block_input, backpack):\n    for n in range(600):\n"
-                                         "        print('line', n)\n    return n\n")
-    (loud / "project.yaml").write_text("name: loud\nblocks:\n  loud: {type: code, file: blocks/loud.py}\n"
-                                       "transitions: []\n")
+    (loud / "blocks/loud.py").write_text(
+        "def main(block_input, backpack):\n    for n in range(600):\n        print('line', n)\n    return n\n"
+    )
+    (loud / "project.yaml").write_text(
+        "name: loud\nblocks:\n  loud: {type: code, file: blocks/loud.py}\ntransitions: []\n"
+    )
     noisy = deploy(sandbox, loud, "live")
     run_deployed(sandbox, noisy, "loud", None)
     assert sandbox.wait_idle(30)
@@ -188,6 +199,7 @@ def test_live_tail_sessions_of_ten_groups_reconnect_and_report_sampling(sandbox,
     def take(lines):
         seen.extend(lines)
         done.set()
+
     follower = threading.Thread(target=sampled_tail.follow, args=(take, done))
     follower.start()
     follower.join(30)

@@ -40,5 +40,11 @@ def test_bad_stages_are_refused_with_a_hint(stage):
 
 def test_tags_name_the_project_stage_kind_and_block():
     tags = Names("orders", "dev").tags("function", "price-item", "abc")
-    assert tags == {"refinery:project": "orders", "refinery:stage": "dev", "refinery:kind": "function",
-                    "refinery:managed-by": "refinery-tui", "refinery:block": "price-item", "refinery:spec": "abc"}
+    assert tags == {
+        "refinery:project": "orders",
+        "refinery:stage": "dev",
+        "refinery:kind": "function",
+        "refinery:managed-by": "refinery-tui",
+        "refinery:block": "price-item",
+        "refinery:spec": "abc",
+    }

@@ -1,4 +1,4 @@
-"""The Node runtime's dependency-free AWS client (refinery_tui/cloud/lambda_runtime/node/aws.js).
+"""The Node runtime's dependency-free AWS client (refinery_tui/lambda_runtime/node/aws.js).
 
 Its SigV4 signer is checked against AWS's published test vectors, and every request it sends is re-verified by
 botocore's signer on a small recording endpoint; its calls are run against an in-process moto server and their
@@ -34,7 +34,7 @@ NODE = shutil.which("node")
 pytestmark = pytest.mark.skipif(NODE is None, reason="node (Node.js) is not on PATH: the Node AWS client cannot run")
 
 REPO = Path(__file__).resolve().parents[2]
-CLIENT = REPO / "refinery_tui" / "cloud" / "lambda_runtime" / "node" / "aws.js"
+CLIENT = REPO / "refinery_tui" / "lambda_runtime" / "node" / "aws.js"
 DRIVER = Path(__file__).resolve().parent / "node_aws_driver.js"
 
 REGION = "us-east-1"
@@ -309,8 +309,11 @@ def test_every_request_verifies_with_botocore_on_the_wire():
             (202, {}, b""),
             (200, {}, json.dumps({"QueueUrl": "https://sqs.us-east-1.amazonaws.com/1/q"}).encode()),
             (200, {}, json.dumps({"MessageId": "m-1", "MD5OfMessageBody": md5_hex(body.encode())}).encode()),
-            (200, {}, b"<PublishResponse><PublishResult><MessageId>sns-1</MessageId></PublishResult>"
-                      b"</PublishResponse>"),
+            (
+                200,
+                {},
+                b"<PublishResponse><PublishResult><MessageId>sns-1</MessageId></PublishResult></PublishResponse>",
+            ),
             *[(200, {"ETag": '"e"'}, b"") for _ in S3_KEYS],
             (200, {}, b"\x00\xffbytes"),
             (200, {}, json.dumps({"Item": {"pk": {"S": "k"}}}).encode()),
@@ -477,9 +480,9 @@ def test_lambda_invoke(moto_url, aws):
 def test_sqs_send_message(moto_url, aws):
     sqs = aws("sqs")
     url = sqs.create_queue(QueueName="node-aws-queue")["QueueUrl"]
-    small = "héllo wörld ✓ 😀 \"quoted\" <xml> & \\ \n\t end"
+    small = 'héllo wörld ✓ 😀 "quoted" <xml> & \\ \n\t end'
     unit = "unicode ü € 😀 / "
-    big = (unit * (200_000 // len(unit.encode())))  # ~200 KB of UTF-8
+    big = unit * (200_000 // len(unit.encode()))  # ~200 KB of UTF-8
     assert 190_000 < len(big.encode()) <= 200_000
     results = run_node(
         [
@@ -606,8 +609,10 @@ def test_dynamodb(moto_url, aws):
         "ReturnValues": "UPDATED_NEW",
     }
     batches = [
-        [{"PutRequest": {"Item": {"pk": {"S": "exec-1"}, "sk": {"N": str(i)}, "v": {"S": f"item {i} ✓"}}}}
-         for i in range(start, min(start + 25, 150))]
+        [
+            {"PutRequest": {"Item": {"pk": {"S": "exec-1"}, "sk": {"N": str(i)}, "v": {"S": f"item {i} ✓"}}}}
+            for i in range(start, min(start + 25, 150))
+        ]
         for start in range(0, 150, 25)
     ]
     calls = [

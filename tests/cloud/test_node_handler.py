@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
-from refinery_tui.cloud.lambda_runtime import logline
+from refinery_tui.lambda_runtime import logline
 from refinery_tui.local.session import LocalSession
 from tests.cloud.cloud_helpers import deploy, run_deployed, running_sandbox
 
@@ -24,27 +24,42 @@ MIXED_BLOCKS: dict[str, tuple[str, str]] = {
     "entry": (PY, "backpack['trail'] = ['entry']\n    return list(range(block_input))"),
     "validate": (PY, "raise ValueError('bad input ' + str(len(block_input)))"),
     "oops": (JS, "return [blockInput.error.type, blockInput.error.message, blockInput.input, backpack];"),
-    "square": (JS, "if (blockInput === 2) throw new TypeError('two is bad');\n"
-                   "  backpack['k' + blockInput] = blockInput;\n  return blockInput * blockInput;"),
-    "fix": (PY, "return {'fixed': block_input['input'], 'why': block_input['error']['type'] + ': ' + "
-                "block_input['error']['message'], 'trail': backpack.get('trail')}"),
+    "square": (
+        JS,
+        "if (blockInput === 2) throw new TypeError('two is bad');\n"
+        "  backpack['k' + blockInput] = blockInput;\n  return blockInput * blockInput;",
+    ),
+    "fix": (
+        PY,
+        "return {'fixed': block_input['input'], 'why': block_input['error']['type'] + ': ' + "
+        "block_input['error']['message'], 'trail': backpack.get('trail')}",
+    ),
     "collect": (JS, "backpack.trail = [...(backpack.trail || []), 'collect'];\n  return blockInput;"),
     "left": (PY, "return len(block_input)"),
     "right": (JS, "backpack.right = true;\n  return blockInput.length * 10;"),
     "never": (PY, "return 'else fired'"),
-    "joined": (PY, "backpack['trail'] = backpack.get('trail', []) + ['joined']\n"
-                   "    return {'merged': block_input, 'keys': sorted(backpack)}"),
+    "joined": (
+        PY,
+        "backpack['trail'] = backpack.get('trail', []) + ['joined']\n"
+        "    return {'merged': block_input, 'keys': sorted(backpack)}",
+    ),
     "picky": (JS, "throw new RangeError('picky says no: ' + blockInput.merged.join(','));"),
-    "rescue": (PY, "return [block_input['error']['type'], block_input['error']['message'], "
-                   "block_input['input']['merged']]"),
+    "rescue": (
+        PY,
+        "return [block_input['error']['type'], block_input['error']['message'], block_input['input']['merged']]",
+    ),
     "drain": (PY, "return {'batch': block_input, 'size': len(block_input), 'bp': sorted(backpack)}"),
     "batch-node": (JS, "return {batch: blockInput, size: blockInput.length, bp: Object.keys(backpack).sort()};"),
     "hear-py": (PY, "return ['py', block_input]"),
     "hear-node": (JS, "backpack.heard = 'node';\n  return ['node', blockInput];"),
     "echo-py": (PY, "return {'echo': block_input, 'heard': backpack.get('heard')}"),
 }
-MIXED_RESOURCES = {"jobs": {"type": "queue", "batch_size": 5}, "backlog": {"type": "queue", "batch_size": 5},
-                   "news": {"type": "topic"}, "alerts": {"type": "topic"}}
+MIXED_RESOURCES = {
+    "jobs": {"type": "queue", "batch_size": 5},
+    "backlog": {"type": "queue", "batch_size": 5},
+    "news": {"type": "topic"},
+    "alerts": {"type": "topic"},
+}
 MIXED_TRANSITIONS = [
     {"from": "entry", "to": "validate", "type": "if", "expression": "len(return_data) > 3"},
     {"from": "validate", "to": "oops", "type": "exception"},
@@ -71,8 +86,13 @@ MIXED_TRANSITIONS = [
 ]
 
 
-def write_project(root: Path, name: str, blocks: dict[str, tuple[str, str]], transitions: list[dict[str, Any]],
-                  resources: dict[str, dict[str, Any]] | None = None) -> Path:
+def write_project(
+    root: Path,
+    name: str,
+    blocks: dict[str, tuple[str, str]],
+    transitions: list[dict[str, Any]],
+    resources: dict[str, dict[str, Any]] | None = None,
+) -> Path:
     (root / "blocks").mkdir(parents=True)
     spec: dict[str, Any] = {}
     for block, (language, body) in blocks.items():
@@ -89,19 +109,38 @@ def write_project(root: Path, name: str, blocks: dict[str, tuple[str, str]], tra
     return root
 
 
-NODE_RUNTIME = Path(__file__).resolve().parents[2] / "refinery_tui" / "cloud" / "lambda_runtime" / "node"
-WIRE_VALUES = [None, True, 0, -7, 2 ** 53, 0.1, 1e-7, 1e22, 2.5, "plain", "é😀\u2028\x7f\x01\"\\", [], {},
-               {"a": [1, {"b": None}], "ü": "x" * 300}, ["é" * 2000], {"deep": [[[["x" * 5000]]]]}]
+NODE_RUNTIME = Path(__file__).resolve().parents[2] / "refinery_tui" / "lambda_runtime" / "node"
+WIRE_VALUES = [
+    None,
+    True,
+    0,
+    -7,
+    2**53,
+    0.1,
+    1e-7,
+    1e22,
+    2.5,
+    "plain",
+    'é😀\u2028\x7f\x01"\\',
+    [],
+    {},
+    {"a": [1, {"b": None}], "ü": "x" * 300},
+    ["é" * 2000],
+    {"deep": [[[["x" * 5000]]]]},
+]
 
 
 def test_node_writes_json_and_log_fields_as_the_python_runtime_does():
-    script = (f"const j = require({json.dumps(str(NODE_RUNTIME / 'jsontext.js'))});"
-              f"const l = require({json.dumps(str(NODE_RUNTIME / 'logline.js'))});"
-              "const values = JSON.parse(require('fs').readFileSync(0, 'utf8'));"
-              "process.stdout.write(JSON.stringify(values.map((v) => [j.compact(v), j.dumps(v), l.preview(v), "
-              "l.valueFields('input', v)])));")
-    reply = subprocess.run(["node", "-e", script], input=json.dumps(WIRE_VALUES), capture_output=True, text=True,
-                           check=True, timeout=60)
+    script = (
+        f"const j = require({json.dumps(str(NODE_RUNTIME.parent.parent / 'runtime' / 'node' / 'jsontext.js'))});"
+        f"const l = require({json.dumps(str(NODE_RUNTIME / 'logline.js'))});"
+        "const values = JSON.parse(require('fs').readFileSync(0, 'utf8'));"
+        "process.stdout.write(JSON.stringify(values.map((v) => [j.compact(v), j.dumps(v), l.preview(v), "
+        "l.valueFields('input', v)])));"
+    )
+    reply = subprocess.run(
+        ["node", "-e", script], input=json.dumps(WIRE_VALUES), capture_output=True, text=True, check=True, timeout=60
+    )
     for value, (compact, spaced, preview, fields) in zip(WIRE_VALUES, json.loads(reply.stdout)):
         assert compact == json.dumps(value, separators=(",", ":")), value
         assert spaced == json.dumps(value), value
@@ -153,10 +192,17 @@ def test_mixed_python_and_node_blocks_match_the_local_run(sandbox, tmp_path, mon
 
 
 def test_node_log_lines_have_the_python_runtimes_fields(sandbox, tmp_path, monkeypatch):
-    blocks = {"first": (PY, "return block_input + 1"), "second": (JS, "return blockInput * 2"),
-              "third": (PY, "return block_input - 1"), "fourth": (JS, "return blockInput + 100")}
-    transitions = [{"from": "first", "to": "second"}, {"from": "second", "to": "third"},
-                   {"from": "third", "to": "fourth"}]
+    blocks = {
+        "first": (PY, "return block_input + 1"),
+        "second": (JS, "return blockInput * 2"),
+        "third": (PY, "return block_input - 1"),
+        "fourth": (JS, "return blockInput + 100"),
+    }
+    transitions = [
+        {"from": "first", "to": "second"},
+        {"from": "second", "to": "third"},
+        {"from": "third", "to": "fourth"},
+    ]
     root = write_project(tmp_path / "logs", "loglines", blocks, transitions)
     monkeypatch.chdir(tmp_path)
     deployer = deploy(sandbox, root, "lg")
@@ -171,24 +217,32 @@ def test_node_log_lines_have_the_python_runtimes_fields(sandbox, tmp_path, monke
     assert by_block[("start", "second")]["parent"] == by_block[("end", "first")]["invocation_id"]
     assert by_block[("start", "third")]["parent"] == by_block[("end", "second")]["invocation_id"]
     transitions_out = [r for r in records if r["refinery"] == "transition"]
-    assert [(r["source"], r["target"]) for r in transitions_out] == [("first", "second"), ("second", "third"),
-                                                                    ("third", "fourth")]
+    assert [(r["source"], r["target"]) for r in transitions_out] == [
+        ("first", "second"),
+        ("second", "third"),
+        ("third", "fourth"),
+    ]
     assert list(transitions_out[1]) == list(transitions_out[0])
     finished = [r for r in records if r["refinery"] == "execution_finished"]
     assert [r["status"] for r in finished] == ["succeeded"]
 
 
 def test_a_5_mb_input_crosses_node_blocks_intact(sandbox, tmp_path, monkeypatch):
-    blocks = {"receive": (PY, "return block_input"),
-              "relay": (JS, "backpack.size = blockInput.text.length;\n  return blockInput;"),
-              "back-in-python": (PY, "return block_input"),
-              "still-node": (JS, "return blockInput;")}
-    transitions = [{"from": "receive", "to": "relay"}, {"from": "relay", "to": "back-in-python"},
-                   {"from": "relay", "to": "still-node"}]
+    blocks = {
+        "receive": (PY, "return block_input"),
+        "relay": (JS, "backpack.size = blockInput.text.length;\n  return blockInput;"),
+        "back-in-python": (PY, "return block_input"),
+        "still-node": (JS, "return blockInput;"),
+    }
+    transitions = [
+        {"from": "receive", "to": "relay"},
+        {"from": "relay", "to": "back-in-python"},
+        {"from": "relay", "to": "still-node"},
+    ]
     root = write_project(tmp_path / "big", "bigpayload", blocks, transitions)
     monkeypatch.chdir(tmp_path)
     deployer = deploy(sandbox, root, "bg")
-    text = "0123456789abcdefghijklmnopqrstuvwxyz" * (5_000_000 // 36) + "é😀\u2028\x7f\"\\ end"
+    text = "0123456789abcdefghijklmnopqrstuvwxyz" * (5_000_000 // 36) + 'é😀\u2028\x7f"\\ end'
     value = {"text": text, "numbers": list(range(1000)), "nested": {"unicode": "ünïcødé 🚀", "float": 0.5}}
     cloud = run_deployed(sandbox, deployer, "receive", value, timeout=300)
     assert cloud.status == "succeeded", cloud.errors

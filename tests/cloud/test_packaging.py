@@ -19,11 +19,11 @@ from refinery_tui.cloud.block_manifest import block_manifest
 from refinery_tui.cloud.naming import Names
 from refinery_tui.cloud.packaging import PackageSpec, PackagingError, build_package, package_all
 from refinery_tui.model import load_project
-from refinery_tui.runtime.manifest import build_manifest
+from refinery_tui.model.manifest import build_manifest
 from tests.conftest import PROJECTS
 
 PACKAGE_DIR = Path(packaging.__file__).resolve().parent.parent
-LAMBDA_RUNTIME = PACKAGE_DIR / "cloud" / "lambda_runtime"
+LAMBDA_RUNTIME = PACKAGE_DIR / "lambda_runtime"
 
 
 def reachable(host: str) -> bool:
@@ -35,16 +35,23 @@ def reachable(host: str) -> bool:
 
 
 needs_pypi = pytest.mark.skipif(not reachable("pypi.org"), reason="PyPI (pypi.org:443) is not reachable")
-needs_npm = pytest.mark.skipif(shutil.which("npm") is None or not reachable("registry.npmjs.org"),
-                               reason="npm is not installed or registry.npmjs.org:443 is not reachable")
+needs_npm = pytest.mark.skipif(
+    shutil.which("npm") is None or not reachable("registry.npmjs.org"),
+    reason="npm is not installed or registry.npmjs.org:443 is not reachable",
+)
 
 
 def spec_of(root: Path, block: str, libraries: list[str] | None = None) -> PackageSpec:
     project = load_project(root).project
     code = project.blocks[block]
-    return PackageSpec(project_root=root, block=block, language=code.language_name, code_file=code.code_file,
-                       libraries=libraries if libraries is not None else list(code.libraries or []),
-                       manifest=block_manifest(build_manifest(project), block, Names(project.name, "dev")))
+    return PackageSpec(
+        project_root=root,
+        block=block,
+        language=code.language_name,
+        code_file=code.code_file,
+        libraries=libraries if libraries is not None else list(code.libraries or []),
+        manifest=block_manifest(build_manifest(project), block, Names(project.name, "dev")),
+    )
 
 
 def packages_of(root: Path, cache: Path) -> dict:
@@ -90,37 +97,49 @@ def test_editing_one_block_changes_only_its_zip(copy_project, tmp_path):
     with (root / "blocks" / "total.py").open("a") as stream:
         stream.write("\n# edited\n")
     after = {block: p.sha256 for block, p in packages_of(root, tmp_path / "cache").items()}
-    assert set(before) == set(after) == {"start", "split", "describe", "square", "square-failed", "total",
-                                         "report", "big", "small", "report-error"}
+    assert (
+        set(before)
+        == set(after)
+        == {"start", "split", "describe", "square", "square-failed", "total", "report", "big", "small", "report-error"}
+    )
     assert [block for block in before if before[block] != after[block]] == ["total"]
 
 
 def test_python_zip_layout(tmp_path):
     package = build_package(spec_of(PROJECTS / "all-transitions", "start"), tmp_path)
     names = names_in(package.path)
-    required = {"refinery_tui/__init__.py", "refinery_tui/model/__init__.py", "refinery_tui/model/expressions.py",
-                "refinery_tui/runtime/__init__.py", "refinery_tui/runtime/engine.py",
-                "refinery_tui/runtime/joins.py", "refinery_tui/runtime/resources.py", "manifest.json",
-                "blocks/start.py"}
-    required |= {f"refinery_lambda/{p.name}" for p in LAMBDA_RUNTIME.glob("*.py")}
+    required = {
+        "refinery_tui/__init__.py",
+        "refinery_tui/runtime/expressions.py",
+        "refinery_tui/runtime/__init__.py",
+        "refinery_tui/runtime/engine.py",
+        "refinery_tui/runtime/joins.py",
+        "refinery_tui/runtime/resources.py",
+        "manifest.json",
+        "blocks/start.py",
+    }
+    required |= {f"refinery_tui/lambda_runtime/{p.name}" for p in LAMBDA_RUNTIME.glob("*.py")}
     allowed = required | {f"refinery_tui/runtime/{p.name}" for p in (PACKAGE_DIR / "runtime").glob("*.py")}
     assert required <= set(names) <= allowed
-    assert "refinery_tui/runtime/manifest.py" not in names
+    assert not any(name.startswith("refinery_tui/model/") for name in names)
     assert names == sorted(names)
-    assert package.runtime == "python3.12" and package.handler == "refinery_lambda.handler.handler"
+    assert package.runtime == "python3.12" and package.handler == "refinery_tui.lambda_runtime.handler.handler"
     with zipfile.ZipFile(package.path) as archive:
         assert archive.read("refinery_tui/__init__.py") == b""
-        assert archive.read("refinery_tui/model/__init__.py") == (PACKAGE_DIR / "model/__init__.py").read_bytes()
+        assert archive.read("refinery_tui/runtime/engine.py") == (PACKAGE_DIR / "runtime/engine.py").read_bytes()
         assert json.loads(archive.read("manifest.json"))["self"] == "start"
         assert archive.read("blocks/start.py") == (PROJECTS / "all-transitions/blocks/start.py").read_bytes()
 
 
 def test_node_zip_layout(tmp_path):
     package = build_package(spec_of(PROJECTS / "all-transitions", "square"), tmp_path)
-    expected = {"manifest.json", "blocks/square.js"} | {
-        f"refinery_lambda/{p.name}" for p in (LAMBDA_RUNTIME / "node").glob("*.js")}
+    expected = (
+        {"manifest.json", "blocks/square.js"}
+        | {f"refinery_tui/lambda_runtime/node/{p.name}" for p in (LAMBDA_RUNTIME / "node").glob("*.js")}
+        | {f"refinery_tui/runtime/node/{p.name}" for p in (PACKAGE_DIR / "runtime" / "node").glob("*.js")}
+    )
     assert set(names_in(package.path)) == expected
-    assert package.runtime == "nodejs20.x" and package.handler == "refinery_lambda/handler.handler"
+    assert package.runtime == "nodejs20.x" and package.handler == "refinery_tui/lambda_runtime/node/handler.handler"
 
 
 def test_entries_have_fixed_metadata(tmp_path):

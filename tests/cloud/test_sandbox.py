@@ -19,11 +19,11 @@ import zipfile
 import boto3
 import pytest
 
-from refinery_tui.cloud.sandbox import Sandbox
+from refinery_tui.sandbox import Sandbox
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-PYTHON_HANDLER = '''
+PYTHON_HANDLER = """
 import json
 import os
 import time
@@ -55,9 +55,9 @@ def handler(event, context):
                 "endpoint": os.environ.get("AWS_ENDPOINT_URL"), "task_root": os.environ.get("LAMBDA_TASK_ROOT"),
                 "cwd": os.getcwd()}
     return {"echo": event, "invocations": invocations}
-'''
+"""
 
-NODE_HANDLER = '''
+NODE_HANDLER = """
 let invocations = 0;
 exports.handler = async (event, context) => {
   invocations += 1;
@@ -70,9 +70,9 @@ exports.handler = async (event, context) => {
   }
   return { echo: event, invocations };
 };
-'''
+"""
 
-RECORDER = '''
+RECORDER = """
 import json
 import time
 
@@ -82,7 +82,7 @@ def handler(event, context):
     return {"statusCode": 201, "headers": {"x-order": "seen"},
             "body": json.dumps({"id": (event.get("pathParameters") or {}).get("id"), "body": event.get("body"),
                                 "routeKey": event.get("routeKey")})}
-'''
+"""
 
 
 def _zip(files: dict[str, str]) -> bytes:
@@ -104,9 +104,13 @@ def aws(sandbox):
     env = sandbox.environment()
 
     def client(service: str):
-        return boto3.client(service, endpoint_url=env["AWS_ENDPOINT_URL"], region_name=env["AWS_REGION"],
-                            aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
-                            aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"])
+        return boto3.client(
+            service,
+            endpoint_url=env["AWS_ENDPOINT_URL"],
+            region_name=env["AWS_REGION"],
+            aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
+        )
 
     return client
 
@@ -120,8 +124,9 @@ def role(aws):
 def deploy(aws, role):
     def create(files: dict[str, str], *, runtime="python3.12", handler="app.handler", **settings) -> str:
         name = f"fn-{uuid.uuid4().hex[:8]}"
-        aws("lambda").create_function(FunctionName=name, Runtime=runtime, Role=role, Handler=handler,
-                                      Code={"ZipFile": _zip(files)}, **settings)
+        aws("lambda").create_function(
+            FunctionName=name, Runtime=runtime, Role=role, Handler=handler, Code={"ZipFile": _zip(files)}, **settings
+        )
         return name
 
     return create
@@ -129,14 +134,19 @@ def deploy(aws, role):
 
 @pytest.fixture(scope="module")
 def python_fn(deploy):
-    return deploy({"app.py": PYTHON_HANDLER}, Timeout=10, MemorySize=256,
-                  Environment={"Variables": {"GREETING": "hello"}})
+    return deploy(
+        {"app.py": PYTHON_HANDLER}, Timeout=10, MemorySize=256, Environment={"Variables": {"GREETING": "hello"}}
+    )
 
 
 @pytest.fixture(scope="module")
 def node_fn(deploy):
-    return deploy({"index.js": NODE_HANDLER}, runtime="nodejs20.x", handler="index.handler",
-                  Environment={"Variables": {"GREETING": "hi from node"}})
+    return deploy(
+        {"index.js": NODE_HANDLER},
+        runtime="nodejs20.x",
+        handler="index.handler",
+        Environment={"Variables": {"GREETING": "hi from node"}},
+    )
 
 
 def _invoke(aws, name: str, event, **kwargs) -> tuple[dict, object]:
@@ -214,8 +224,7 @@ def test_print_output_lands_in_cloudwatch_between_start_end_and_report(sandbox, 
     assert sandbox.wait_idle(10)
     lines = [e["message"] for e in _messages(aws, python_fn)]
     start = lines.index(f"START RequestId: {request_id} Version: $LATEST")
-    assert lines[start + 1:start + 5] == ["first line", "second line", "third line",
-                                          f"END RequestId: {request_id}"]
+    assert lines[start + 1 : start + 5] == ["first line", "second line", "third line", f"END RequestId: {request_id}"]
     assert lines[start + 5].startswith(f"REPORT RequestId: {request_id}\tDuration: ")
     streams = aws("logs").describe_log_streams(logGroupName=f"/aws/lambda/{python_fn}")["logStreams"]
     assert all(len(s["logStreamName"].split("]")[-1]) == 32 for s in streams)
@@ -237,11 +246,17 @@ def test_a_handler_that_runs_past_its_timeout_is_killed_and_the_next_invoke_work
 def test_event_invoke_returns_202_and_runs_in_the_background(sandbox, aws, python_fn, node_fn):
     sqs = aws("sqs")
     queue_url = sqs.create_queue(QueueName="from-handler")["QueueUrl"]
-    reply = aws("lambda").invoke(FunctionName=python_fn, InvocationType="Event",
-                                 Payload=json.dumps({"action": "send", "queue_url": queue_url}).encode())
+    reply = aws("lambda").invoke(
+        FunctionName=python_fn,
+        InvocationType="Event",
+        Payload=json.dumps({"action": "send", "queue_url": queue_url}).encode(),
+    )
     assert reply["StatusCode"] == 202
-    reply = aws("lambda").invoke(FunctionName=node_fn, InvocationType="Event",
-                                 Payload=json.dumps({"action": "print", "word": "asynchronously"}).encode())
+    reply = aws("lambda").invoke(
+        FunctionName=node_fn,
+        InvocationType="Event",
+        Payload=json.dumps({"action": "print", "word": "asynchronously"}).encode(),
+    )
     assert reply["StatusCode"] == 202
     assert sandbox.wait_idle(20)
     received = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10)["Messages"]
@@ -258,10 +273,8 @@ def test_sqs_mapping_delivers_full_batches_then_the_rest_each_message_once(sandb
     sqs = aws("sqs")
     queue_url = sqs.create_queue(QueueName="jobs")["QueueUrl"]
     queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    aws("lambda").create_event_source_mapping(EventSourceArn=queue_arn, FunctionName=name, BatchSize=3,
-                                              Enabled=True)
-    sqs.send_message_batch(QueueUrl=queue_url, Entries=[{"Id": str(i), "MessageBody": f"job-{i}"}
-                                                        for i in range(7)])
+    aws("lambda").create_event_source_mapping(EventSourceArn=queue_arn, FunctionName=name, BatchSize=3, Enabled=True)
+    sqs.send_message_batch(QueueUrl=queue_url, Entries=[{"Id": str(i), "MessageBody": f"job-{i}"} for i in range(7)])
     assert sandbox.wait_idle(20)
     batches = [event["Records"] for event in _recorded_events(aws, name)]
     assert [len(batch) for batch in batches] == [3, 3, 1]
@@ -299,11 +312,16 @@ def test_http_api_route_invokes_the_function_and_returns_its_reply(sandbox, aws,
     apis = aws("apigatewayv2")
     api_id = apis.create_api(Name="orders", ProtocolType="HTTP")["ApiId"]
     function_arn = aws("lambda").get_function(FunctionName=name)["Configuration"]["FunctionArn"]
-    integration = apis.create_integration(ApiId=api_id, IntegrationType="AWS_PROXY", IntegrationUri=function_arn,
-                                          PayloadFormatVersion="2.0")["IntegrationId"]
+    integration = apis.create_integration(
+        ApiId=api_id, IntegrationType="AWS_PROXY", IntegrationUri=function_arn, PayloadFormatVersion="2.0"
+    )["IntegrationId"]
     apis.create_route(ApiId=api_id, RouteKey="POST /orders/{id}", Target=f"integrations/{integration}")
-    request = urllib.request.Request(f"{sandbox.api_url(api_id)}/orders/42?rush=yes", data=b'{"items": 2}',
-                                     method="POST", headers={"Content-Type": "application/json"})
+    request = urllib.request.Request(
+        f"{sandbox.api_url(api_id)}/orders/42?rush=yes",
+        data=b'{"items": 2}',
+        method="POST",
+        headers={"Content-Type": "application/json"},
+    )
     with urllib.request.urlopen(request, timeout=20) as response:
         assert response.status == 201
         assert response.headers["x-order"] == "seen"
@@ -323,8 +341,9 @@ def test_fire_rule_invokes_the_rule_targets_with_their_input(sandbox, aws, deplo
     events = aws("events")
     events.put_rule(Name="nightly", ScheduleExpression="rate(1 day)")
     function_arn = aws("lambda").get_function(FunctionName=name)["Configuration"]["FunctionArn"]
-    events.put_targets(Rule="nightly", Targets=[{"Id": "run", "Arn": function_arn,
-                                                 "Input": json.dumps({"full": True})}])
+    events.put_targets(
+        Rule="nightly", Targets=[{"Id": "run", "Arn": function_arn, "Input": json.dumps({"full": True})}]
+    )
     request_ids = sandbox.fire_rule("nightly")
     assert len(request_ids) == 1
     assert sandbox.wait_idle(20)
@@ -353,12 +372,13 @@ def _read_until(process: subprocess.Popen, marker: str, timeout: float) -> str:
     return output
 
 
-COMMAND = "import sys; from refinery_tui.sandbox_command import main; sys.exit(main(sys.argv[1:]))"
+COMMAND = "import sys; from refinery_tui.commands.sandbox import main; sys.exit(main(sys.argv[1:]))"
 
 
 def test_sandbox_command_prints_the_environment_and_stops_cleanly_on_ctrl_c():
-    process = subprocess.Popen([sys.executable, "-c", COMMAND, "--port", "0"], cwd=REPO,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    process = subprocess.Popen(
+        [sys.executable, "-c", COMMAND, "--port", "0"], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
     try:
         output = _read_until(process, "until Ctrl-C", 30)
         process.send_signal(signal.SIGINT)
@@ -367,8 +387,7 @@ def test_sandbox_command_prints_the_environment_and_stops_cleanly_on_ctrl_c():
         if process.poll() is None:
             process.kill()
             process.wait()
-    exports = dict(line[len("export "):].split("=", 1) for line in output.splitlines()
-                   if line.startswith("export "))
+    exports = dict(line[len("export ") :].split("=", 1) for line in output.splitlines() if line.startswith("export "))
     assert exports["AWS_ENDPOINT_URL"].startswith("http://127.0.0.1:")
     assert {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_REGION", "AWS_DEFAULT_REGION"} <= exports.keys()
     assert "/_sandbox/apis/" in output
@@ -381,16 +400,16 @@ def test_sandbox_command_reports_a_port_in_use():
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        result = subprocess.run([sys.executable, "-c", COMMAND, "--port", str(port)], cwd=REPO,
-                                capture_output=True, text=True, timeout=60)
+        result = subprocess.run(
+            [sys.executable, "-c", COMMAND, "--port", str(port)], cwd=REPO, capture_output=True, text=True, timeout=60
+        )
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [result.stderr.strip()]
     assert "already in use" in result.stderr and "Traceback" not in result.stderr
 
 
 def test_the_sandbox_imports_no_textual():
-    code = ("import sys, refinery_tui.cloud.sandbox, refinery_tui.sandbox_command\n"
-            "print('textual' in sys.modules)")
+    code = "import sys, refinery_tui.sandbox, refinery_tui.commands.sandbox\nprint('textual' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "False"

@@ -33,13 +33,23 @@ def test_the_http_api_replies_with_the_api_response_block(sandbox, tmp_path):
     root = copy("api-orders", tmp_path)
     order = {"customer": "ada", "items": [{"sku": "tea", "quantity": 2}]}
     with LocalSession(root) as session:
-        local = session.run({"body": order, "headers": {"content-type": "application/json"},
-                             "requestContext": {"http": {"method": "POST"}}, "rawPath": "/orders"})
+        local = session.run(
+            {
+                "body": order,
+                "headers": {"content-type": "application/json"},
+                "requestContext": {"http": {"method": "POST"}},
+                "rawPath": "/orders",
+            }
+        )
     local_reply = next(o["output"] for o in local.outputs if o["block"] == "reply")
     deployer = deploy(sandbox, root, "api")
     api = next(a for a in deployer.aws.client("apigatewayv2").get_apis()["Items"] if a["Name"] == deployer.names.api())
-    request = urllib.request.Request(sandbox.api_url(api["ApiId"]) + "/orders", data=json.dumps(order).encode(),
-                                     headers={"content-type": "application/json"}, method="POST")
+    request = urllib.request.Request(
+        sandbox.api_url(api["ApiId"]) + "/orders",
+        data=json.dumps(order).encode(),
+        headers={"content-type": "application/json"},
+        method="POST",
+    )
     with urllib.request.urlopen(request, timeout=60) as response:
         status, body = response.status, json.loads(response.read())
         execution_id = response.headers["x-refinery-execution"]

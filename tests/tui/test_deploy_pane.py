@@ -44,8 +44,7 @@ def endpoint(sandbox, monkeypatch):
 
 def functions_of(endpoint_url: str, stage: str) -> list[str]:
     client = boto3.client("lambda", endpoint_url=endpoint_url, region_name="us-east-1")
-    names = [f["FunctionName"] for page in client.get_paginator("list_functions").paginate()
-             for f in page["Functions"]]
+    names = [f["FunctionName"] for page in client.get_paginator("list_functions").paginate() for f in page["Functions"]]
     return sorted(name for name in names if name.startswith(f"all-transitions-{stage}-"))
 
 
@@ -133,8 +132,9 @@ async def test_plan_apply_replan_change_teardown(sandbox, endpoint, project):
         log = pane.command_log
         assert log.display and log.line_count > 32
         lines = [log.lines[index] for index in range(log.line_count)]
-        assert any(line.startswith("ok  lambda CreateFunction") and "all-transitions-dev-start" in line
-                   for line in lines)
+        assert any(
+            line.startswith("ok  lambda CreateFunction") and "all-transitions-dev-start" in line for line in lines
+        )
         assert any(line.startswith("ok  lambda UpdateFunctionCode") for line in lines)
         assert "2,000" in str(log.border_title)
 
@@ -166,8 +166,9 @@ async def test_a_failed_step_shows_in_its_row_and_r_retries(sandbox, endpoint, p
 
         def refuse(service, operation, params):
             if operation == "CreateFunction" and params.get("FunctionName", "").endswith("-total"):
-                raise ClientError({"Error": {"Code": "AccessDeniedException",
-                                             "Message": "not allowed to create this one"}}, operation)
+                raise ClientError(
+                    {"Error": {"Code": "AccessDeniedException", "Message": "not allowed to create this one"}}, operation
+                )
 
         pane.deployer.aws.fault = refuse
         await pilot.press("a", "enter")
@@ -214,8 +215,7 @@ async def test_an_unreachable_endpoint_is_a_readable_error(sandbox, project, mon
 
 
 def without_credentials(monkeypatch, tmp_path) -> None:
-    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE",
-                 "AWS_ENDPOINT_URL"):
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE", "AWS_ENDPOINT_URL"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-credentials"))
@@ -274,8 +274,9 @@ async def test_bad_targets_and_an_invalid_project_are_readable_errors(project, m
         await settle(pilot)
         assert "is not a valid name" in of_type(posted, DeployFailed)[-1].error
 
-        (project / "project.yaml").write_text((project / "project.yaml").read_text().replace("type: merge}",
-                                                                                           "type: merj}", 1))
+        (project / "project.yaml").write_text(
+            (project / "project.yaml").read_text().replace("type: merge}", "type: merj}", 1)
+        )
         await set_field(pilot, "stage", "qa")
         await pilot.press("a")  # with no plan, `a` plans first: the project is checked before any AWS call
         await settle(pilot)
@@ -283,8 +284,13 @@ async def test_bad_targets_and_an_invalid_project_are_readable_errors(project, m
         assert "error(s) to fix before deploying" in error and "merj" in error
         assert not isinstance(app.screen, Confirm) and app.is_running
     saved = json.loads((project / ".refinery" / "deploy-target.json").read_text())
-    assert saved == {"kind": "endpoint", "endpoint": "http://127.0.0.1:9", "profile": "no-such-profile",
-                     "region": "", "stage": "qa"}
+    assert saved == {
+        "kind": "endpoint",
+        "endpoint": "http://127.0.0.1:9",
+        "profile": "no-such-profile",
+        "region": "",
+        "stage": "qa",
+    }
     app = WorkbenchApp(project, watch=False)
     async with app.run_test(size=SIZE) as pilot:
         target = app.deploy_pane.current_target()

@@ -18,9 +18,7 @@ from refinery_tui.tui.app import WorkbenchApp
 from refinery_tui.tui.deploy_target import load_target
 from refinery_tui.tui.invoke_job import InvokeJob, InvokeRequest
 from refinery_tui.tui.invoke_pane import InvokePane
-from refinery_tui.tui.messages import (
-    CloudExecutionFinished, CloudExecutionStarted, CloudExecutionUpdated, InvokeFailed,
-)
+from refinery_tui.tui.messages import CloudExecutionFinished, CloudExecutionStarted, CloudExecutionUpdated, InvokeFailed
 from tests.cloud.cloud_helpers import deploy, run_deployed, running_sandbox
 from tests.conftest import PROJECTS
 
@@ -43,8 +41,9 @@ def copy_of(folder, name: str):
 def point_at(root, sandbox, stage: str = "dev") -> None:
     """The target file the Deploy pane writes when it plans: the sandbox, and the stage."""
     (root / ".refinery").mkdir(exist_ok=True)
-    (root / ".refinery" / "deploy-target.json").write_text(json.dumps(
-        {"kind": "sandbox", "endpoint": sandbox.endpoint_url, "profile": "", "region": "", "stage": stage}))
+    (root / ".refinery" / "deploy-target.json").write_text(
+        json.dumps({"kind": "sandbox", "endpoint": sandbox.endpoint_url, "profile": "", "region": "", "stage": stage})
+    )
 
 
 @pytest.fixture(scope="module")
@@ -103,16 +102,18 @@ async def test_invoke_follows_the_execution_to_its_end(sandbox, hello):
         execution_id = started.execution_id
         assert execution_id and started.block == "greet" and started.how == "invoke"
         assert posted.index(of_type(posted, CloudExecutionStarted)[-1]) < posted.index(
-            of_type(posted, CloudExecutionUpdated)[0])  # the id shows before any invocation
+            of_type(posted, CloudExecutionUpdated)[0]
+        )  # the id shows before any invocation
         finished = of_type(posted, CloudExecutionFinished)[-1]
         assert finished.execution_id == execution_id and finished.error is None
         assert finished.execution.status == "succeeded"
         assert finished.execution.outputs == deployed.outputs == local.outputs
         assert pane.status_text().startswith(f"✓ succeeded · execution {execution_id} · 3 invocations")
-        assert rows(pane) == [("greet", "✓ succeeded", rows(pane)[0][2], '"Hello, Grace"'),
-                              ("shout", "✓ succeeded", rows(pane)[1][2], '"HELLO, GRACE!"'),
-                              ("sign", "✓ succeeded", rows(pane)[2][2],
-                               '{"message": "HELLO, GRACE!", "signed_for": "Grace"}')]
+        assert rows(pane) == [
+            ("greet", "✓ succeeded", rows(pane)[0][2], '"Hello, Grace"'),
+            ("shout", "✓ succeeded", rows(pane)[1][2], '"HELLO, GRACE!"'),
+            ("sign", "✓ succeeded", rows(pane)[2][2], '{"message": "HELLO, GRACE!", "signed_for": "Grace"}'),
+        ]
         result = str(pane.query_one("#invoke-result").render())
         assert 'output sign: {"message": "HELLO, GRACE!", "signed_for": "Grace"}' in result
 
@@ -184,8 +185,10 @@ async def test_bad_json_invokes_nothing_and_sync_waits_for_the_entry(sandbox, he
         pane.input_box.load_text('{"name":\n  "Ada",,}')
         await pilot.press("r")
         await settle(pilot)
-        assert pane.status_text() == "✗ the input is not valid JSON at line 2:9: Expecting property name " \
-                                     "enclosed in double quotes"
+        assert (
+            pane.status_text() == "✗ the input is not valid JSON at line 2:9: Expecting property name "
+            "enclosed in double quotes"
+        )
         assert app.focused is pane.input_box and pane.input_box.cursor_location == (1, 8)
         assert not of_type(posted, CloudExecutionStarted) and not of_type(posted, InvokeFailed)
         assert saved_inputs.recall(root, "greet") != {"name": "Ada"}
@@ -292,8 +295,9 @@ async def test_all_transitions_states_in_the_tree_and_the_run_pane(sandbox, tmp_
         skipped = {name: "skipped" for name in deployer.target.manifest["blocks"] if name not in local_states}
         assert app.block_tree.states == {**local_states, **skipped}
         assert app.run_pane.table.row_count == len(records)
-        failed = next(key.value for key in app.run_pane.table.rows
-                      if str(app.run_pane.table.get_row(key.value)[1]) == "failed")
+        failed = next(
+            key.value for key in app.run_pane.table.rows if str(app.run_pane.table.get_row(key.value)[1]) == "failed"
+        )
         app.show_details_of(failed)
         detail = str(app.run_pane.query_one("#run-detail").render())
         assert detail.startswith("square  failed") and "error" in detail and "-1" in detail
@@ -322,8 +326,17 @@ async def test_an_api_route_shows_the_reply(sandbox, tmp_path):
         finished = of_type(posted, CloudExecutionFinished)[-1]
         assert finished.execution.status == "succeeded", finished
         blocks = {row[0] for row in rows(pane)}
-        assert {"new-order", "validate-order", "accept-order", "reply", "fulfilment", "pack-orders",
-                "order-events", "notify-customer", "update-stats"} <= blocks
+        assert {
+            "new-order",
+            "validate-order",
+            "accept-order",
+            "reply",
+            "fulfilment",
+            "pack-orders",
+            "order-events",
+            "notify-customer",
+            "update-stats",
+        } <= blocks
         assert app.block_tree.states["reject-order"] == "skipped"
         assert app.block_tree.states["pack-orders"] == "succeeded"
 
@@ -349,7 +362,8 @@ async def test_an_api_route_shows_the_reply(sandbox, tmp_path):
         queued = of_type(posted, CloudExecutionFinished)[-1]
         assert queued.execution_id == sent.execution_id and queued.execution.status == "succeeded"
         assert sorted(o["output"] for o in queued.execution.outputs if o["block"] == "notify-customer") == [
-            ["order ord-1: 3 units packed"]]
+            ["order ord-1: 3 units packed"]
+        ]
         assert saved_inputs.recall(root, "fulfilment") == order
 
 
@@ -394,8 +408,10 @@ def test_the_job_without_textual_follows_and_stops_when_asked(hello):
 
     missing = Recorder()
     InvokeJob(InvokeRequest(root, load_target(root), "nope", "invoke", 1, False), missing, threading.Event()).run()
-    assert missing.events == [("failed", missing.events[0][1])] and "there is no block named 'nope'" in \
-        missing.events[0][1]
+    assert (
+        missing.events == [("failed", missing.events[0][1])]
+        and "there is no block named 'nope'" in missing.events[0][1]
+    )
 
 
 def test_the_invoke_job_module_imports_no_textual():

@@ -36,9 +36,12 @@ def project(tmp_path):
     shutil.copytree(PROJECTS / "hello-world", root, ignore=shutil.ignore_patterns(".refinery"))
     for block in BLOCKS:
         path = root / "blocks" / f"{block}.py"
-        path.write_text(path.read_text().replace(
-            "def main(block_input, backpack):\n",
-            f"def main(block_input, backpack):\n    print('{block} got', block_input)\n"))
+        path.write_text(
+            path.read_text().replace(
+                "def main(block_input, backpack):\n",
+                f"def main(block_input, backpack):\n    print('{block} got', block_input)\n",
+            )
+        )
     return root
 
 
@@ -76,8 +79,11 @@ def sandbox(tmp_path_factory):
 
 def records_of(pane: LogsPane, execution_id: str) -> list[tuple[str, str]]:
     """(block, start|end) of the execution's runtime lines, in the order the pane shows them."""
-    return [(line.record.get("block"), line.kind) for line in shown_lines(pane)
-            if line.execution_id == execution_id and line.kind in ("start", "end")]
+    return [
+        (line.record.get("block"), line.kind)
+        for line in shown_lines(pane)
+        if line.execution_id == execution_id and line.kind in ("start", "end")
+    ]
 
 
 IN_ORDER = [(block, kind) for block in BLOCKS for kind in ("start", "end")]
@@ -126,8 +132,11 @@ async def test_a_deployed_stage_tails_filters_pauses_opens_and_jumps(sandbox, pr
         assert f"+{new:,} new lines" in pane.badge_text()
         assert pane.view.cursor == before - 1  # the view stayed where it was
 
-        ends = [index for index, entry in enumerate(pane.buffer.shown_entries())
-                if entry[KIND] == "end" and entry[EXECUTION] == first.execution_id]
+        ends = [
+            index
+            for index, entry in enumerate(pane.buffer.shown_entries())
+            if entry[KIND] == "end" and entry[EXECUTION] == first.execution_id
+        ]
         pane.view.select(ends[0])
         await pilot.press("enter")
         await pilot.pause()
@@ -141,8 +150,9 @@ async def test_a_deployed_stage_tails_filters_pauses_opens_and_jumps(sandbox, pr
         screen = app.screen
         assert isinstance(screen, ExecutionScreen) and screen.run.execution_id == first.execution_id
         assert screen.run.status == "succeeded"
-        assert {invocation.block: invocation.status for invocation in screen.run.invocations.values()} == \
-            {block: "succeeded" for block in BLOCKS}
+        assert {invocation.block: invocation.status for invocation in screen.run.invocations.values()} == {
+            block: "succeeded" for block in BLOCKS
+        }
         labels = [str(node.label) for node in screen.query_one("Tree").root.children]
         assert len(labels) == 1 and labels[0].startswith("✓ greet succeeded")  # shout under greet, sign under it
         nodes, node = [], screen.query_one("Tree").root
@@ -169,8 +179,7 @@ async def test_a_stage_not_deployed_says_how_to_deploy(sandbox, project):
         await pilot.press("7")
         await until(pilot, lambda: pane.state == "tailing", "the tail to connect")
         assert pane.missing == set(pane.groups) and len(pane.groups) == 3
-        assert "Nothing of stage nothing" in pane.view.placeholder and "Deploy tab (5, then a)" in \
-            pane.view.placeholder
+        assert "Nothing of stage nothing" in pane.view.placeholder and "Deploy tab (5, then a)" in pane.view.placeholder
         assert "3 of 3 blocks not deployed" in pane.status_text()
 
 
@@ -196,16 +205,33 @@ def synthetic(count: int, start: int = 0, execution: str = EXECUTION_ID) -> list
         if number % 10 == 0:
             message = f"[ERROR]\t2026-01-01T12:00:00.000Z\treq-{number}\tline {number} failed badly"
         elif number % 10 == 1:
-            message = json.dumps({"refinery": "start", "execution_id": execution, "block": block,
-                                  "invocation_id": f"{execution}.{number}", "input": {"n": number}})
+            message = json.dumps(
+                {
+                    "refinery": "start",
+                    "execution_id": execution,
+                    "block": block,
+                    "invocation_id": f"{execution}.{number}",
+                    "input": {"n": number},
+                }
+            )
         elif number % 10 == 2:
-            message = json.dumps({"refinery": "end", "execution_id": execution, "block": block,
-                                  "invocation_id": f"{execution}.{number - 1}", "status": "succeeded",
-                                  "duration_ms": 3.5, "output": number, "output_preview": str(number)})
+            message = json.dumps(
+                {
+                    "refinery": "end",
+                    "execution_id": execution,
+                    "block": block,
+                    "invocation_id": f"{execution}.{number - 1}",
+                    "status": "succeeded",
+                    "duration_ms": 3.5,
+                    "output": number,
+                    "output_preview": str(number),
+                }
+            )
         else:
             message = f"line {number} from {block}"
-        line = make_line(f"/aws/lambda/hw-dev-{block}", "stream", 1_767_268_800_000 + number, str(number), message,
-                         block)
+        line = make_line(
+            f"/aws/lambda/hw-dev-{block}", "stream", 1_767_268_800_000 + number, str(number), message, block
+        )
         line.execution_id = line.execution_id or execution
         lines.append(line)
     return lines
@@ -253,9 +279,19 @@ async def test_wrap_shows_a_long_line_whole(project):
     async with app.run_test(size=SIZE) as pilot:
         pane = await open_logs(pilot)
         long = "word " * 40 + "THE-END"
-        pane.add_lines([make_line("/aws/lambda/hw-dev-greet", "s", 1_767_268_800_000, "1", long, "greet"),
-                        make_line("/aws/lambda/hw-dev-greet", "s", 1_767_268_800_001, "2",
-                                  "Traceback (most recent call last):\n  File \"x.py\"\nValueError: no", "greet")])
+        pane.add_lines(
+            [
+                make_line("/aws/lambda/hw-dev-greet", "s", 1_767_268_800_000, "1", long, "greet"),
+                make_line(
+                    "/aws/lambda/hw-dev-greet",
+                    "s",
+                    1_767_268_800_001,
+                    "2",
+                    'Traceback (most recent call last):\n  File "x.py"\nValueError: no',
+                    "greet",
+                ),
+            ]
+        )
         await pilot.pause()
         assert not any("THE-END" in line for line in visible_text(pane))
         await pilot.press("w")
@@ -390,8 +426,13 @@ def test_the_filter_box_syntax():
     parsed = parse_filter("level:ERROR re:took \\d+ ms block:x")  # the regex takes the rest of the box
     assert parsed.levels == {"ERROR"} and parsed.regex and parsed.text == "took \\d+ ms block:x"
     assert parse_filter("").empty
-    for bad, words in (("re:(", "is not a regular expression"), ("level:loud", "no level 'LOUD'"),
-                       ("block:nope", "no block named 'nope'"), ("block:", "needs a value"), ("re:", "needs a")):
+    for bad, words in (
+        ("re:(", "is not a regular expression"),
+        ("level:loud", "no level 'LOUD'"),
+        ("block:nope", "no block named 'nope'"),
+        ("block:", "needs a value"),
+        ("re:", "needs a"),
+    ):
         with pytest.raises(FilterError, match=words):
             parse_filter(bad, ["greet"])
 
@@ -409,7 +450,6 @@ def test_the_buffer_drops_the_oldest_and_keeps_the_filtered_view_in_step():
 
 
 def test_the_log_modules_import_no_textual():
-    code = ("import sys, refinery_tui.tui.logbuffer, refinery_tui.tui.logquery\n"
-            "print('textual' in sys.modules)")
+    code = "import sys, refinery_tui.tui.logbuffer, refinery_tui.tui.logquery\nprint('textual' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert result.stdout.split() == ["False"], result.stderr

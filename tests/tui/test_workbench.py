@@ -295,9 +295,14 @@ async def test_tree_refresh_keeps_expansion_and_cursor(project):
         app.block_tree.select_block("report")
         split = app.block_tree.first_place("describe")
         split.collapse()
-        text = (project / "project.yaml").read_text().replace("  small:         {type: code, language: python}",
-                                                              "  small:         {type: code, language: python}\n"
-                                                              "  extra:         {type: topic}")
+        text = (
+            (project / "project.yaml")
+            .read_text()
+            .replace(
+                "  small:         {type: code, language: python}",
+                "  small:         {type: code, language: python}\n  extra:         {type: topic}",
+            )
+        )
         (project / "project.yaml").write_text(text + "  - {from: small, to: extra}\n")
         app.post_message(FilesChanged([project / "project.yaml"]))
         await app.workers.wait_for_complete()
@@ -317,8 +322,7 @@ async def test_a_python_syntax_error_shows_in_problems_when_saved(project):
         await app.workers.wait_for_complete()
         await pilot.pause()
         problems = app.query_one("#problems")
-        assert any(d.file == "blocks/total.py" and d.line == 1 and "syntax" in d.message
-                   for d in problems.diagnostics)
+        assert any(d.file == "blocks/total.py" and d.line == 1 and "syntax" in d.message for d in problems.diagnostics)
 
 
 @needs_node
@@ -379,6 +383,7 @@ async def test_zoom_and_escape(project):
 async def test_a_failing_worker_is_a_notification(project):
     app = make_app(project)
     async with app.run_test(size=(120, 40)) as pilot:
+
         def explode(session):
             raise RuntimeError("the backend broke")
 

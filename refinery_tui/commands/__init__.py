@@ -1,0 +1,1 @@
+"""One module per CLI subcommand: parse what it was given, call the services below, print (thin)."""

@@ -1,0 +1,217 @@
+"""`refinery-tui deploy` and `teardown`: show the plan, confirm, carry it out with a line per resource (or JSON)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any, TextIO
+
+from refinery_tui.cloud.planner import ACTION_SYMBOLS
+from refinery_tui.model import ProjectNotFound, validate_project
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+class DeployUsageError(Exception):
+    """Bad usage, an invalid project, or no AWS target: exit code 2."""
+
+
+def load_valid_project(path: str):
+    try:
+        result = validate_project(Path(path))
+    except ProjectNotFound as exc:
+        raise DeployUsageError(str(exc)) from None
+    if not result.ok:
+        first = result.errors[0].format()
+        raise DeployUsageError(
+            f"{path}: the project has {len(result.errors)} error(s) to fix before deploying; "
+            f"first: {first}\n    hint: `refinery-tui validate {path}` lists them"
+        )
+    return result.project
+
+
+def make_deployer(project_path: str, stage: str, profile: str | None, region: str | None, endpoint_url: str | None):
+    from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, ProfileNotFound
+
+    from refinery_tui.cloud.aws import Aws
+    from refinery_tui.cloud.deployer import Deployer
+    from refinery_tui.cloud.naming import NamingError
+
+    project = load_valid_project(project_path)
+    try:
+        aws = Aws(profile=profile, region=region, endpoint_url=endpoint_url)
+        deployer = Deployer(project, Path(project_path), stage, aws)
+        _ = deployer.target
+    except NamingError as exc:
+        raise DeployUsageError(str(exc)) from None
+    except ProfileNotFound as exc:
+        raise DeployUsageError(f"{exc}\n    hint: `aws configure list-profiles` lists them") from None
+    except NoCredentialsError:
+        raise DeployUsageError(
+            "no AWS credentials found\n    hint: set AWS_PROFILE or run `aws configure`; or "
+            "start the local sandbox with `refinery-tui sandbox` and eval its export lines"
+        ) from None
+    except (BotoCoreError, ClientError) as exc:
+        raise DeployUsageError(f"cannot reach AWS ({aws.describe() if 'aws' in locals() else 'AWS'}): {exc}") from None
+    return deployer
+
+
+def _plan(deployer, make):
+    """The plan, or a clear error when AWS refuses to tell what exists or packaging fails."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from refinery_tui.cloud.packaging import PackagingError
+
+    try:
+        return make()
+    except PackagingError as exc:
+        raise DeployUsageError(str(exc)) from None
+    except (BotoCoreError, ClientError) as exc:
+        raise DeployUsageError(f"cannot read what is deployed on {deployer.aws.describe()}: {exc}") from None
+
+
+def _emit_json(out: TextIO, event: dict[str, Any]) -> None:
+    out.write(json.dumps(event) + "\n")
+    out.flush()
+
+
+def print_plan(plan, out: TextIO) -> None:
+    width = max((len(c.name) for c in plan.changes), default=10)
+    for change in plan.changes:
+        reason = f"  ({change.reason})" if change.reason else ""
+        out.write(
+            f"  {ACTION_SYMBOLS[change.action]} {change.action:<9} {change.kind:<12} {change.name:<{width}}{reason}\n"
+        )
+    out.write(f"plan: {plan.summary()}\n")
+
+
+class ProgressPrinter:
+    def __init__(self, out: TextIO, as_json: bool) -> None:
+        self.out = out
+        self.as_json = as_json
+
+    def __call__(self, event: dict[str, Any]) -> None:
+        if self.as_json:
+            _emit_json(self.out, event)
+            return
+        kind = event["event"]
+        if kind == "resource_done":
+            self.out.write(f"  done    {event['action']} {event['id']}\n")
+        elif kind == "resource_failed":
+            self.out.write(f"  FAILED  {event['id']}: step '{event['step']}': {event['error']}\n")
+        elif kind == "resource_skipped":
+            self.out.write(f"  skipped {event['id']} ({event['reason']})\n")
+        self.out.flush()
+
+
+def _confirm(question: str, yes: bool) -> bool:
+    if yes:
+        return True
+    if not sys.stdin.isatty():
+        raise DeployUsageError("not a terminal, so cannot ask for confirmation\n    hint: add --yes")
+    answer = input(f"{question} [y/N] ").strip().lower()
+    return answer in ("y", "yes")
+
+
+def deploy(
+    project: str,
+    stage: str,
+    plan_only: bool,
+    yes: bool,
+    as_json: bool,
+    profile: str | None = None,
+    region: str | None = None,
+    endpoint_url: str | None = None,
+    out: TextIO | None = None,
+) -> int:
+    out = out or sys.stdout
+    deployer = make_deployer(project, stage, profile, region, endpoint_url)
+    plan = _plan(deployer, deployer.plan)
+    if as_json:
+        for change in plan.changes:
+            _emit_json(out, {"event": "plan_change", **change.to_json()})
+        _emit_json(out, {"event": "plan", "target": deployer.aws.describe(), "stage": stage, **plan.counts()})
+    else:
+        out.write(f"{deployer.project.name} → stage {stage} on {deployer.aws.describe()}\n")
+        print_plan(plan, out)
+    if plan_only:
+        return EXIT_OK
+    if not plan.pending:
+        if as_json:
+            _emit_json(out, {"event": "deploy_finished", "ok": True, "changed": 0})
+        else:
+            out.write("nothing to change.\n")
+        return EXIT_OK
+    if not as_json and not _confirm(f"apply {len(plan.pending)} change(s)?", yes):
+        out.write("nothing changed.\n")
+        return EXIT_OK
+    if as_json and not yes:
+        raise DeployUsageError("--json needs --yes to apply (or --plan to only show the plan)")
+    result = deployer.apply(plan, ProgressPrinter(out, as_json))
+    writes = len(deployer.aws.log.writes())
+    if as_json:
+        _emit_json(
+            out,
+            {
+                "event": "deploy_finished",
+                "ok": result.ok,
+                "changed": len(result.done),
+                "failures": [f.line() for f in result.failures],
+                "write_calls": writes,
+                "seconds": round(result.seconds, 3),
+            },
+        )
+    elif result.ok:
+        out.write(f"deployed: {len(result.done)} change(s) in {result.seconds:.1f} s ({writes} AWS write calls)\n")
+    else:
+        out.write(
+            f"deploy failed: {len(result.failures)} step(s) failed; {len(result.done)} change(s) made, "
+            f"{len(result.skipped)} not tried\n    hint: fix the cause and run deploy again; it picks up "
+            "where this one stopped\n"
+        )
+    return EXIT_OK if result.ok else EXIT_FAILED
+
+
+def teardown(
+    project: str,
+    stage: str,
+    yes: bool,
+    as_json: bool = False,
+    profile: str | None = None,
+    region: str | None = None,
+    endpoint_url: str | None = None,
+    out: TextIO | None = None,
+) -> int:
+    out = out or sys.stdout
+    deployer = make_deployer(project, stage, profile, region, endpoint_url)
+    plan = _plan(deployer, deployer.teardown_plan)
+    if not plan.pending:
+        out.write(f"nothing of {deployer.project.name} stage {stage} is deployed on {deployer.aws.describe()}.\n")
+        return EXIT_OK
+    if not as_json:
+        out.write(f"{deployer.project.name} stage {stage} on {deployer.aws.describe()}:\n")
+        print_plan(plan, out)
+        if not _confirm(f"delete these {len(plan.pending)} resources?", yes):
+            out.write("nothing deleted.\n")
+            return EXIT_OK
+    elif not yes:
+        raise DeployUsageError("--json needs --yes to tear down")
+    result = deployer.apply(plan, ProgressPrinter(out, as_json))
+    left = deployer.teardown_plan().pending
+    if as_json:
+        _emit_json(
+            out,
+            {
+                "event": "teardown_finished",
+                "ok": result.ok and not left,
+                "deleted": len(result.done),
+                "left": [c.id for c in left],
+                "failures": [f.line() for f in result.failures],
+            },
+        )
+    elif result.ok and not left:
+        out.write(f"torn down: {len(result.done)} resources deleted.\n")
+    else:
+        out.write(f"teardown incomplete: {len(left)} resource(s) left: {', '.join(c.id for c in left)}\n")
+    return EXIT_OK if result.ok and not left else EXIT_FAILED

@@ -1,0 +1,99 @@
+"""The WSGI layer in front of moto: takes over Lambda Invoke and the HTTP APIs, passes the rest to moto, logs calls."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+from urllib.parse import unquote
+
+from .activity import Activity
+from .aws_requests import identify
+from .call_log import Call, CallLog
+from .functions import split_arn
+from .http_api import PATH_PREFIX, HttpApis, api_id_from_host
+from .invoke_api import handle_invoke
+from .lambda_host import LambdaHost
+
+WsgiApp = Callable[[dict[str, Any], Any], Iterable[bytes]]
+
+# Calls that may give the SQS poller work: the sandbox is not idle while one is being served.
+_PRODUCERS = {
+    ("sqs", "SendMessage"),
+    ("sqs", "SendMessageBatch"),
+    ("sqs", "ChangeMessageVisibility"),
+    ("sqs", "ChangeMessageVisibilityBatch"),
+    ("sns", "Publish"),
+    ("sns", "PublishBatch"),
+    ("lambda", "CreateEventSourceMapping"),
+    ("lambda", "UpdateEventSourceMapping"),
+}
+
+
+class Gateway:
+    """A WSGI app: `moto` serves whatever this layer does not take over itself."""
+
+    def __init__(self, moto: WsgiApp, host: LambdaHost, apis: HttpApis, activity: Activity, calls: CallLog) -> None:
+        self._moto = moto
+        self._host = host
+        self._apis = apis
+        self._activity = activity
+        self._calls = calls
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        started = time.monotonic()
+        statuses: list[int] = []
+
+        def recording(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            statuses.append(int(status.split(" ", 1)[0]))
+            return start_response(status, headers, exc_info)
+
+        service, operation = "unknown", environ.get("PATH_INFO", "")
+        try:
+            service, operation, result = self._serve(environ, recording)
+        except Exception as error:
+            body = json.dumps({"message": f"sandbox error: {type(error).__name__}: {error}"}).encode()
+            if not statuses:
+                recording(
+                    "500 Internal Server Error",
+                    [("Content-Type", "application/json"), ("Content-Length", str(len(body)))],
+                )
+            result = [body]
+        self._calls.add(
+            Call(service, operation, statuses[-1] if statuses else 0, round((time.monotonic() - started) * 1000, 2))
+        )
+        return result
+
+    def _serve(self, environ: dict[str, Any], start_response: Any) -> tuple[str, str, Iterable[bytes]]:
+        path = environ.get("PATH_INFO", "")
+        api_id = api_id_from_host(environ.get("HTTP_HOST", ""))
+        if api_id is not None and not self._apis.serves(api_id):
+            api_id = None
+        if api_id is None and path.startswith(PATH_PREFIX):
+            api_id, _, rest = path[len(PATH_PREFIX) :].partition("/")
+            path = "/" + rest
+        if api_id:
+            method = environ.get("REQUEST_METHOD", "GET")
+            return "execute-api", f"{method} {path}", self._apis(environ, start_response, api_id, path)
+        info = identify(environ)
+        if info.service == "lambda":
+            result = handle_invoke(environ, start_response, self._host, info)
+            if result is not None:
+                return info.service, "Invoke", result
+        if (info.service, info.operation) in _PRODUCERS:
+            with self._activity.hold():
+                response = self._moto(environ, start_response)
+                try:
+                    body = list(response)
+                finally:
+                    close = getattr(response, "close", None)
+                    if close is not None:
+                        close()
+            return info.service, info.operation, body
+        response = self._moto(environ, start_response)
+        if (info.service, info.operation) == ("lambda", "DeleteFunction"):
+            name = unquote(path.rstrip("/").rsplit("/", 1)[-1])
+            region, _, name = split_arn(name, info.region, "")
+            self._host.forget(region, name.partition(":")[0])
+        return info.service, info.operation, response

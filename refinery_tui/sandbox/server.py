@@ -1,0 +1,218 @@
+"""The sandbox: a local AWS endpoint (moto for the APIs) that also runs the Lambda functions deployed to it."""
+
+from __future__ import annotations
+
+import errno
+import logging
+import shutil
+import socket
+import tempfile
+import threading
+from pathlib import Path
+from typing import Any
+
+from moto.core.base_backend import BackendDict
+from moto.core.models import MockAWS
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+from werkzeug.serving import BaseWSGIServer, make_server, select_address_family
+
+from . import moto_hooks, sns_delivery
+from .activity import Activity
+from .call_log import Call, CallLog
+from .code_cache import CodeCache
+from .functions import spec_of
+from .gateway import Gateway
+from .http_api import PATH_PREFIX, HttpApis
+from .lambda_host import FAKE_CREDENTIALS, LambdaHost
+from .log_sink import LogSink
+from .schedules import fire_rule
+from .sqs_poller import SqsPoller
+
+REGION = "us-east-1"
+ACCOUNT_ID = "123456789012"
+_log = logging.getLogger(__name__)
+
+
+class PortInUse(OSError):
+    """The sandbox's port is taken."""
+
+
+class _QuietRequestHandler(MotoRequestHandler):
+    """No request lines or tracebacks on stderr: the sandbox keeps its own call log."""
+
+    def log(self, type: str, message: str, *args: Any) -> None:
+        _log.debug(message, *args)
+
+    def log_request(self, *args: Any, **kwargs: Any) -> None:
+        pass
+
+
+class _MotoDeliveries:
+    """Where moto_hooks sends the deliveries moto would otherwise make itself."""
+
+    def __init__(self, host: LambdaHost) -> None:
+        self._host = host
+
+    def deliver_sns(
+        self,
+        subscription: Any,
+        message: str,
+        message_id: str,
+        subject: str | None,
+        message_attributes: dict[str, Any] | None,
+    ) -> None:
+        sns_delivery.deliver(self._host, subscription, message, message_id, subject, message_attributes)
+
+    def invoke_for_moto(self, function: Any, event: Any) -> tuple[bytes, bool]:
+        result = self._host.invoke(spec_of(function), event)
+        return result.payload, result.failed
+
+
+class Sandbox:
+    """A local AWS endpoint on `host:port` (0: any free port). Use as a context manager, or `start()`/`stop()`.
+
+    Moto's state is global to the process: a sandbox started while no other sandbox (and no `mock_aws`) is active
+    starts empty.
+    """
+
+    def __init__(
+        self, port: int = 0, host: str = "127.0.0.1", state_dir: Path | None = None, workers_per_function: int = 4
+    ) -> None:
+        self._port = port
+        self._host_name = host
+        self._state_dir = Path(state_dir) if state_dir is not None else None
+        self._workers_per_function = workers_per_function
+        self._server: BaseWSGIServer | None = None
+        self._thread: threading.Thread | None = None
+        self._temp_dir: Path | None = None
+        self._activity = Activity()
+        self._calls = CallLog()
+        self._lambda: LambdaHost | None = None
+        self._poller: SqsPoller | None = None
+        self._sink: LogSink | None = None
+        self._deliveries: _MotoDeliveries | None = None
+
+    @property
+    def endpoint_url(self) -> str:
+        if self._server is None:
+            raise RuntimeError("the sandbox is not running")
+        host = f"[{self._host_name}]" if ":" in self._host_name else self._host_name
+        return f"http://{host}:{self._server.port}"
+
+    @property
+    def port(self) -> int:
+        return int(self.endpoint_url.rsplit(":", 1)[1])
+
+    def environment(self) -> dict[str, str]:
+        """The environment that points boto3 and the AWS CLI at the sandbox."""
+        return {
+            "AWS_ENDPOINT_URL": self.endpoint_url,
+            "AWS_ACCESS_KEY_ID": FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+            "AWS_SECRET_ACCESS_KEY": FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+            "AWS_REGION": REGION,
+            "AWS_DEFAULT_REGION": REGION,
+        }
+
+    def api_url(self, api_id: str, stage: str | None = None) -> str:
+        """Where an HTTP API is served; with a named stage, the stage's base URL."""
+        url = f"{self.endpoint_url}{PATH_PREFIX}{api_id}"
+        return f"{url}/{stage}" if stage and stage != "$default" else url
+
+    def start(self) -> Sandbox:
+        if self._server is not None:
+            return self
+        dispatcher = DomainDispatcherApplication(create_backend_app)
+        try:
+            # Bound here, not by werkzeug, which prints to stderr and exits the process when the port is taken.
+            listener = socket.create_server(
+                (self._host_name, self._port), backlog=128, family=select_address_family(self._host_name, self._port)
+            )
+        except OSError as error:
+            if error.errno == errno.EADDRINUSE:
+                raise PortInUse(errno.EADDRINUSE, f"port {self._port} on {self._host_name} is already in use") from None
+            raise
+        with listener:
+            server = make_server(
+                self._host_name,
+                listener.getsockname()[1],
+                self._serve,
+                threaded=True,
+                request_handler=_QuietRequestHandler,
+                fd=listener.fileno(),
+            )
+        server.handle_error = self._dropped  # type: ignore[method-assign]
+        self._server = server
+        if not moto_hooks.active() and not MockAWS._nested_count:
+            BackendDict.reset()
+        if self._state_dir is not None:
+            code_dir = self._state_dir / "lambda-code"
+        else:
+            self._temp_dir = Path(tempfile.mkdtemp(prefix="refinery-sandbox-"))
+            code_dir = self._temp_dir / "lambda-code"
+        self._sink = LogSink()
+        self._lambda = LambdaHost(
+            CodeCache(code_dir), self._sink, self._activity, self.endpoint_url, self._workers_per_function
+        )
+        self._gateway = Gateway(dispatcher, self._lambda, HttpApis(self._lambda), self._activity, self._calls)
+        self._deliveries = _MotoDeliveries(self._lambda)
+        moto_hooks.activate(self._deliveries)
+        self._poller = SqsPoller(self._lambda, self._activity)
+        self._poller.start()
+        self._thread = threading.Thread(
+            target=server.serve_forever, kwargs={"poll_interval": 0.2}, daemon=True, name="sandbox-http"
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is None:
+            return
+        self._server.shutdown()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        self._server.server_close()
+        if self._deliveries is not None:
+            moto_hooks.deactivate(self._deliveries)
+        if self._poller is not None:
+            self._poller.stop()
+        if self._lambda is not None:
+            self._lambda.shutdown()
+        if self._sink is not None:
+            self._sink.close()
+        if self._temp_dir is not None:
+            shutil.rmtree(self._temp_dir, ignore_errors=True)
+            self._temp_dir = None
+        self._server = None
+
+    def __enter__(self) -> Sandbox:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def wait_idle(self, timeout: float = 30.0) -> bool:
+        """Block until no invocation is queued or running and no message waits for a mapped function.
+
+        False if `timeout` seconds passed first. Logs of finished invocations are in CloudWatch Logs by then.
+        A batch whose invocation failed is hidden until its visibility timeout ends, and not waited for.
+        """
+        poller = self._poller
+        return self._activity.wait_idle(timeout, lambda: poller is None or not poller.has_waiting())
+
+    def fire_rule(
+        self, rule_name: str, *, event_bus: str | None = None, region: str = REGION, account_id: str = ACCOUNT_ID
+    ) -> list[str]:
+        """Invoke every Lambda target of an EventBridge rule, asynchronously; the request ids."""
+        if self._lambda is None:
+            raise RuntimeError("the sandbox is not running")
+        return fire_rule(self._lambda, rule_name, event_bus=event_bus, region=region, account_id=account_id)
+
+    def calls(self) -> list[Call]:
+        """The AWS calls served lately, oldest first (a bounded list, for debugging)."""
+        return self._calls.snapshot()
+
+    def _dropped(self, request: Any, client_address: Any) -> None:
+        _log.debug("request from %s failed outside the app", client_address, exc_info=True)
+
+    def _serve(self, environ: dict[str, Any], start_response: Any) -> Any:
+        return self._gateway(environ, start_response)
