@@ -10,11 +10,11 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from refinery_tui.runtime import resources
+from refinery_tui.runtime import blockload, resources
 from refinery_tui.runtime.engine import Context, Invocation, Manifest, Outcome, route
 from refinery_tui.runtime.joins import merge_backpacks
 
-from . import blockcall, logline
+from . import logline
 from .store import DuplicateSlot, Store
 
 ROOT = os.environ.get("LAMBDA_TASK_ROOT") or os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -290,7 +290,9 @@ class Runtime:
         timeout = min(float(block.get("timeout", 30)), max(0.1, self.remaining_s() - 3.0))
         env = {str(k): str(v) for k, v in (block.get("env") or {}).items()}
         os.environ.update(env)
-        result = blockcall.call(os.path.join(ROOT, block["file"]), invocation.input, invocation.backpack, timeout)
+        result = blockload.call_with_deadline(
+            os.path.join(ROOT, block["file"]), invocation.input, invocation.backpack, timeout
+        )
         if result["ok"]:
             return Outcome.success(result["output"], result["backpack"])
         return Outcome(False, error=result["error"])

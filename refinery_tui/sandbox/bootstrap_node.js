@@ -11,10 +11,10 @@ const { pathToFileURL } = require('url');
 // Written to stdout after an invocation's output, so the sandbox knows it has read all of it.
 const END_OF_OUTPUT = '\x1e\x1esandbox-invocation-end ';
 
-const requestFd = Number(process.env._SANDBOX_REQUEST_FD);
-const replyFd = Number(process.env._SANDBOX_REPLY_FD);
-delete process.env._SANDBOX_REQUEST_FD;
-delete process.env._SANDBOX_REPLY_FD;
+const requestFd = Number(process.env.REFINERY_REQUEST_FD);
+const replyFd = Number(process.env.REFINERY_REPLY_FD);
+delete process.env.REFINERY_REQUEST_FD;
+delete process.env.REFINERY_REPLY_FD;
 let currentRequestId = '';
 
 function send(message) {

@@ -148,8 +148,8 @@ def _invoke(function, request):
 
 
 def main():
-    request_fd = int(os.environ.pop("_SANDBOX_REQUEST_FD"))
-    reply_fd = int(os.environ.pop("_SANDBOX_REPLY_FD"))
+    request_fd = int(os.environ.pop("REFINERY_REQUEST_FD"))
+    reply_fd = int(os.environ.pop("REFINERY_REPLY_FD"))
     address_space = os.environ.pop("_SANDBOX_ADDRESS_SPACE", "")
     extra_path = [p for p in os.environ.pop("_SANDBOX_PYTHONPATH", "").split(os.pathsep) if p]
     if address_space:

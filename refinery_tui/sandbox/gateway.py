@@ -1,4 +1,4 @@
-"""The WSGI layer in front of moto: takes over Lambda Invoke and the HTTP APIs, passes the rest to moto, logs calls."""
+"""The WSGI layer in front of moto: takes over Lambda Invoke and the HTTP APIs, passes the rest on, logs requests."""
 
 from __future__ import annotations
 
@@ -10,11 +10,11 @@ from urllib.parse import unquote
 
 from .activity import Activity
 from .aws_requests import identify
-from .call_log import Call, CallLog
 from .functions import split_arn
 from .http_api import PATH_PREFIX, HttpApis, api_id_from_host
 from .invoke_api import handle_invoke
 from .lambda_host import LambdaHost
+from .request_log import RequestLog, ServedRequest
 
 WsgiApp = Callable[[dict[str, Any], Any], Iterable[bytes]]
 
@@ -34,12 +34,14 @@ _PRODUCERS = {
 class Gateway:
     """A WSGI app: `moto` serves whatever this layer does not take over itself."""
 
-    def __init__(self, moto: WsgiApp, host: LambdaHost, apis: HttpApis, activity: Activity, calls: CallLog) -> None:
+    def __init__(
+        self, moto: WsgiApp, host: LambdaHost, apis: HttpApis, activity: Activity, requests: RequestLog
+    ) -> None:
         self._moto = moto
         self._host = host
         self._apis = apis
         self._activity = activity
-        self._calls = calls
+        self._requests = requests
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         started = time.monotonic()
@@ -60,8 +62,10 @@ class Gateway:
                     [("Content-Type", "application/json"), ("Content-Length", str(len(body)))],
                 )
             result = [body]
-        self._calls.add(
-            Call(service, operation, statuses[-1] if statuses else 0, round((time.monotonic() - started) * 1000, 2))
+        self._requests.add(
+            ServedRequest(
+                service, operation, statuses[-1] if statuses else 0, round((time.monotonic() - started) * 1000, 2)
+            )
         )
         return result
 

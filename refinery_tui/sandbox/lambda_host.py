@@ -19,9 +19,9 @@ from typing import Any
 
 from .activity import Activity
 from .code_cache import CodeCache
+from .function_worker import FunctionWorker, WorkerFailed, WorkerSetup
 from .functions import FunctionSpec
 from .log_sink import LogSink, StreamId
-from .worker import Worker, WorkerFailed, WorkerSetup
 
 HERE = Path(__file__).resolve().parent
 PYTHON_BOOTSTRAP = HERE / "bootstrap_python.py"
@@ -80,7 +80,7 @@ class _Slots:
 @dataclass
 class _Warm:
     key: tuple[str, str]
-    worker: Worker
+    worker: FunctionWorker
     stream: StreamId
     init_ms: float | None
     lines: deque[str] | None = None
@@ -131,7 +131,7 @@ class LambdaHost:
         self._endpoint_url = endpoint_url
         self._limit = workers_per_function
         self._pools: dict[tuple[str, str, str, str], _Pool] = {}
-        self._busy: set[Worker] = set()
+        self._busy: set[FunctionWorker] = set()
         self._lock = threading.Lock()
         self._closed = False
 
@@ -294,7 +294,7 @@ class LambdaHost:
         self._sink.open(stream)
         setup = self._setup(spec, stream.name)
         holder: list[_Warm] = []
-        worker = Worker(setup, lambda line, ts: self._write_line(holder[0], line, ts) if holder else None)
+        worker = FunctionWorker(setup, lambda line, ts: self._write_line(holder[0], line, ts) if holder else None)
         warm = _Warm(key, worker, stream, None)
         holder.append(warm)
         try:

@@ -18,13 +18,13 @@ from werkzeug.serving import BaseWSGIServer, make_server, select_address_family
 
 from . import moto_hooks, sns_delivery
 from .activity import Activity
-from .call_log import Call, CallLog
 from .code_cache import CodeCache
 from .functions import spec_of
 from .gateway import Gateway
 from .http_api import PATH_PREFIX, HttpApis
 from .lambda_host import FAKE_CREDENTIALS, LambdaHost
 from .log_sink import LogSink
+from .request_log import RequestLog, ServedRequest
 from .schedules import fire_rule
 from .sqs_poller import SqsPoller
 
@@ -86,7 +86,7 @@ class Sandbox:
         self._thread: threading.Thread | None = None
         self._temp_dir: Path | None = None
         self._activity = Activity()
-        self._calls = CallLog()
+        self._requests = RequestLog()
         self._lambda: LambdaHost | None = None
         self._poller: SqsPoller | None = None
         self._sink: LogSink | None = None
@@ -153,7 +153,7 @@ class Sandbox:
         self._lambda = LambdaHost(
             CodeCache(code_dir), self._sink, self._activity, self.endpoint_url, self._workers_per_function
         )
-        self._gateway = Gateway(dispatcher, self._lambda, HttpApis(self._lambda), self._activity, self._calls)
+        self._gateway = Gateway(dispatcher, self._lambda, HttpApis(self._lambda), self._activity, self._requests)
         self._deliveries = _MotoDeliveries(self._lambda)
         moto_hooks.activate(self._deliveries)
         self._poller = SqsPoller(self._lambda, self._activity)
@@ -207,9 +207,9 @@ class Sandbox:
             raise RuntimeError("the sandbox is not running")
         return fire_rule(self._lambda, rule_name, event_bus=event_bus, region=region, account_id=account_id)
 
-    def calls(self) -> list[Call]:
-        """The AWS calls served lately, oldest first (a bounded list, for debugging)."""
-        return self._calls.snapshot()
+    def requests_served(self) -> list[ServedRequest]:
+        """The AWS requests served lately, oldest first (a bounded list, for debugging)."""
+        return self._requests.snapshot()
 
     def _dropped(self, request: Any, client_address: Any) -> None:
         _log.debug("request from %s failed outside the app", client_address, exc_info=True)

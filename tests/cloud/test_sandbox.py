@@ -353,7 +353,7 @@ def test_fire_rule_invokes_the_rule_targets_with_their_input(sandbox, aws, deplo
 
 def test_the_call_log_records_the_calls_served(sandbox, aws, python_fn):
     _invoke(aws, python_fn, {})
-    call = [c for c in sandbox.calls() if c.service == "lambda" and c.operation == "Invoke"][-1]
+    call = [c for c in sandbox.requests_served() if c.service == "lambda" and c.operation == "Invoke"][-1]
     assert call.status == 200 and call.ms >= 0
 
 

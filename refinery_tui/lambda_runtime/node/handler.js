@@ -8,7 +8,7 @@ const { performance } = require('perf_hooks');
 
 const aws = require('./aws');
 const engine = require('../../runtime/node/engine');
-const blockcall = require('./blockcall');
+const blockload = require('../../runtime/node/blockload');
 const logline = require('./logline');
 const { Store, DuplicateSlot } = require('./store');
 const { dumps, truthy, or, toInt } = require('../../runtime/node/jsontext');
@@ -291,7 +291,8 @@ class Runtime {
     this.logStart(invocation, invocation.attempt);
     const timeout = Math.min(Number(get(block, 'timeout', 30)), Math.max(0.1, this.remainingS() - 3.0));
     for (const [key, value] of Object.entries(or(block.env, {}))) process.env[key] = String(value);
-    const result = await blockcall.call(path.join(ROOT, block.file), invocation.input, invocation.backpack, timeout);
+    const file = path.join(ROOT, block.file);
+    const result = await blockload.callWithDeadline(file, invocation.input, invocation.backpack, timeout);
     return result.ok ? engine.Outcome.success(result.output, result.backpack)
       : { ok: false, output: null, backpack: null, error: result.error };
   }

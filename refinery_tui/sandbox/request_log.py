@@ -1,4 +1,4 @@
-"""A bounded in-memory record of the AWS calls the sandbox served, for debugging."""
+"""A bounded in-memory record of the AWS requests the sandbox served, for debugging."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
-class Call:
+class ServedRequest:
     """One request served: which service and operation, the HTTP status, and how long it took."""
 
     service: str
@@ -17,17 +17,17 @@ class Call:
     ms: float
 
 
-class CallLog:
-    """The last `size` calls, oldest first."""
+class RequestLog:
+    """The last `size` requests served, oldest first."""
 
     def __init__(self, size: int = 2000) -> None:
-        self._calls: deque[Call] = deque(maxlen=size)
+        self._requests: deque[ServedRequest] = deque(maxlen=size)
         self._lock = threading.Lock()
 
-    def add(self, call: Call) -> None:
+    def add(self, request: ServedRequest) -> None:
         with self._lock:
-            self._calls.append(call)
+            self._requests.append(request)
 
-    def snapshot(self) -> list[Call]:
+    def snapshot(self) -> list[ServedRequest]:
         with self._lock:
-            return list(self._calls)
+            return list(self._requests)
