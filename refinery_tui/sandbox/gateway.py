@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -31,6 +32,11 @@ _PRODUCERS = {
 }
 
 
+# moto's DynamoDB is not thread-safe: served at the same time, two `ADD` updates or conditional writes of one item can
+# lose one another (a join that never fills), which DynamoDB never does. Its requests are served one at a time.
+_ONE_AT_A_TIME = {"dynamodb"}
+
+
 class Gateway:
     """A WSGI app: `moto` serves whatever this layer does not take over itself."""
 
@@ -42,6 +48,7 @@ class Gateway:
         self._apis = apis
         self._activity = activity
         self._requests = requests
+        self._one_at_a_time = threading.Lock()
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         started = time.monotonic()
@@ -87,13 +94,11 @@ class Gateway:
                 return info.service, "Invoke", result
         if (info.service, info.operation) in _PRODUCERS:
             with self._activity.hold():
-                response = self._moto(environ, start_response)
-                try:
-                    body = list(response)
-                finally:
-                    close = getattr(response, "close", None)
-                    if close is not None:
-                        close()
+                body = self._moto_whole(environ, start_response)
+            return info.service, info.operation, body
+        if info.service in _ONE_AT_A_TIME:
+            with self._one_at_a_time:
+                body = self._moto_whole(environ, start_response)
             return info.service, info.operation, body
         response = self._moto(environ, start_response)
         if (info.service, info.operation) == ("lambda", "DeleteFunction"):
@@ -101,3 +106,13 @@ class Gateway:
             region, _, name = split_arn(name, info.region, "")
             self._host.forget(region, name.partition(":")[0])
         return info.service, info.operation, response
+
+    def _moto_whole(self, environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        """moto's whole response, read before returning (while a hold or a lock is kept)."""
+        response = self._moto(environ, start_response)
+        try:
+            return list(response)
+        finally:
+            close = getattr(response, "close", None)
+            if close is not None:
+                close()
