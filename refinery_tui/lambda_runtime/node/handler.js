@@ -1,28 +1,20 @@
-// The deployed Node entry point (twin of handler.py): unwrap the event, run the block once per id, route, dispatch.
+// The deployed Node entry point (twin of handler.py): unwrap the event (a dispatch, a queue batch, a topic delivery, a
+// schedule, an HTTP request, or a message sent by hand) and hand its invocations to the runner.
 'use strict';
 
 const crypto = require('crypto');
-const fs = require('fs');
-const path = require('path');
-const { performance } = require('perf_hooks');
 
-const aws = require('./aws');
 const engine = require('../../runtime/node/engine');
-const blockload = require('../../runtime/node/blockload');
+const { Store } = require('./store');
 const logline = require('./logline');
-const { Store, DuplicateSlot } = require('./store');
 const { dumps, truthy, or, toInt } = require('../../runtime/node/jsontext');
 const V = require('../../runtime/node/pyvalues');
+const { MANIFEST, SELF } = require('./function');
+const { InvocationRunner, childIds, nowS } = require('./invocation');
+const { Outbox, envelope } = require('./outbox');
 
-const ROOT = process.env.LAMBDA_TASK_ROOT || path.dirname(__dirname);
 const API_WAIT_S = 28.0;
 
-const DATA = JSON.parse(fs.readFileSync(path.join(ROOT, 'manifest.json'), 'utf8'));
-const MANIFEST = new engine.Manifest(DATA);
-const SELF = DATA.self;
-const queueUrls = new Map();
-
-const nowS = () => Date.now() / 1000;
 const sha1 = (text) => crypto.createHash('sha1').update(text, 'utf8').digest('hex');
 const isDict = (value) => value !== null && typeof value === 'object' && !Array.isArray(value);
 const isOne = (value) => value === 1 || value === true; // `value == 1` in Python
@@ -30,43 +22,9 @@ const get = (object, key, fallback = null) => (isDict(object) && key in object ?
 const jsonOrText = (text) => { try { return JSON.parse(text); } catch (error) { return text; } };
 const sleep = (ms) => new Promise((resolve) => { setTimeout(resolve, ms); });
 
-// Nanoseconds since the epoch (time.time_ns()), monotonic within this process.
-const ORIGIN_NS = BigInt(Math.round(performance.timeOrigin * 1000)) * 1000n;
-const timeNs = () => ORIGIN_NS + BigInt(Math.round(performance.now() * 1e6));
-
 function newExecutionId() {
   const stamp = new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
   return `${stamp}-${crypto.randomBytes(3).toString('hex')}`;
-}
-
-// Ids of what an invocation dispatches: derived from its own id, so a re-run makes the same ids.
-function childIds(parent, execution) {
-  let count = 0;
-  return () => {
-    count += 1;
-    return `${execution}.${sha1(`${parent}/${count}`).slice(0, 12)}`;
-  };
-}
-
-// One message leaving this function, holding `units` of the execution's in-flight count.
-const Send = (kind, target, message, key, units) => ({ kind, target, message, key, units });
-
-// What one invocation leaves behind: sends, and the [invocationId, failure] records to write before the counter.
-const Step = () => ({ sends: [], failures: [] });
-
-const place = (invocation) => invocation.context.frames.map((frame) => frame.index);
-const frames = (invocation) => invocation.context.frames.map(engine.frameToJSON);
-
-function envelope(invocation) {
-  return {
-    refinery: 1, id: invocation.id, block: invocation.block, input: invocation.input, backpack: invocation.backpack,
-    context: engine.contextToJSON(invocation.context), attempt: invocation.attempt, parent: invocation.parent,
-    via: invocation.via, units: 1,
-  };
-}
-
-function failureRecord(invocation, error) {
-  return { block: invocation.block, invocation: invocation.id, error, frames: frames(invocation) };
 }
 
 function invocationFrom(message) {
@@ -112,9 +70,8 @@ class Runtime {
   constructor(context) {
     this.context = context || {};
     this.store = Store.fromEnvironment();
-    const parts = String(this.context.invokedFunctionArn || '').split(':');
-    [this.partition, this.region, this.account] = parts.length > 5 ? [parts[1], parts[3], parts[4]]
-      : ['aws', process.env.AWS_REGION || 'us-east-1', '000000000000'];
+    this.runner = new InvocationRunner(this.store, new Outbox(this.store, this.context.invokedFunctionArn),
+      () => this.remainingS());
   }
 
   // -- entry points -----------------------------------------------------------------------------------------
@@ -140,7 +97,7 @@ class Runtime {
       return this.start(get(message, 'input'), or(get(message, 'execution'), newExecutionId()),
         or(get(message, 'block'), SELF));
     }
-    await this.run(invocationFrom(message), toInt(get(message, 'units', 1)));
+    await this.runner.run(invocationFrom(message), toInt(get(message, 'units', 1)));
     return { ok: true };
   }
 
@@ -157,7 +114,7 @@ class Runtime {
       return { execution_id: execution, skipped: true };
     }
     logline.write('execution_started', { execution_id: execution, block, ...logline.valueFields('input', value) });
-    await this.run(invocation, 1);
+    await this.runner.run(invocation, 1);
     return { execution_id: execution };
   }
 
@@ -218,14 +175,14 @@ class Runtime {
       execution_id: execution, source: queue, target: SELF, type: 'then', transition: via,
       invocation_id: last.source, batch: batch.length,
     });
-    await this.run(invocation, batch.length);
+    await this.runner.run(invocation, batch.length);
   }
 
   async fromTopic(record) {
     const message = await this.store.unpack(jsonOrText(record.Sns.Message));
     const ours = isOne(get(message, 'refinery'));
     const delivery = ours ? get(or(get(message, 'deliveries'), {}), SELF) : null;
-    if (delivery !== null) await this.run(invocationFrom(delivery), 1);
+    if (delivery !== null) await this.runner.run(invocationFrom(delivery), 1);
     else if (!ours || get(message, 'start')) await this.startFrom(message);
   }
 
@@ -242,225 +199,13 @@ class Runtime {
 
   // -- one invocation ---------------------------------------------------------------------------------------
 
+
+  // -- one invocation ---------------------------------------------------------------------------------------
+
   remainingS() {
     const remaining = this.context.getRemainingTimeInMillis;
     return typeof remaining === 'function' ? remaining.call(this.context) / 1000 : 900.0;
   }
-
-  async run(invocation, units) {
-    const execution = invocation.context.execution_id;
-    if (!(await this.store.claim(execution, invocation.id, invocation.block))) {
-      logline.write('skipped', {
-        execution_id: execution, block: invocation.block, invocation_id: invocation.id,
-        reason: 'this dispatch ran already (a redelivered event)',
-      });
-      return;
-    }
-    const block = MANIFEST.blocks[invocation.block];
-    const step = Step();
-    if (block.type === 'code') {
-      const started = nowS();
-      const outcome = await this.call(invocation, block);
-      await this.after(invocation, outcome, step, started);
-    } else {
-      await this.resource(invocation, step);
-    }
-    await this.settle(execution, step, units);
-  }
-
-  // Write the failures, move the in-flight counter, send, and end the execution when nothing is left.
-  async settle(execution, step, units) {
-    for (const [invocationId, failure] of step.failures) await this.store.putFailure(execution, invocationId, failure);
-    const left = await this.store.addInflight(execution, step.sends.reduce((sum, send) => sum + send.units, 0) - units);
-    for (const send of step.sends) await this.send(send);
-    if (left === 0) {
-      const status = await this.store.finish(execution);
-      if (status !== null) logline.write('execution_finished', { execution_id: execution, status });
-    }
-  }
-
-  logStart(invocation, attempt) {
-    logline.write('start', {
-      execution_id: invocation.context.execution_id, block: invocation.block, invocation_id: invocation.id,
-      parent: invocation.parent, via: invocation.via, attempt, place: place(invocation), frames: frames(invocation),
-      ...logline.valueFields('input', invocation.input), ...logline.valueFields('backpack', invocation.backpack),
-    });
-  }
-
-  async call(invocation, block) {
-    this.logStart(invocation, invocation.attempt);
-    const timeout = Math.min(Number(get(block, 'timeout', 30)), Math.max(0.1, this.remainingS() - 3.0));
-    for (const [key, value] of Object.entries(or(block.env, {}))) process.env[key] = String(value);
-    const file = path.join(ROOT, block.file);
-    const result = await blockload.callWithDeadline(file, invocation.input, invocation.backpack, timeout);
-    return result.ok ? engine.Outcome.success(result.output, result.backpack)
-      : { ok: false, output: null, backpack: null, error: result.error };
-  }
-
-  // A resource block reached by a dispatch (or an entry event) runs here, inline.
-  async resource(invocation, step) {
-    const block = MANIFEST.blocks[invocation.block];
-    const started = nowS();
-    let value = invocation.input;
-    if (block.type === 'api_endpoint') value = engine.apiRequest(block, value);
-    else if (block.type === 'schedule') value = engine.scheduleInput(block, value);
-    else if (block.type === 'api_response') value = engine.apiReply(value);
-    this.logStart(invocation, 0);
-    if (block.type === 'queue') {
-      this.enqueue(invocation, value, step, started);
-      return;
-    }
-    if (block.type === 'api_response') await this.store.putReply(invocation.context.execution_id, value);
-    await this.after(invocation, engine.Outcome.success(value, invocation.backpack), step, started);
-  }
-
-  enqueue(invocation, value, step, started) {
-    const consumers = MANIFEST.outgoing(invocation.block).filter((t) => t.type === 'then');
-    this.end(invocation, engine.Outcome.success(value, invocation.backpack), false, started);
-    const message = {
-      refinery: 1,
-      queued: {
-        queue: invocation.block, execution: invocation.context.execution_id, value, backpack: invocation.backpack,
-        hops: invocation.context.hops, source: invocation.id,
-      },
-    };
-    step.sends.push(Send('sqs', invocation.block, message, this.key(invocation), consumers.length ? 1 : 0));
-  }
-
-  // Route the outcome and turn it into records and sends.
-  async after(invocation, outcome, step, started) {
-    const execution = invocation.context.execution_id;
-    const routing = engine.route(MANIFEST, invocation, outcome, childIds(invocation.id, execution));
-    const final = routing.final && routing.outcome.ok;
-    this.end(invocation, routing.outcome, final, started);
-    const children = [];
-    if (routing.retry !== null) {
-      logline.write('retrying', {
-        execution_id: execution, block: invocation.block, invocation_id: invocation.id, attempt: routing.retry.attempt,
-      });
-      children.push(routing.retry);
-    }
-    for (const [index, target] of routing.taken) {
-      const kind = index < 0 ? 'on_exception' : MANIFEST.transitions[index].type;
-      logline.write('transition', {
-        execution_id: execution, source: invocation.block, target, type: kind, transition: index,
-        invocation_id: invocation.id,
-      });
-    }
-    children.push(...routing.dispatches);
-    children.push(...(await this.arrivals(invocation, routing.arrivals, step)));
-    if (routing.failure !== null) {
-      step.failures.push([invocation.id, routing.failure]);
-      logline.write('execution_failing', {
-        execution_id: execution, block: routing.failure.block, invocation_id: invocation.id,
-        error: routing.failure.error,
-      });
-    }
-    if (final) await this.putOutput(invocation, routing.outcome);
-    for (const child of children) await this.dispatch(child, step);
-  }
-
-  // Fill the join slots; the invocations of the joins this invocation completed.
-  async arrivals(invocation, arrivals, step) {
-    const execution = invocation.context.execution_id;
-    const releaseIds = childIds(`${invocation.id}/join`, execution);
-    const released = [];
-    for (const arrival of arrivals) {
-      const record = { value: arrival.value, backpack: arrival.backpack, source: arrival.source };
-      let release;
-      try {
-        release = await this.store.arrive(execution, arrival.key, arrival.kind, arrival.target, arrival.slot,
-          arrival.size, record, engine.contextToJSON(arrival.context));
-      } catch (error) {
-        if (!(error instanceof DuplicateSlot)) throw error;
-        step.failures.push([invocation.id, failureRecord(invocation, duplicateError(arrival))]);
-        continue;
-      }
-      if (release !== null) {
-        released.push(engine.Invocation(releaseIds(), release.target, release.values,
-          engine.mergeBackpacks(release.backpacks), engine.contextFromJSON(release.context), 0, invocation.id,
-          arrival.via));
-      }
-    }
-    return released;
-  }
-
-  putOutput(invocation, outcome) {
-    return this.store.putOutput(invocation.context.execution_id, invocation.id, {
-      block: invocation.block, output: outcome.output, backpack: or(outcome.backpack, {}), place: place(invocation),
-      seq: timeNs(),
-    });
-  }
-
-  async dispatch(child, step) {
-    if (MANIFEST.blocks[child.block].type === 'code') {
-      step.sends.push(Send('invoke', child.block, envelope(child), this.key(child), 1));
-    } else {
-      await this.inline(child, step);
-    }
-  }
-
-  // A dispatch to a queue, topic or API response: done here; a topic's deliveries go out as one publish.
-  async inline(invocation, step) {
-    const inner = Step();
-    await this.resource(invocation, inner);
-    step.failures.push(...inner.failures);
-    const deliveries = {};
-    for (const send of inner.sends) {
-      if (send.kind === 'invoke') deliveries[send.target] = send.message;
-      else step.sends.push(send);
-    }
-    const count = Object.keys(deliveries).length;
-    if (count) {
-      const message = { refinery: 1, topic: invocation.block, deliveries };
-      step.sends.push(Send('sns', invocation.block, message, this.key(invocation), count));
-    }
-  }
-
-  end(invocation, outcome, final, started) {
-    const fields = {};
-    if (outcome.ok) {
-      Object.assign(fields, logline.valueFields('output', outcome.output));
-      fields.output_preview = logline.preview(outcome.output);
-      Object.assign(fields, logline.valueFields('backpack_after', or(outcome.backpack, {})));
-    } else {
-      fields.error = outcome.error;
-    }
-    logline.write('end', {
-      execution_id: invocation.context.execution_id, block: invocation.block, invocation_id: invocation.id,
-      status: outcome.ok ? 'succeeded' : 'failed', final, duration_ms: Math.round((nowS() - started) * 1e6) / 1000,
-      attempt: invocation.attempt, ...fields,
-    });
-  }
-
-  // -- leaving this function --------------------------------------------------------------------------------
-
-  key(invocation) {
-    return `payloads/${invocation.context.execution_id}/${invocation.id}.json`;
-  }
-
-  async send(send) {
-    const names = DATA.resources[send.target];
-    const payload = await this.store.pack(send.message, send.key);
-    if (send.kind === 'invoke') {
-      await aws.lambdaInvoke(names.function, payload, 'Event');
-    } else if (send.kind === 'sqs') {
-      await aws.sqsSendMessage(await queueUrl(names.queue), payload);
-    } else {
-      await aws.snsPublish(`arn:${this.partition}:sns:${this.region}:${this.account}:${names.topic}`, payload);
-    }
-  }
-}
-
-function duplicateError(arrival) {
-  const what = arrival.kind === 'fan-in' ? `item ${arrival.slot}` : `merge source #${arrival.slot + 1}`;
-  const message = `${what} reached the ${arrival.kind} into '${arrival.target}' twice`;
-  return { type: 'JoinError', message, traceback: '' };
-}
-
-async function queueUrl(name) {
-  if (!queueUrls.has(name)) queueUrls.set(name, await aws.sqsGetQueueUrl(name));
-  return queueUrls.get(name);
 }
 
 async function handler(event, context) {
