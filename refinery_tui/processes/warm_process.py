@@ -135,6 +135,8 @@ class WarmProcess:
 
     def send(self, line: bytes) -> None:
         """Write one request line; when the child no longer reads, kill it and raise `ProcessEnded("crash")`."""
+        if self._killed:
+            raise ProcessEnded("crash")
         data = line + b"\n"
         try:
             while data:

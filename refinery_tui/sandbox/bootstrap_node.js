@@ -1,4 +1,6 @@
-// A warm Node.js Lambda worker: loads the handler once, then serves invocations as JSON lines over two pipes.
+// A warm Node.js Lambda worker: loads the handler once, then serves invocations as JSON lines over two pipes (named
+// as processes/ names them). It stands in for Lambda's own runtime, so it loads a handler by Lambda's contract; a
+// refinery function's handler then loads its block with runtime/node/blockload.js, as the local worker does.
 'use strict';
 
 const fs = require('fs');

@@ -1,6 +1,12 @@
-"""A warm Python Lambda worker: imports the handler once, then serves invocations as JSON lines over two pipes."""
+"""A warm Python Lambda worker: imports the handler once, then serves invocations as JSON lines over two pipes.
 
-# Standard library only: it runs as a script, with the function's code first on sys.path.
+It stands in for Lambda's own runtime, so it loads a handler by Lambda's contract (the handler name, the context
+object, the event, Lambda's error shapes); a refinery function's handler then loads its block with
+runtime/blockload.py, the loader the local worker uses.
+"""
+
+# Standard library only, and nothing of refinery_tui: it runs as a script, with the function's code (which may carry
+# its own refinery_tui package) first on sys.path. The pipes' descriptors are named as processes/ names them.
 
 import decimal
 import importlib

@@ -351,7 +351,7 @@ def test_fire_rule_invokes_the_rule_targets_with_their_input(sandbox, aws, deplo
     assert f"START RequestId: {request_ids[0]} Version: $LATEST" in [e["message"] for e in _messages(aws, name)]
 
 
-def test_the_call_log_records_the_calls_served(sandbox, aws, python_fn):
+def test_the_request_log_records_the_requests_served(sandbox, aws, python_fn):
     _invoke(aws, python_fn, {})
     call = [c for c in sandbox.requests_served() if c.service == "lambda" and c.operation == "Invoke"][-1]
     assert call.status == 200 and call.ms >= 0
