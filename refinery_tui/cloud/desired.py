@@ -47,7 +47,7 @@ class Resource:
 
 
 @dataclass
-class Target:
+class Placement:
     """Where a stage is deployed: the names, the account and region, and the project's full manifest."""
 
     names: Names
@@ -78,7 +78,7 @@ def _first_code_target(manifest: dict[str, Any], block: str) -> str | None:
     return None
 
 
-def desired_state(target: Target, packages: dict[str, Package]) -> list[Resource]:
+def desired_state(target: Placement, packages: dict[str, Package]) -> list[Resource]:
     manifest, names = target.manifest, target.names
     blocks = manifest["blocks"]
     resources: list[Resource] = [

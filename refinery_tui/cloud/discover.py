@@ -11,7 +11,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from refinery_tui.cloud.aws import Aws
-from refinery_tui.cloud.desired import Target
+from refinery_tui.cloud.desired import Placement
 from refinery_tui.cloud.naming import TAG_PROJECT, TAG_SPEC, TAG_STAGE
 
 
@@ -27,7 +27,7 @@ class Existing:
         return f"{self.kind}:{self.name}"
 
 
-def _ours(tags: dict[str, str], target: Target) -> bool:
+def _ours(tags: dict[str, str], target: Placement) -> bool:
     return tags.get(TAG_PROJECT) == target.names.project and tags.get(TAG_STAGE) == target.names.stage
 
 
@@ -63,7 +63,7 @@ def _each(function: Callable[[Any], Any], items: list[Any]) -> list[Any]:
         return list(pool.map(function, items))
 
 
-def discover(aws: Aws, target: Target, parallel: int = 8) -> dict[str, Existing]:
+def discover(aws: Aws, target: Placement, parallel: int = 8) -> dict[str, Existing]:
     _parallel.workers = parallel
     found: list[Existing] = []
     prefix = f"{target.names.prefix}-"
@@ -78,7 +78,7 @@ def discover(aws: Aws, target: Target, parallel: int = 8) -> dict[str, Existing]
     return {e.id: e for e in found}
 
 
-def _bucket(aws: Aws, target: Target, prefix: str) -> list[Existing]:
+def _bucket(aws: Aws, target: Placement, prefix: str) -> list[Existing]:
     s3 = aws.client("s3")
     try:
         tags = {t["Key"]: t["Value"] for t in s3.get_bucket_tagging(Bucket=target.bucket)["TagSet"]}
@@ -93,7 +93,7 @@ def _bucket(aws: Aws, target: Target, prefix: str) -> list[Existing]:
     return [Existing("bucket", target.bucket, tags.get(TAG_SPEC))] if _ours(tags, target) else []
 
 
-def _table(aws: Aws, target: Target, prefix: str) -> list[Existing]:
+def _table(aws: Aws, target: Placement, prefix: str) -> list[Existing]:
     ddb = aws.client("dynamodb")
     name = target.names.table()
     try:
@@ -106,7 +106,7 @@ def _table(aws: Aws, target: Target, prefix: str) -> list[Existing]:
     return [Existing("table", name, tags.get(TAG_SPEC), {"arn": arn})] if _ours(tags, target) else []
 
 
-def _roles(aws: Aws, target: Target, prefix: str) -> list[Existing]:
+def _roles(aws: Aws, target: Placement, prefix: str) -> list[Existing]:
     iam = aws.client("iam")
     roles = _paginate(iam, "list_roles", "Roles", PathPrefix=target.names.role_path)
     tagged = _each(
@@ -120,7 +120,7 @@ def _roles(aws: Aws, target: Target, prefix: str) -> list[Existing]:
     ]
 
 
-def _log_groups(aws: Aws, target: Target, prefix: str) -> list[Existing]:
+def _log_groups(aws: Aws, target: Placement, prefix: str) -> list[Existing]:
     logs = aws.client("logs")
     groups = _paginate(logs, "describe_log_groups", "logGroups", logGroupNamePrefix=f"/aws/lambda/{prefix}")
     arns = [group["arn"].removesuffix(":*") for group in groups]
@@ -132,7 +132,7 @@ def _log_groups(aws: Aws, target: Target, prefix: str) -> list[Existing]:
     ]
 
 
-def _queues(aws: Aws, target: Target, prefix: str) -> list[Existing]:
+def _queues(aws: Aws, target: Placement, prefix: str) -> list[Existing]:
     sqs = aws.client("sqs")
     found = []
     for url in sqs.list_queues(QueueNamePrefix=prefix).get("QueueUrls", []):
@@ -143,7 +143,7 @@ def _queues(aws: Aws, target: Target, prefix: str) -> list[Existing]:
     return found
 
 
-def _topics(aws: Aws, target: Target, prefix: str) -> list[Existing]:
+def _topics(aws: Aws, target: Placement, prefix: str) -> list[Existing]:
     sns = aws.client("sns")
     found = []
     for topic in _paginate(sns, "list_topics", "Topics"):
@@ -157,7 +157,7 @@ def _topics(aws: Aws, target: Target, prefix: str) -> list[Existing]:
     return found
 
 
-def _functions(aws: Aws, target: Target, prefix: str) -> list[Existing]:
+def _functions(aws: Aws, target: Placement, prefix: str) -> list[Existing]:
     lam = aws.client("lambda")
     functions = [f for f in _paginate(lam, "list_functions", "Functions") if f["FunctionName"].startswith(prefix)]
     tagged = _each(lambda function: lam.list_tags(Resource=function["FunctionArn"]).get("Tags", {}), functions)
@@ -173,7 +173,7 @@ def _functions(aws: Aws, target: Target, prefix: str) -> list[Existing]:
     ]
 
 
-def _apis(aws: Aws, target: Target, prefix: str) -> list[Existing]:
+def _apis(aws: Aws, target: Placement, prefix: str) -> list[Existing]:
     gateway = aws.client("apigatewayv2")
     found = []
     for api in gateway.get_apis().get("Items", []):
@@ -187,7 +187,7 @@ def _apis(aws: Aws, target: Target, prefix: str) -> list[Existing]:
     return found
 
 
-def _rules(aws: Aws, target: Target, prefix: str) -> list[Existing]:
+def _rules(aws: Aws, target: Placement, prefix: str) -> list[Existing]:
     events = aws.client("events")
     found = []
     for rule in _paginate(events, "list_rules", "Rules", NamePrefix=prefix):

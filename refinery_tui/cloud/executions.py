@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from refinery_tui.cloud.aws import Aws
-from refinery_tui.cloud.desired import INLINE_LIMIT, Target
+from refinery_tui.cloud.desired import INLINE_LIMIT, Placement
 from refinery_tui.runtime.summary import failure_messages, join_error_messages, ordered_outputs
 
 
@@ -36,7 +36,7 @@ def new_execution_id() -> str:
     return time.strftime("%Y%m%d-%H%M%S-", time.gmtime()) + uuid.uuid4().hex[:6]
 
 
-def entry_function(target: Target, block: str) -> str:
+def entry_function(target: Placement, block: str) -> str:
     """The function that starts executions at `block`: its own, or for a schedule or API endpoint, the function
     of its first code target."""
     blocks = target.manifest["blocks"]
@@ -52,7 +52,7 @@ def entry_function(target: Target, block: str) -> str:
 
 
 class Executions:
-    def __init__(self, aws: Aws, target: Target) -> None:
+    def __init__(self, aws: Aws, target: Placement) -> None:
         self.aws = aws
         self.target = target
 

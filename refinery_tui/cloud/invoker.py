@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from refinery_tui.cloud.aws import Aws
-from refinery_tui.cloud.desired import Target
+from refinery_tui.cloud.desired import Placement
 from refinery_tui.cloud.executions import Executions, new_execution_id
 
 SANDBOX_APIS = "/_sandbox/apis/"
@@ -44,7 +44,7 @@ def default_how(block_type: str) -> str:
 
 
 class Invoker:
-    def __init__(self, aws: Aws, target: Target) -> None:
+    def __init__(self, aws: Aws, target: Placement) -> None:
         self.aws = aws
         self.target = target
         self.executions = Executions(aws, target)

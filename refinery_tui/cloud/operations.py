@@ -14,7 +14,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from refinery_tui.cloud.aws import Aws
-from refinery_tui.cloud.desired import Target
+from refinery_tui.cloud.desired import Placement
 from refinery_tui.cloud.planner import Change
 
 Step = tuple[str, Callable[[], Any]]
@@ -45,7 +45,7 @@ def _until(check: Callable[[], bool], what: str, timeout: float = 300.0) -> None
 
 
 class Operations:
-    def __init__(self, aws: Aws, target: Target) -> None:
+    def __init__(self, aws: Aws, target: Placement) -> None:
         self.aws = aws
         self.target = target
 

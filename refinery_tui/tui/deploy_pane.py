@@ -14,17 +14,10 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable, Input, Label, ProgressBar, Select, Static
 
 from refinery_tui.cloud.planner import ACTION_SYMBOLS
+from refinery_tui.cloud.stage import KINDS, StageTarget
 from refinery_tui.tui.command_log import CallQueue, CommandLog
 from refinery_tui.tui.deploy_table import DeployTable
-from refinery_tui.tui.deploy_target import (
-    KINDS,
-    DeployTarget,
-    connect,
-    default_target,
-    load_target,
-    readable,
-    save_target,
-)
+from refinery_tui.tui.deploy_target import connect, default_target, load_target, readable, save_target
 from refinery_tui.tui.messages import AwsCallsReady, DeployEventsReady, DeployFailed, DeployFinished, DeployPlanned
 from refinery_tui.tui.modals import Confirm, TypeToConfirm
 
@@ -46,7 +39,7 @@ class DeployDriver:
         self._lock = threading.Lock()
         self._pending = False
 
-    def planned(self, plan, deployer, target: DeployTarget, teardown: bool, then: str | None) -> None:
+    def planned(self, plan, deployer, target: StageTarget, teardown: bool, then: str | None) -> None:
         self.pane.post_message(DeployPlanned(plan, deployer, target, teardown, then))
 
     def event(self, event: dict[str, Any]) -> None:
@@ -64,10 +57,10 @@ class DeployDriver:
             self._pending = False
         return events
 
-    def finished(self, result, target: DeployTarget, teardown: bool, left: list[str] | None, writes: int) -> None:
+    def finished(self, result, target: StageTarget, teardown: bool, left: list[str] | None, writes: int) -> None:
         self.pane.post_message(DeployFinished(result, target, teardown, left, writes))
 
-    def failed(self, operation: str, error: str, target: DeployTarget) -> None:
+    def failed(self, operation: str, error: str, target: StageTarget) -> None:
         self.pane.post_message(DeployFailed(operation, error, target))
 
 
@@ -115,9 +108,9 @@ AWS-compatible endpoint (LocalStack, ...).
         self.busy: str | None = None
         self.plan = None
         self.deployer = None
-        self.plan_target: DeployTarget | None = None
+        self.plan_target: StageTarget | None = None
         self.plan_teardown = False
-        self.retry: tuple[str, DeployTarget] | None = None
+        self.retry: tuple[str, StageTarget] | None = None
 
     def compose(self) -> ComposeResult:
         target = load_target(self.root)
@@ -164,12 +157,12 @@ AWS-compatible endpoint (LocalStack, ...).
     def set_status(self, text: str, style: str = "") -> None:
         self.query_one("#deploy-status", Static).update(Text(text, style=style))
 
-    def current_target(self) -> DeployTarget:
+    def current_target(self) -> StageTarget:
         def value(name: str) -> str:
             return self.query_one(f"#deploy-{name}", Input).value.strip()
 
         kind = self.query_one("#deploy-kind", Select).value
-        return DeployTarget(
+        return StageTarget(
             kind if kind in KINDS else "sandbox", value("endpoint"), value("profile"), value("region"), value("stage")
         )
 
@@ -215,7 +208,7 @@ AWS-compatible endpoint (LocalStack, ...).
     def action_teardown(self) -> None:
         self.start_plan(teardown=True)
 
-    def start_plan(self, teardown: bool = False, then: str | None = None, target: DeployTarget | None = None) -> None:
+    def start_plan(self, teardown: bool = False, then: str | None = None, target: StageTarget | None = None) -> None:
         """Plan on a worker; `then` is "confirm" (ask to apply it) or "apply" (a retry: apply it at once)."""
         if self.is_busy():
             return
@@ -238,9 +231,9 @@ AWS-compatible endpoint (LocalStack, ...).
         self.plan_worker(self.root, target, teardown, then, operation)
 
     @work(thread=True, group="deploy", exit_on_error=False)
-    def plan_worker(self, root: Path, target: DeployTarget, teardown: bool, then: str | None, operation: str) -> None:
+    def plan_worker(self, root: Path, target: StageTarget, teardown: bool, then: str | None, operation: str) -> None:
         try:
-            deployer = connect(root, target, self.driver.calls.add)
+            deployer = connect(root, target, self.driver.calls.add).deployer()
             plan = deployer.teardown_plan() if teardown else deployer.plan()
         except Exception as exc:  # noqa: BLE001 - every failure becomes a readable line in the pane
             self.driver.failed(operation, readable(exc, target), target)
@@ -351,7 +344,7 @@ AWS-compatible endpoint (LocalStack, ...).
         self.apply_worker(deployer, plan, target, teardown)
 
     @work(thread=True, group="deploy", exit_on_error=False)
-    def apply_worker(self, deployer, plan, target: DeployTarget, teardown: bool) -> None:
+    def apply_worker(self, deployer, plan, target: StageTarget, teardown: bool) -> None:
         operation = "teardown" if teardown else "apply"
         try:
             result = deployer.apply(plan, self.driver.event)

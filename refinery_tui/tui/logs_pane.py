@@ -16,7 +16,8 @@ from textual.widgets import Input, Static
 
 from refinery_tui.cloud.logfilter import FilterError, LogFilter
 from refinery_tui.cloud.loglines import LogLine
-from refinery_tui.tui.deploy_target import TARGET_FILE, DeployTarget, connect, load_target, readable
+from refinery_tui.cloud.stage import StageTarget
+from refinery_tui.tui.deploy_target import TARGET_FILE, connect, load_target, readable
 from refinery_tui.tui.log_screens import ExecutionScreen, LineDetail
 from refinery_tui.tui.log_view import LogView
 from refinery_tui.tui.logbuffer import (
@@ -88,11 +89,11 @@ class LogsDriver:
             self._pending = False
         return entries, overflow
 
-    def connected(self, target: DeployTarget, groups: dict, missing: set[str], mode: str) -> None:
+    def connected(self, target: StageTarget, groups: dict, missing: set[str], mode: str) -> None:
         if not self.stale:
             self.pane.post_message(LogsConnected(target, groups, missing, mode))
 
-    def failed(self, error: str, target: DeployTarget) -> None:
+    def failed(self, error: str, target: StageTarget) -> None:
         if not self.stale:
             self.pane.post_message(LogsFailed(error, target))
 
@@ -140,7 +141,7 @@ A live tail (real AWS) may be **sampled** by CloudWatch when lines come too fast
         self.buffer = LogBuffer(limit)
         self.driver: LogsDriver | None = None
         self.stop: threading.Event | None = None
-        self.target: DeployTarget | None = None
+        self.target: StageTarget | None = None
         self.state = "idle"  # unconfigured, connecting, tailing, failed
         self.error = ""
         self.blocks: list[str] = []
@@ -284,7 +285,7 @@ A live tail (real AWS) may be **sampled** by CloudWatch when lines come too fast
             return None
         return sorted(name for name, block in project.blocks.items() if block.type == "code")
 
-    def start_tail(self, target: DeployTarget) -> None:
+    def start_tail(self, target: StageTarget) -> None:
         self.stop_tail()
         if target != self.target:
             self.clear()
@@ -303,14 +304,14 @@ A live tail (real AWS) may be **sampled** by CloudWatch when lines come too fast
             self.driver.stale = True
 
     @work(thread=True, group="logs", exit_on_error=False)
-    def tail_worker(self, root: Path, target: DeployTarget, driver: LogsDriver, stop: threading.Event) -> None:
+    def tail_worker(self, root: Path, target: StageTarget, driver: LogsDriver, stop: threading.Event) -> None:
         from refinery_tui.cloud.logfilter import since_ms
-        from refinery_tui.cloud.logtail import LogTail, stage_groups
+        from refinery_tui.cloud.logtail import LogTail
 
         try:
-            deployer = connect(root, target)
-            groups = stage_groups(deployer.names, deployer.target.manifest)
-            tail = LogTail(deployer.aws, groups, since_ms(SINCE), interval_s=INTERVAL_S)
+            stage = connect(root, target)
+            groups = stage.log_groups()
+            tail = LogTail(stage.aws, groups, since_ms(SINCE), interval_s=INTERVAL_S)
             driver.tail = tail
             first = tail.poll()  # the recent lines, and which groups exist, before following
             driver.connected(target, groups, set(tail.missing_groups), tail.mode)
