@@ -18,9 +18,10 @@ from refinery_tui.cloud.stage import StageTarget
 from refinery_tui.tui.app import WorkbenchApp
 from refinery_tui.tui.deploy_target import save_target
 from refinery_tui.tui.log_screens import ExecutionScreen, LineDetail
+from refinery_tui.tui.log_status import HOW_TO_DEPLOY
 from refinery_tui.tui.logbuffer import EVENT_ID, EXECUTION, KIND, MAX_LINES, LogBuffer, line_of, prepare
 from refinery_tui.tui.logquery import parse_filter
-from refinery_tui.tui.logs_pane import HOW_TO_DEPLOY, LogsPane
+from refinery_tui.tui.logs_pane import LogsPane
 from refinery_tui.tui.messages import CloudExecutionSelected
 from tests.cloud.cloud_helpers import deploy, run_deployed, running_sandbox
 from tests.conftest import PROJECTS
