@@ -13,6 +13,9 @@ from refinery_tui.model.manifest import build_manifest
 
 if TYPE_CHECKING:  # boto3 is imported when a stage is opened, not when this module is
     from refinery_tui.cloud.aws import Aws, Call
+    from refinery_tui.cloud.deployer import Deployer
+    from refinery_tui.cloud.executions import Executions
+    from refinery_tui.cloud.invoker import Invoker
     from refinery_tui.model.project import Project
 
 KINDS = ("sandbox", "profile", "endpoint")  # what the workbench offers; the command line's kind is "aws"
@@ -80,7 +83,7 @@ class Stage:
         self.names = names
         self.manifest = build_manifest(project)
         self.placement = Placement(names, aws.account, aws.region, aws.partition, self.manifest)
-        self._deployer = None
+        self._deployer: Deployer | None = None
 
     @property
     def name(self) -> str:
@@ -90,7 +93,7 @@ class Stage:
         """The target in words, for messages: `sandbox http://...`, `AWS profile p`, `AWS (http://... (region))`."""
         return _where(self.target, self.aws)
 
-    def deployer(self):
+    def deployer(self) -> Deployer:
         """The Deployer of this stage (made once)."""
         if self._deployer is None:
             from refinery_tui.cloud.deployer import Deployer
@@ -99,16 +102,17 @@ class Stage:
         return self._deployer
 
     def log_groups(self) -> dict[str, str | None]:
+        """Every log group of the stage's functions, with the block each belongs to."""
         from refinery_tui.cloud.logtail import stage_groups
 
         return stage_groups(self.names, self.manifest)
 
-    def invoker(self):
+    def invoker(self) -> Invoker:
         from refinery_tui.cloud.invoker import Invoker
 
         return Invoker(self.aws, self.placement)
 
-    def executions(self):
+    def executions(self) -> Executions:
         from refinery_tui.cloud.executions import Executions
 
         return Executions(self.aws, self.placement)
@@ -140,13 +144,13 @@ def open_stage(
     aws = None
     try:
         aws = _aws(target, on_call)
-        stage_ = Stage(Path(project_root), project, target, aws, names)
+        opened = Stage(Path(project_root), project, target, aws, names)
     except Exception as exc:  # noqa: BLE001 - botocore's errors are many; explain() words the ones it knows
         message = explain(exc, _where(target, aws), target.kind == "sandbox", opening=True)
         if message is None:
             raise
         raise StageError(message) from None
-    return stage_
+    return opened
 
 
 def _valid_project(project_root: str | Path) -> Project:

@@ -54,7 +54,7 @@ def test_an_opened_stage_gives_the_project_its_names_clients_and_services(sandbo
     assert deployer.names.prefix == stage.names.prefix == "hello-world-opened"
     code = [name for name, block in stage.manifest["blocks"].items() if block["type"] == "code"]
     assert stage.log_groups() == {stage.names.log_group(name): name for name in code}
-    assert stage.invoker().target is stage.placement and stage.executions().target is stage.placement
+    assert stage.invoker().placement is stage.placement and stage.executions().placement is stage.placement
 
 
 def test_every_reason_a_stage_cannot_be_opened_is_one_readable_error(sandbox, project, tmp_path, monkeypatch):

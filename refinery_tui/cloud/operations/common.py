@@ -43,13 +43,13 @@ def until(check: Callable[[], bool], what: str, timeout: float = 300.0) -> None:
 class StepsBase:
     """The AWS clients and the stage's placement the steps of every kind use."""
 
-    def __init__(self, aws: Aws, target: Placement) -> None:
+    def __init__(self, aws: Aws, placement: Placement) -> None:
         self.aws = aws
-        self.target = target
+        self.placement = placement
 
     def tags(self, change: Change, spec: bool) -> dict[str, str]:
         resource = change.desired
-        return self.target.names.tags(
+        return self.placement.names.tags(
             change.kind, resource.block if resource else None, resource.hash if spec and resource else None
         )
 

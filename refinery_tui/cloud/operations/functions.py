@@ -72,8 +72,8 @@ class FunctionSteps(StepsBase):
         if package.size <= DIRECT_UPLOAD_LIMIT:
             return {"ZipFile": code_bytes(package)}
         key = f"code/{package.sha256}.zip"
-        self.aws.client("s3").put_object(Bucket=self.target.bucket, Key=key, Body=code_bytes(package))
-        return {"S3Bucket": self.target.bucket, "S3Key": key}
+        self.aws.client("s3").put_object(Bucket=self.placement.bucket, Key=key, Body=code_bytes(package))
+        return {"S3Bucket": self.placement.bucket, "S3Key": key}
 
     def _wait_function(self, name: str) -> Step:
         lam = self.aws.client("lambda")
@@ -136,7 +136,7 @@ class FunctionSteps(StepsBase):
 
     def _function_finish(self, change: Change) -> list[Step]:
         lam = self.aws.client("lambda")
-        arn = self.target.function_arn(change.block)
+        arn = self.placement.function_arn(change.block)
         return [
             (
                 "no async retries",
@@ -182,7 +182,7 @@ class FunctionSteps(StepsBase):
             (
                 "create",
                 lambda: lam.create_event_source_mapping(
-                    EventSourceArn=self.target.arn("sqs", spec["queue"]),
+                    EventSourceArn=self.placement.arn("sqs", spec["queue"]),
                     FunctionName=spec["function"],
                     BatchSize=spec["batch_size"],
                     MaximumBatchingWindowInSeconds=spec["window"],

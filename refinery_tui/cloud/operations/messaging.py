@@ -63,7 +63,7 @@ class MessagingSteps(StepsBase):
 
     def update_topic(self, change: Change) -> list[Step]:
         sns = self.aws.client("sns")
-        arn = self.target.arn("sns", change.name)
+        arn = self.placement.arn("sns", change.name)
         return [
             (
                 "tag",
@@ -81,8 +81,8 @@ class MessagingSteps(StepsBase):
 
     def create_subscription(self, change: Change) -> list[Step]:
         sns, spec = self.aws.client("sns"), change.desired.spec
-        topic_arn = self.target.arn("sns", spec["topic"])
-        function_arn = self.target.arn("lambda", f"function:{spec['function']}")
+        topic_arn = self.placement.arn("sns", spec["topic"])
+        function_arn = self.placement.arn("lambda", f"function:{spec['function']}")
         return [
             self.permission(spec["function"], f"refinery-sns-{spec['topic']}"[:100], "sns.amazonaws.com", topic_arn),
             ("subscribe", lambda: sns.subscribe(TopicArn=topic_arn, Protocol="lambda", Endpoint=function_arn)),

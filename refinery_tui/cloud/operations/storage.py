@@ -157,7 +157,7 @@ class StorageSteps(StepsBase):
 
     def update_log_group(self, change: Change) -> list[Step]:
         logs = self.aws.client("logs")
-        arn = self.target.arn("logs", f"log-group:{change.name}")
+        arn = self.placement.arn("logs", f"log-group:{change.name}")
         return [
             (
                 "keep 14 days",

@@ -29,7 +29,7 @@ class TriggerSteps(StepsBase):
 
     def update_rule(self, change: Change) -> list[Step]:
         events, spec = self.aws.client("events"), change.desired.spec
-        rule_arn = self.target.arn("events", f"rule/{change.name}")
+        rule_arn = self.placement.arn("events", f"rule/{change.name}")
         return [
             (
                 "set schedule",
@@ -43,7 +43,7 @@ class TriggerSteps(StepsBase):
                     Targets=[
                         {
                             "Id": "refinery",
-                            "Arn": self.target.arn("lambda", f"function:{spec['function']}"),
+                            "Arn": self.placement.arn("lambda", f"function:{spec['function']}"),
                             "Input": json.dumps(spec["input"]),
                         }
                     ],
@@ -94,7 +94,7 @@ class TriggerSteps(StepsBase):
 
         def routes() -> None:
             for route_key, function in spec["routes"].items():
-                arn = self.target.arn("lambda", f"function:{function}")
+                arn = self.placement.arn("lambda", f"function:{function}")
                 integration = gateway.create_integration(
                     ApiId=api_id(),
                     IntegrationType="AWS_PROXY",
@@ -109,11 +109,11 @@ class TriggerSteps(StepsBase):
                     function,
                     f"refinery-api-{api_id()}",
                     "apigateway.amazonaws.com",
-                    self.target.arn("execute-api", f"{api_id()}/*/*"),
+                    self.placement.arn("execute-api", f"{api_id()}/*/*"),
                 )[1]()
 
         def tag() -> None:
-            arn = f"arn:{self.target.partition}:apigateway:{self.target.region}::/apis/{api_id()}"
+            arn = f"arn:{self.placement.partition}:apigateway:{self.placement.region}::/apis/{api_id()}"
             gateway.tag_resource(ResourceArn=arn, Tags=self.tags(change, True))
 
         return [("clear routes", clear), ("add routes", routes), ("tag", tag)]
