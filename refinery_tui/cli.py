@@ -10,17 +10,10 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from refinery_tui import __version__
-
-EXIT_OK = 0
-EXIT_FAILED = 1
-EXIT_USAGE = 2
+from refinery_tui.commands.outcome import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, UsageError
 
 COMMANDS = ("new", "validate", "import", "run", "history", "deploy", "teardown", "sandbox", "invoke", "logs")
 PLANNED_COMMANDS: tuple[str, ...] = ()
-
-
-class UsageError(Exception):
-    """Bad usage or an invalid project: exit code 2."""
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -135,51 +128,6 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def cmd_deploy(args: argparse.Namespace) -> int:
-    from refinery_tui.commands.deploy import DeployUsageError, deploy
-
-    try:
-        return deploy(
-            args.project, args.stage, args.plan, args.yes, args.json, args.profile, args.region, args.endpoint_url
-        )
-    except DeployUsageError as exc:
-        raise UsageError(str(exc)) from None
-
-
-def cmd_teardown(args: argparse.Namespace) -> int:
-    from refinery_tui.commands.deploy import DeployUsageError, teardown
-
-    try:
-        return teardown(args.project, args.stage, args.yes, args.json, args.profile, args.region, args.endpoint_url)
-    except DeployUsageError as exc:
-        raise UsageError(str(exc)) from None
-
-
-def cmd_invoke(args: argparse.Namespace) -> int:
-    from refinery_tui.commands.invoke import InvokeUsageError, run_invoke
-
-    try:
-        return run_invoke(args)
-    except InvokeUsageError as exc:
-        raise UsageError(str(exc)) from None
-
-
-def cmd_logs(args: argparse.Namespace) -> int:
-    from refinery_tui.commands.logs import LogsUsageError, run_logs
-
-    try:
-        return run_logs(args)
-    except LogsUsageError as exc:
-        raise UsageError(str(exc)) from None
-
-
-def cmd_sandbox(args: argparse.Namespace) -> int:
-    from refinery_tui.commands.sandbox import main as sandbox_main
-
-    argv = ["--port", str(args.port)] + (["--state-dir", args.state_dir] if args.state_dir else [])
-    return sandbox_main(argv)
-
-
 def _open_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="refinery-tui", description="Open the workbench on PROJECT.")
     parser.add_argument("project", metavar="PROJECT", nargs="?", default=".")
@@ -187,121 +135,60 @@ def _open_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _print_diagnostics(result, project_dir: Path, quiet: bool = False) -> None:
-    prefix = "" if str(project_dir) == "." else f"{project_dir}/"
-    for diagnostic in result.diagnostics:
-        if quiet and not diagnostic.is_error:
-            continue
-        print(diagnostic.format(prefix), file=sys.stderr)
+def dispatch(args: argparse.Namespace) -> int:
+    """Run the subcommand `args.command` (each lives in its own module under commands/, imported when used)."""
+    command = args.command
+    if command == "new":
+        from refinery_tui.commands import new
 
+        return new.main(args)
+    if command == "validate":
+        from refinery_tui.commands import validate
 
-def _plural(count: int, word: str) -> str:
-    return f"{count} {word}{'' if count == 1 else 's'}"
+        return validate.main(args)
+    if command == "import":
+        from refinery_tui.commands import import_refinery
 
+        return import_refinery.main(args)
+    if command == "run":
+        from refinery_tui.commands.run import run_project
 
-def cmd_validate(args: argparse.Namespace) -> int:
-    from refinery_tui.model import ProjectNotFound, validate_project
-
-    project_dir = Path(args.project)
-    try:
-        result = validate_project(project_dir)
-    except ProjectNotFound as exc:
-        raise UsageError(str(exc)) from None
-    _print_diagnostics(result, project_dir, args.quiet)
-    errors, warnings = len(result.errors), len(result.warnings)
-    if result.ok:
-        name = result.project.name if result.project else project_dir
-        extra = f" ({_plural(warnings, 'warning')})" if warnings else ""
-        print(
-            f"{name}: valid, {_plural(len(result.project.blocks), 'block')}, "
-            f"{_plural(len(result.project.transitions), 'transition')}{extra}"
-        )
-        return EXIT_OK
-    print(f"{project_dir}: {_plural(errors, 'error')}, {_plural(warnings, 'warning')}", file=sys.stderr)
-    return EXIT_FAILED
-
-
-def cmd_new(args: argparse.Namespace) -> int:
-    from refinery_tui.templates import DEFAULT_TEMPLATE, TemplateError, create_project, template_names
-
-    if args.list_templates:
-        print("\n".join(template_names()))
-        return EXIT_OK
-    if args.project is None:
-        raise UsageError("new: give the folder to create, e.g. `refinery-tui new my-project`")
-    try:
-        target = create_project(args.project, args.template or DEFAULT_TEMPLATE)
-    except TemplateError as exc:
-        raise UsageError(str(exc)) from None
-    print(f"created {target} from template '{args.template or DEFAULT_TEMPLATE}'")
-    print(f"next: refinery-tui validate {target}   or open it: refinery-tui {target}")
-    return EXIT_OK
-
-
-def cmd_import(args: argparse.Namespace) -> int:
-    from refinery_tui.importer.refinery import ImportFailed, import_refinery
-    from refinery_tui.model import validate_project
-
-    try:
-        report = import_refinery(args.export, args.project)
-    except ImportFailed as exc:
-        raise UsageError(str(exc)) from None
-    for warning in report.warnings:
-        print(f"{args.export}: warning: {warning}", file=sys.stderr)
-    print(
-        f"imported {_plural(len(report.project.blocks), 'block')} and "
-        f"{_plural(len(report.project.transitions), 'transition')} into {args.project}"
-    )
-    result = validate_project(args.project)
-    if not result.ok:
-        _print_diagnostics(result, Path(args.project), quiet=True)
-        print(
-            f"{args.project}: the converted project has {_plural(len(result.errors), 'error')} to fix by hand",
-            file=sys.stderr,
-        )
-    return EXIT_OK
-
-
-def cmd_run(args: argparse.Namespace) -> int:
-    from refinery_tui.commands.run import RunUsageError, run_project
-    from refinery_tui.model import ProjectNotFound
-
-    try:
         return run_project(
             args.project, args.input, args.input_file, args.from_block, args.json, args.watch, args.concurrency
         )
-    except (RunUsageError, ProjectNotFound) as exc:
-        raise UsageError(str(exc)) from None
+    if command == "history":
+        from refinery_tui.commands.history import show_history
 
-
-def cmd_history(args: argparse.Namespace) -> int:
-    from refinery_tui.commands.history import HistoryUsageError, show_history
-
-    try:
         return show_history(args.project, args.execution, args.compare, args.json, args.limit)
-    except HistoryUsageError as exc:
-        raise UsageError(str(exc)) from None
+    if command in ("deploy", "teardown"):
+        from refinery_tui.commands import deploy
+
+        return deploy.main(args) if command == "deploy" else deploy.teardown_main(args)
+    if command == "invoke":
+        from refinery_tui.commands.invoke import run_invoke
+
+        return run_invoke(args)
+    if command == "logs":
+        from refinery_tui.commands import logs
+
+        return logs.main(args)
+    from refinery_tui.commands.sandbox import main as sandbox_main
+
+    return sandbox_main(["--port", str(args.port)] + (["--state-dir", args.state_dir] if args.state_dir else []))
 
 
-def cmd_open(args: argparse.Namespace) -> int:
-    from refinery_tui.model import ProjectNotFound, validate_project
-    from refinery_tui.textview import summary
+def open_project(args: argparse.Namespace) -> int:
+    """The workbench on PROJECT in a terminal (this is the only place the command line imports it), else its
+    summary (commands/summary.py)."""
+    from refinery_tui.commands import summary
 
     project_dir = Path(args.project)
-    try:
-        result = validate_project(project_dir)
-    except ProjectNotFound as exc:
-        raise UsageError(f"{exc}\n    hint: create one with `refinery-tui new {project_dir}`") from None
+    result = summary.check_project(project_dir)
     if sys.stdout.isatty() and sys.stdin.isatty() and not args.summary:
         from refinery_tui.tui.app import run_workbench
 
         return run_workbench(project_dir)
-    if result.project is not None:
-        print(summary(result.project))
-    _print_diagnostics(result, project_dir)
-    state = "valid" if result.ok else f"{_plural(len(result.errors), 'error')}"
-    print(f"\n{state}. (The workbench opens when run in a terminal; this is the summary.)")
-    return EXIT_OK if result.ok else EXIT_USAGE
+    return summary.print_summary(result, project_dir)
 
 
 def run(argv: Sequence[str]) -> int:
@@ -311,22 +198,9 @@ def run(argv: Sequence[str]) -> int:
         raise UsageError(f"`refinery-tui {first}` is not available in this version yet")
     if first in COMMANDS or not argv or argv[0] in ("-h", "--help", "--version"):
         if not argv:
-            return cmd_open(_open_parser().parse_args([]))
-        args = _parser().parse_args(argv)
-        commands = {
-            "new": cmd_new,
-            "validate": cmd_validate,
-            "import": cmd_import,
-            "run": cmd_run,
-            "history": cmd_history,
-            "deploy": cmd_deploy,
-            "teardown": cmd_teardown,
-            "sandbox": cmd_sandbox,
-            "invoke": cmd_invoke,
-            "logs": cmd_logs,
-        }
-        return commands[args.command](args)
-    return cmd_open(_open_parser().parse_args(argv))
+            return open_project(_open_parser().parse_args([]))
+        return dispatch(_parser().parse_args(argv))
+    return open_project(_open_parser().parse_args(argv))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -340,7 +214,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
     except KeyboardInterrupt:
         print("refinery-tui: interrupted", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
     except BrokenPipeError:
         return EXIT_OK
     except Exception as exc:  # noqa: BLE001 - the last line of defence against a traceback

@@ -1,4 +1,4 @@
-"""Inputs kept per project and block (`.refinery/inputs/BLOCK.json`), shared by `run`, `invoke` and the workbench."""
+"""Inputs: read from the command line, and kept per project and block (`.refinery/inputs/BLOCK.json`)."""
 
 from __future__ import annotations
 
@@ -35,3 +35,27 @@ def recall(root: Path, block: str | None = None) -> Any:
             except (OSError, json.JSONDecodeError):
                 continue
     return None
+
+
+class InputError(ValueError):
+    """An input given on the command line that cannot be read or is not JSON."""
+
+
+def parse_input(text: str | None, file: str | None) -> Any:
+    """The input given as `--input JSON` or `--input-file F`, or None when neither was given."""
+    if text is not None and file is not None:
+        raise InputError("give --input or --input-file, not both")
+    if file is not None:
+        try:
+            text = Path(file).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise InputError(f"{file}: cannot read the input: {exc.strerror or exc}") from None
+        source = file
+    else:
+        source = "--input"
+    if text is None:
+        return None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(f"{source}:{exc.lineno}:{exc.colno}: the input is not valid JSON: {exc.msg}") from None

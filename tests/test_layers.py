@@ -30,6 +30,7 @@ CHECKS = [
     ("refinery_tui.commands.invoke", ("textual",)),
     ("refinery_tui.commands.logs", ("textual",)),
     ("refinery_tui.tui.deploy_target", ("textual", "boto3")),
+    ("refinery_tui.cloud.stage", ("textual", "boto3")),
 ]
 
 

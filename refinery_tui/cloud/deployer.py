@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from refinery_tui.cloud.aws import Aws
-from refinery_tui.cloud.desired import LEVEL_OF, LEVELS, Resource, Target, desired_state
+from refinery_tui.cloud.desired import LEVEL_OF, LEVELS, Placement, Resource, desired_state
 from refinery_tui.cloud.discover import discover
 from refinery_tui.cloud.naming import Names
 from refinery_tui.cloud.operations import Operations
@@ -57,7 +57,14 @@ class Deployer:
     """Deploys one project's stage to one AWS target (real AWS, LocalStack or the sandbox)."""
 
     def __init__(
-        self, project: Project, root: Path, stage: str, aws: Aws, cache_dir: Path | None = None, parallel: int = 8
+        self,
+        project: Project,
+        root: Path,
+        stage: str,
+        aws: Aws,
+        cache_dir: Path | None = None,
+        parallel: int = 8,
+        placement: Placement | None = None,
     ) -> None:
         self.project = project
         self.root = Path(root)
@@ -65,13 +72,14 @@ class Deployer:
         self.names = Names(project.name, stage)
         self.cache_dir = cache_dir or self.root / ".refinery" / "build"
         self.parallel = max(1, parallel)
-        self._target: Target | None = None
+        self._target = placement
         self._packages: dict[str, Package] | None = None
 
     @property
-    def target(self) -> Target:
+    def target(self) -> Placement:
+        """Where the stage is deployed (names, account, region, manifest); resolving it asks AWS for the account."""
         if self._target is None:
-            self._target = Target(
+            self._target = Placement(
                 self.names, self.aws.account, self.aws.region, self.aws.partition, build_manifest(self.project)
             )
         return self._target

@@ -47,7 +47,7 @@ class Resource:
 
 
 @dataclass
-class Target:
+class Placement:
     """Where a stage is deployed: the names, the account and region, and the project's full manifest."""
 
     names: Names
@@ -78,13 +78,13 @@ def _first_code_target(manifest: dict[str, Any], block: str) -> str | None:
     return None
 
 
-def desired_state(target: Target, packages: dict[str, Package]) -> list[Resource]:
-    manifest, names = target.manifest, target.names
+def desired_state(placement: Placement, packages: dict[str, Package]) -> list[Resource]:
+    manifest, names = placement.manifest, placement.names
     blocks = manifest["blocks"]
     resources: list[Resource] = [
         Resource(
             "bucket",
-            target.bucket,
+            placement.bucket,
             {"expiry_days": PAYLOAD_EXPIRY_DAYS, "encryption": "AES256", "public_access": "blocked"},
         ),
         Resource("table", names.table(), {"keys": ["pk", "sk"], "billing": "PAY_PER_REQUEST", "ttl": "ttl"}),
@@ -95,7 +95,9 @@ def desired_state(target: Target, packages: dict[str, Package]) -> list[Resource
         kind = block["type"]
         if kind == "code":
             piece = block_manifest(manifest, name, names)
-            policy = block_policy(piece, names, target.account, target.region, target.partition, target.bucket)
+            policy = block_policy(
+                piece, names, placement.account, placement.region, placement.partition, placement.bucket
+            )
             role = names.role(name)
             resources.append(
                 Resource("role", role, {"path": names.role_path, "trust": trust_policy(), "policy": policy}, block=name)
@@ -110,12 +112,12 @@ def desired_state(target: Target, packages: dict[str, Package]) -> list[Resource
             spec = {
                 "runtime": package.runtime,
                 "handler": package.handler,
-                "role": target.role_arn(name),
+                "role": placement.role_arn(name),
                 "timeout": min(900, timeout),
                 "memory": max(128, int(block.get("memory", 256))),
                 "env": {
                     "REFINERY_TABLE": names.table(),
-                    "REFINERY_BUCKET": target.bucket,
+                    "REFINERY_BUCKET": placement.bucket,
                     "REFINERY_INLINE_LIMIT": str(INLINE_LIMIT),
                 },
                 "retries": 0,

@@ -11,7 +11,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from refinery_tui.cloud.aws import Aws
-from refinery_tui.cloud.desired import Target
+from refinery_tui.cloud.desired import Placement
 from refinery_tui.cloud.naming import TAG_PROJECT, TAG_SPEC, TAG_STAGE
 
 
@@ -27,8 +27,8 @@ class Existing:
         return f"{self.kind}:{self.name}"
 
 
-def _ours(tags: dict[str, str], target: Target) -> bool:
-    return tags.get(TAG_PROJECT) == target.names.project and tags.get(TAG_STAGE) == target.names.stage
+def _ours(tags: dict[str, str], placement: Placement) -> bool:
+    return tags.get(TAG_PROJECT) == placement.names.project and tags.get(TAG_STAGE) == placement.names.stage
 
 
 def _missing(exc: ClientError) -> bool:
@@ -63,12 +63,12 @@ def _each(function: Callable[[Any], Any], items: list[Any]) -> list[Any]:
         return list(pool.map(function, items))
 
 
-def discover(aws: Aws, target: Target, parallel: int = 8) -> dict[str, Existing]:
+def discover(aws: Aws, placement: Placement, parallel: int = 8) -> dict[str, Existing]:
     _parallel.workers = parallel
     found: list[Existing] = []
-    prefix = f"{target.names.prefix}-"
+    prefix = f"{placement.names.prefix}-"
     finders = (_bucket, _table, _roles, _log_groups, _queues, _topics, _functions, _apis, _rules)
-    for part in _each(lambda find: find(aws, target, prefix), list(finders)):
+    for part in _each(lambda find: find(aws, placement, prefix), list(finders)):
         found.extend(part)
     functions = {e.name: e for e in found if e.kind == "function"}
     topics = [e for e in found if e.kind == "topic"]
@@ -78,24 +78,24 @@ def discover(aws: Aws, target: Target, parallel: int = 8) -> dict[str, Existing]
     return {e.id: e for e in found}
 
 
-def _bucket(aws: Aws, target: Target, prefix: str) -> list[Existing]:
+def _bucket(aws: Aws, placement: Placement, prefix: str) -> list[Existing]:
     s3 = aws.client("s3")
     try:
-        tags = {t["Key"]: t["Value"] for t in s3.get_bucket_tagging(Bucket=target.bucket)["TagSet"]}
+        tags = {t["Key"]: t["Value"] for t in s3.get_bucket_tagging(Bucket=placement.bucket)["TagSet"]}
     except ClientError as exc:
         if _missing(exc):
             try:
-                s3.head_bucket(Bucket=target.bucket)
+                s3.head_bucket(Bucket=placement.bucket)
             except ClientError:
                 return []
-            return [Existing("bucket", target.bucket, None)]
+            return [Existing("bucket", placement.bucket, None)]
         raise
-    return [Existing("bucket", target.bucket, tags.get(TAG_SPEC))] if _ours(tags, target) else []
+    return [Existing("bucket", placement.bucket, tags.get(TAG_SPEC))] if _ours(tags, placement) else []
 
 
-def _table(aws: Aws, target: Target, prefix: str) -> list[Existing]:
+def _table(aws: Aws, placement: Placement, prefix: str) -> list[Existing]:
     ddb = aws.client("dynamodb")
-    name = target.names.table()
+    name = placement.names.table()
     try:
         arn = ddb.describe_table(TableName=name)["Table"]["TableArn"]
     except ClientError as exc:
@@ -103,12 +103,12 @@ def _table(aws: Aws, target: Target, prefix: str) -> list[Existing]:
             return []
         raise
     tags = {t["Key"]: t["Value"] for t in ddb.list_tags_of_resource(ResourceArn=arn).get("Tags", [])}
-    return [Existing("table", name, tags.get(TAG_SPEC), {"arn": arn})] if _ours(tags, target) else []
+    return [Existing("table", name, tags.get(TAG_SPEC), {"arn": arn})] if _ours(tags, placement) else []
 
 
-def _roles(aws: Aws, target: Target, prefix: str) -> list[Existing]:
+def _roles(aws: Aws, placement: Placement, prefix: str) -> list[Existing]:
     iam = aws.client("iam")
-    roles = _paginate(iam, "list_roles", "Roles", PathPrefix=target.names.role_path)
+    roles = _paginate(iam, "list_roles", "Roles", PathPrefix=placement.names.role_path)
     tagged = _each(
         lambda role: {t["Key"]: t["Value"] for t in iam.list_role_tags(RoleName=role["RoleName"]).get("Tags", [])},
         roles,
@@ -116,11 +116,11 @@ def _roles(aws: Aws, target: Target, prefix: str) -> list[Existing]:
     return [
         Existing("role", role["RoleName"], tags.get(TAG_SPEC), {"arn": role["Arn"]})
         for role, tags in zip(roles, tagged)
-        if _ours(tags, target)
+        if _ours(tags, placement)
     ]
 
 
-def _log_groups(aws: Aws, target: Target, prefix: str) -> list[Existing]:
+def _log_groups(aws: Aws, placement: Placement, prefix: str) -> list[Existing]:
     logs = aws.client("logs")
     groups = _paginate(logs, "describe_log_groups", "logGroups", logGroupNamePrefix=f"/aws/lambda/{prefix}")
     arns = [group["arn"].removesuffix(":*") for group in groups]
@@ -128,22 +128,22 @@ def _log_groups(aws: Aws, target: Target, prefix: str) -> list[Existing]:
     return [
         Existing("log_group", group["logGroupName"], tags.get(TAG_SPEC), {"arn": arn})
         for group, arn, tags in zip(groups, arns, tagged)
-        if _ours(tags, target)
+        if _ours(tags, placement)
     ]
 
 
-def _queues(aws: Aws, target: Target, prefix: str) -> list[Existing]:
+def _queues(aws: Aws, placement: Placement, prefix: str) -> list[Existing]:
     sqs = aws.client("sqs")
     found = []
     for url in sqs.list_queues(QueueNamePrefix=prefix).get("QueueUrls", []):
         tags = sqs.list_queue_tags(QueueUrl=url).get("Tags", {})
-        if _ours(tags, target):
+        if _ours(tags, placement):
             name = url.rstrip("/").rsplit("/", 1)[-1]
-            found.append(Existing("queue", name, tags.get(TAG_SPEC), {"url": url, "arn": target.arn("sqs", name)}))
+            found.append(Existing("queue", name, tags.get(TAG_SPEC), {"url": url, "arn": placement.arn("sqs", name)}))
     return found
 
 
-def _topics(aws: Aws, target: Target, prefix: str) -> list[Existing]:
+def _topics(aws: Aws, placement: Placement, prefix: str) -> list[Existing]:
     sns = aws.client("sns")
     found = []
     for topic in _paginate(sns, "list_topics", "Topics"):
@@ -152,12 +152,12 @@ def _topics(aws: Aws, target: Target, prefix: str) -> list[Existing]:
         if not name.startswith(prefix):
             continue
         tags = {t["Key"]: t["Value"] for t in sns.list_tags_for_resource(ResourceArn=arn).get("Tags", [])}
-        if _ours(tags, target):
+        if _ours(tags, placement):
             found.append(Existing("topic", name, tags.get(TAG_SPEC), {"arn": arn}))
     return found
 
 
-def _functions(aws: Aws, target: Target, prefix: str) -> list[Existing]:
+def _functions(aws: Aws, placement: Placement, prefix: str) -> list[Existing]:
     lam = aws.client("lambda")
     functions = [f for f in _paginate(lam, "list_functions", "Functions") if f["FunctionName"].startswith(prefix)]
     tagged = _each(lambda function: lam.list_tags(Resource=function["FunctionArn"]).get("Tags", {}), functions)
@@ -169,16 +169,16 @@ def _functions(aws: Aws, target: Target, prefix: str) -> list[Existing]:
             {"arn": function["FunctionArn"], "code_sha256": function.get("CodeSha256")},
         )
         for function, tags in zip(functions, tagged)
-        if _ours(tags, target)
+        if _ours(tags, placement)
     ]
 
 
-def _apis(aws: Aws, target: Target, prefix: str) -> list[Existing]:
+def _apis(aws: Aws, placement: Placement, prefix: str) -> list[Existing]:
     gateway = aws.client("apigatewayv2")
     found = []
     for api in gateway.get_apis().get("Items", []):
         tags = api.get("Tags") or {}
-        if _ours(tags, target):
+        if _ours(tags, placement):
             found.append(
                 Existing(
                     "api", api["Name"], tags.get(TAG_SPEC), {"id": api["ApiId"], "endpoint": api.get("ApiEndpoint", "")}
@@ -187,12 +187,12 @@ def _apis(aws: Aws, target: Target, prefix: str) -> list[Existing]:
     return found
 
 
-def _rules(aws: Aws, target: Target, prefix: str) -> list[Existing]:
+def _rules(aws: Aws, placement: Placement, prefix: str) -> list[Existing]:
     events = aws.client("events")
     found = []
     for rule in _paginate(events, "list_rules", "Rules", NamePrefix=prefix):
         tags = {t["Key"]: t["Value"] for t in events.list_tags_for_resource(ResourceARN=rule["Arn"]).get("Tags", [])}
-        if _ours(tags, target):
+        if _ours(tags, placement):
             found.append(Existing("rule", rule["Name"], tags.get(TAG_SPEC), {"arn": rule["Arn"]}))
     return found
 

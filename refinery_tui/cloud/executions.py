@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from refinery_tui.cloud.aws import Aws
-from refinery_tui.cloud.desired import INLINE_LIMIT, Target
+from refinery_tui.cloud.desired import INLINE_LIMIT, Placement
 from refinery_tui.runtime.summary import failure_messages, join_error_messages, ordered_outputs
 
 
@@ -36,25 +36,25 @@ def new_execution_id() -> str:
     return time.strftime("%Y%m%d-%H%M%S-", time.gmtime()) + uuid.uuid4().hex[:6]
 
 
-def entry_function(target: Target, block: str) -> str:
+def entry_function(placement: Placement, block: str) -> str:
     """The function that starts executions at `block`: its own, or for a schedule or API endpoint, the function
     of its first code target."""
-    blocks = target.manifest["blocks"]
+    blocks = placement.manifest["blocks"]
     if block not in blocks:
         raise KeyError(f"there is no block named '{block}'")
     if blocks[block]["type"] == "code":
-        return target.names.function(block)
+        return placement.names.function(block)
     for index in blocks[block].get("outgoing", []):
-        name = target.manifest["transitions"][index]["to"]
+        name = placement.manifest["transitions"][index]["to"]
         if blocks[name]["type"] == "code":
-            return target.names.function(name)
+            return placement.names.function(name)
     raise KeyError(f"'{block}' starts nothing: it has no code block after it")
 
 
 class Executions:
-    def __init__(self, aws: Aws, target: Target) -> None:
+    def __init__(self, aws: Aws, placement: Placement) -> None:
         self.aws = aws
-        self.target = target
+        self.placement = placement
 
     def start(self, block: str, value: Any, execution_id: str | None = None, wait_for_start: bool = False) -> str:
         """Start an execution at `block` and return its id at once (`wait_for_start`: the entry block's own run
@@ -65,11 +65,11 @@ class Executions:
         if len(payload) > INLINE_LIMIT:
             key = f"payloads/{execution_id}/start.json"
             self.aws.client("s3").put_object(
-                Bucket=self.target.bucket, Key=key, Body=payload, ContentType="application/json"
+                Bucket=self.placement.bucket, Key=key, Body=payload, ContentType="application/json"
             )
             payload = json.dumps({"refinery": 1, "ref": key}).encode("utf-8")
         reply = self.aws.client("lambda").invoke(
-            FunctionName=entry_function(self.target, block),
+            FunctionName=entry_function(self.placement, block),
             InvocationType="RequestResponse" if wait_for_start else "Event",
             Payload=payload,
         )
@@ -81,7 +81,7 @@ class Executions:
     def _items(self, execution_id: str) -> list[dict[str, Any]]:
         ddb = self.aws.client("dynamodb")
         params: dict[str, Any] = {
-            "TableName": self.target.names.table(),
+            "TableName": self.placement.names.table(),
             "ConsistentRead": True,
             "KeyConditionExpression": "pk = :pk",
             "ExpressionAttributeValues": {":pk": {"S": f"exec#{execution_id}"}},
@@ -96,7 +96,7 @@ class Executions:
 
     def _value(self, item: dict[str, Any]) -> Any:
         if "data_ref" in item:
-            body = self.aws.client("s3").get_object(Bucket=self.target.bucket, Key=item["data_ref"]["S"])["Body"]
+            body = self.aws.client("s3").get_object(Bucket=self.placement.bucket, Key=item["data_ref"]["S"])["Body"]
             return json.loads(body.read())
         return json.loads(item["data"]["S"]) if "data" in item else None
 
@@ -104,7 +104,7 @@ class Executions:
         """The latest executions (newest first) with status and times, from their records in the state table."""
         ddb = self.aws.client("dynamodb")
         params: dict[str, Any] = {
-            "TableName": self.target.names.table(),
+            "TableName": self.placement.names.table(),
             "FilterExpression": "sk = :meta",
             "ExpressionAttributeValues": {":meta": {"S": "meta"}},
         }
@@ -130,7 +130,7 @@ class Executions:
         item = (
             self.aws.client("dynamodb")
             .get_item(
-                TableName=self.target.names.table(),
+                TableName=self.placement.names.table(),
                 ConsistentRead=True,
                 Key={"pk": {"S": f"exec#{execution_id}"}, "sk": {"S": "meta"}},
             )
@@ -184,11 +184,11 @@ class Executions:
                         }
                     )
         failures.sort(key=lambda f: f.get("invocation", ""))
-        errors = failure_messages(failures) + join_error_messages(joins, failures, self.target.manifest)
+        errors = failure_messages(failures) + join_error_messages(joins, failures, self.placement.manifest)
         return CloudExecution(
             execution_id,
             meta["status"]["S"],
-            ordered_outputs(outputs, list(self.target.manifest["blocks"])),
+            ordered_outputs(outputs, list(self.placement.manifest["blocks"])),
             errors,
             float(meta["started"]["N"]) if "started" in meta else None,
             float(meta["ended"]["N"]) if "ended" in meta else None,

@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from refinery_tui.cloud.aws import Aws
-from refinery_tui.cloud.desired import Target
+from refinery_tui.cloud.desired import Placement
 from refinery_tui.cloud.executions import CloudExecution, Executions
 from refinery_tui.cloud.logtail import LogTail, stage_groups
 from refinery_tui.cloud.rebuild import CloudRun, Rebuilder
@@ -52,7 +52,7 @@ def finished_invocations(run: CloudRun) -> int:
 
 def follow_execution(
     aws: Aws,
-    target: Target,
+    target: Placement,
     execution_id: str,
     start_ms: int,
     on_update: Callable[[CloudRun], None],

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from refinery_tui.cloud.aws import Aws
-from refinery_tui.cloud.desired import Target
+from refinery_tui.cloud.desired import Placement
 from refinery_tui.cloud.executions import Executions, new_execution_id
 
 SANDBOX_APIS = "/_sandbox/apis/"
@@ -44,18 +44,18 @@ def default_how(block_type: str) -> str:
 
 
 class Invoker:
-    def __init__(self, aws: Aws, target: Target) -> None:
+    def __init__(self, aws: Aws, placement: Placement) -> None:
         self.aws = aws
-        self.target = target
-        self.executions = Executions(aws, target)
+        self.placement = placement
+        self.executions = Executions(aws, placement)
 
     def start(
         self, block: str, value: Any, how: str | None = None, sync: bool = False, execution_id: str | None = None
     ) -> Started:
-        blocks = self.target.manifest["blocks"]
+        blocks = self.placement.manifest["blocks"]
         if block not in blocks:
             raise InvokeError(
-                f"there is no block named '{block}' (entry points: {', '.join(entry_points(self.target.manifest))})"
+                f"there is no block named '{block}' (entry points: {', '.join(entry_points(self.placement.manifest))})"
             )
         kind = blocks[block]["type"]
         how = how or default_how(kind)
@@ -78,18 +78,18 @@ class Invoker:
 
     def _queue(self, block: str, value: Any, execution_id: str) -> Started:
         sqs = self.aws.client("sqs")
-        url = sqs.get_queue_url(QueueName=self.target.names.queue(block))["QueueUrl"]
+        url = sqs.get_queue_url(QueueName=self.placement.names.queue(block))["QueueUrl"]
         sqs.send_message(QueueUrl=url, MessageBody=self._envelope(block, value, execution_id))
         return Started(execution_id, block, "queue")
 
     def _topic(self, block: str, value: Any, execution_id: str) -> Started:
-        arn = self.target.arn("sns", self.target.names.topic(block))
+        arn = self.placement.arn("sns", self.placement.names.topic(block))
         self.aws.client("sns").publish(TopicArn=arn, Message=self._envelope(block, value, execution_id))
         return Started(execution_id, block, "topic")
 
     def api_base(self) -> str:
         gateway = self.aws.client("apigatewayv2")
-        api = next((a for a in gateway.get_apis().get("Items", []) if a["Name"] == self.target.names.api()), None)
+        api = next((a for a in gateway.get_apis().get("Items", []) if a["Name"] == self.placement.names.api()), None)
         if api is None:
             raise InvokeError("the stage has no HTTP API deployed (deploy it first)")
         endpoint = self.aws.endpoint_url or os.environ.get("AWS_ENDPOINT_URL")
@@ -98,7 +98,7 @@ class Invoker:
         return api["ApiEndpoint"].rstrip("/")
 
     def _api(self, block: str, value: Any) -> Started:
-        entry = self.target.manifest["blocks"][block]
+        entry = self.placement.manifest["blocks"][block]
         method = (entry.get("method") or "GET").upper()
         body = value.get("body") if isinstance(value, dict) and "body" in value else value
         data = (

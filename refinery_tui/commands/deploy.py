@@ -2,59 +2,23 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
-from pathlib import Path
 from typing import Any, TextIO
 
 from refinery_tui.cloud.planner import ACTION_SYMBOLS
-from refinery_tui.model import ProjectNotFound, validate_project
-
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+from refinery_tui.commands.outcome import EXIT_FAILED, EXIT_OK, UsageError
 
 
-class DeployUsageError(Exception):
-    """Bad usage, an invalid project, or no AWS target: exit code 2."""
+def open_deployer(project: str, stage: str, profile: str | None, region: str | None, endpoint_url: str | None):
+    """The stage's Deployer (cloud/stage.py opens the stage; its errors are usage errors)."""
+    from refinery_tui.cloud.stage import StageError, open_stage
 
-
-def load_valid_project(path: str):
     try:
-        result = validate_project(Path(path))
-    except ProjectNotFound as exc:
-        raise DeployUsageError(str(exc)) from None
-    if not result.ok:
-        first = result.errors[0].format()
-        raise DeployUsageError(
-            f"{path}: the project has {len(result.errors)} error(s) to fix before deploying; "
-            f"first: {first}\n    hint: `refinery-tui validate {path}` lists them"
-        )
-    return result.project
-
-
-def make_deployer(project_path: str, stage: str, profile: str | None, region: str | None, endpoint_url: str | None):
-    from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, ProfileNotFound
-
-    from refinery_tui.cloud.aws import Aws
-    from refinery_tui.cloud.deployer import Deployer
-    from refinery_tui.cloud.naming import NamingError
-
-    project = load_valid_project(project_path)
-    try:
-        aws = Aws(profile=profile, region=region, endpoint_url=endpoint_url)
-        deployer = Deployer(project, Path(project_path), stage, aws)
-        _ = deployer.target
-    except NamingError as exc:
-        raise DeployUsageError(str(exc)) from None
-    except ProfileNotFound as exc:
-        raise DeployUsageError(f"{exc}\n    hint: `aws configure list-profiles` lists them") from None
-    except NoCredentialsError:
-        raise DeployUsageError(
-            "no AWS credentials found\n    hint: set AWS_PROFILE or run `aws configure`; or "
-            "start the local sandbox with `refinery-tui sandbox` and eval its export lines"
-        ) from None
-    except (BotoCoreError, ClientError) as exc:
-        raise DeployUsageError(f"cannot reach AWS ({aws.describe() if 'aws' in locals() else 'AWS'}): {exc}") from None
-    return deployer
+        return open_stage(project, stage, profile=profile, region=region, endpoint_url=endpoint_url).deployer()
+    except StageError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def _plan(deployer, make):
@@ -66,9 +30,9 @@ def _plan(deployer, make):
     try:
         return make()
     except PackagingError as exc:
-        raise DeployUsageError(str(exc)) from None
+        raise UsageError(str(exc)) from None
     except (BotoCoreError, ClientError) as exc:
-        raise DeployUsageError(f"cannot read what is deployed on {deployer.aws.describe()}: {exc}") from None
+        raise UsageError(f"cannot read what is deployed on {deployer.aws.describe()}: {exc}") from None
 
 
 def _emit_json(out: TextIO, event: dict[str, Any]) -> None:
@@ -109,7 +73,7 @@ def _confirm(question: str, yes: bool) -> bool:
     if yes:
         return True
     if not sys.stdin.isatty():
-        raise DeployUsageError("not a terminal, so cannot ask for confirmation\n    hint: add --yes")
+        raise UsageError("not a terminal, so cannot ask for confirmation\n    hint: add --yes")
     answer = input(f"{question} [y/N] ").strip().lower()
     return answer in ("y", "yes")
 
@@ -126,7 +90,7 @@ def deploy(
     out: TextIO | None = None,
 ) -> int:
     out = out or sys.stdout
-    deployer = make_deployer(project, stage, profile, region, endpoint_url)
+    deployer = open_deployer(project, stage, profile, region, endpoint_url)
     plan = _plan(deployer, deployer.plan)
     if as_json:
         for change in plan.changes:
@@ -147,7 +111,7 @@ def deploy(
         out.write("nothing changed.\n")
         return EXIT_OK
     if as_json and not yes:
-        raise DeployUsageError("--json needs --yes to apply (or --plan to only show the plan)")
+        raise UsageError("--json needs --yes to apply (or --plan to only show the plan)")
     result = deployer.apply(plan, ProgressPrinter(out, as_json))
     writes = len(deployer.aws.log.writes())
     if as_json:
@@ -184,7 +148,7 @@ def teardown(
     out: TextIO | None = None,
 ) -> int:
     out = out or sys.stdout
-    deployer = make_deployer(project, stage, profile, region, endpoint_url)
+    deployer = open_deployer(project, stage, profile, region, endpoint_url)
     plan = _plan(deployer, deployer.teardown_plan)
     if not plan.pending:
         out.write(f"nothing of {deployer.project.name} stage {stage} is deployed on {deployer.aws.describe()}.\n")
@@ -196,7 +160,7 @@ def teardown(
             out.write("nothing deleted.\n")
             return EXIT_OK
     elif not yes:
-        raise DeployUsageError("--json needs --yes to tear down")
+        raise UsageError("--json needs --yes to tear down")
     result = deployer.apply(plan, ProgressPrinter(out, as_json))
     left = deployer.teardown_plan().pending
     if as_json:
@@ -215,3 +179,13 @@ def teardown(
     else:
         out.write(f"teardown incomplete: {len(left)} resource(s) left: {', '.join(c.id for c in left)}\n")
     return EXIT_OK if result.ok and not left else EXIT_FAILED
+
+
+def main(args: argparse.Namespace) -> int:
+    return deploy(
+        args.project, args.stage, args.plan, args.yes, args.json, args.profile, args.region, args.endpoint_url
+    )
+
+
+def teardown_main(args: argparse.Namespace) -> int:
+    return teardown(args.project, args.stage, args.yes, args.json, args.profile, args.region, args.endpoint_url)

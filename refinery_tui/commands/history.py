@@ -6,12 +6,9 @@ import json
 import time
 from pathlib import Path
 
+from refinery_tui.commands.outcome import UsageError
 from refinery_tui.local.executor import preview
 from refinery_tui.local.history import History, compare_executions
-
-
-class HistoryUsageError(Exception):
-    """No run data, or an unknown execution id: exit code 2."""
 
 
 def _when(stamp: float | None) -> str:
@@ -21,16 +18,16 @@ def _when(stamp: float | None) -> str:
 def _resolve(history: History, prefix: str) -> str:
     matches = [e.id for e in history.executions(limit=10_000) if e.id.startswith(prefix) or e.id.endswith(prefix)]
     if not matches:
-        raise HistoryUsageError(f"no execution matches '{prefix}'")
+        raise UsageError(f"no execution matches '{prefix}'")
     if len(matches) > 1:
-        raise HistoryUsageError(f"'{prefix}' matches {len(matches)} executions; give more of the id")
+        raise UsageError(f"'{prefix}' matches {len(matches)} executions; give more of the id")
     return matches[0]
 
 
 def show_history(project: str, execution: str | None, compare: str | None, as_json: bool, limit: int) -> int:
     root = Path(project)
     if not (root / ".refinery" / "history.sqlite3").is_file():
-        raise HistoryUsageError(f"{project}: no runs recorded yet; run it with `refinery-tui run {project}`")
+        raise UsageError(f"{project}: no runs recorded yet; run it with `refinery-tui run {project}`")
     history = History(root)
     try:
         if execution is None:

@@ -10,22 +10,17 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from refinery_tui import saved_inputs
-from refinery_tui.commands.deploy import DeployUsageError, make_deployer
-from refinery_tui.commands.run import HumanPrinter, RunUsageError, parse_input
+from refinery_tui.commands.outcome import EXIT_FAILED, EXIT_OK, UsageError
+from refinery_tui.commands.run import HumanPrinter
 from refinery_tui.local.executor import Event
-
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
-
-
-class InvokeUsageError(Exception):
-    """Bad usage: exit code 2."""
+from refinery_tui.saved_inputs import InputError, parse_input
 
 
 class NotFinished(Exception):
     """The execution had not ended when following stopped."""
 
 
-def _follow(deployer, started, wait_s: float, emit) -> Any:
+def _follow(stage, started, wait_s: float, emit) -> Any:
     """Follow the execution (cloud/follow.py), printing each invocation as it ends; its outcome from the state
     table, or None when it did not end within `wait_s`."""
     from refinery_tui.cloud.follow import follow_execution
@@ -55,8 +50,8 @@ def _follow(deployer, started, wait_s: float, emit) -> Any:
                 )
 
     followed = follow_execution(
-        deployer.aws,
-        deployer.target,
+        stage.aws,
+        stage.placement,
         started.execution_id,
         int(time.time() * 1000) - 60_000,
         show,
@@ -88,33 +83,35 @@ def invoke(
 ) -> int:
     from botocore.exceptions import BotoCoreError, ClientError
 
-    from refinery_tui.cloud.invoker import InvokeError, Invoker, entry_points
+    from refinery_tui.cloud.invoker import InvokeError, entry_points
+    from refinery_tui.cloud.stage import StageError, open_stage
 
     out = out or sys.stdout
-    deployer = make_deployer(project, stage, profile, region, endpoint_url)
-    entries = entry_points(deployer.target.manifest)
+    try:
+        opened = open_stage(project, stage, profile=profile, region=region, endpoint_url=endpoint_url)
+    except StageError as exc:
+        raise UsageError(str(exc)) from None
+    entries = entry_points(opened.manifest)
     block = block or (entries[0] if entries else None)
-    if block is None or block not in deployer.target.manifest["blocks"]:
-        raise InvokeUsageError(
-            f"no block named '{block}' in {deployer.project.name}; entry points: {', '.join(entries)}"
-        )
+    if block is None or block not in opened.manifest["blocks"]:
+        raise UsageError(f"no block named '{block}' in {opened.project.name}; entry points: {', '.join(entries)}")
     try:
         value = parse_input(input_text, input_file)
-    except RunUsageError as exc:
-        raise InvokeUsageError(str(exc)) from None
+    except InputError as exc:
+        raise UsageError(str(exc)) from None
     if input_text is None and input_file is None:
         value = saved_inputs.recall(Path(project), block)
     else:
         saved_inputs.remember(Path(project), block, value)
     emit = _printer(out, as_json)
     try:
-        started = Invoker(deployer.aws, deployer.target).start(block, value, how, sync)
+        started = opened.invoker().start(block, value, how, sync)
     except InvokeError as exc:
-        raise InvokeUsageError(str(exc)) from None
+        raise UsageError(str(exc)) from None
     except (BotoCoreError, ClientError) as exc:
         out.flush()
         print(
-            f"refinery-tui: could not start the execution on {deployer.aws.describe()}: {exc}\n    hint: is the "
+            f"refinery-tui: could not start the execution on {opened.aws.describe()}: {exc}\n    hint: is the "
             f"stage deployed? `refinery-tui deploy {project} --stage {stage}`",
             file=sys.stderr,
         )
@@ -135,7 +132,7 @@ def invoke(
     if not wait:
         return EXIT_OK
     try:
-        result = _follow(deployer, started, wait_s, emit)
+        result = _follow(opened, started, wait_s, emit)
     except NotFinished as exc:
         print(f"refinery-tui: {exc}", file=sys.stderr)
         return EXIT_FAILED
@@ -179,21 +176,18 @@ def _printer(out: TextIO, as_json: bool):
 
 
 def run_invoke(args) -> int:
-    try:
-        return invoke(
-            args.project,
-            args.stage,
-            args.block,
-            args.input,
-            args.input_file,
-            args.via,
-            args.sync,
-            args.wait,
-            args.json,
-            args.timeout,
-            args.profile,
-            args.region,
-            args.endpoint_url,
-        )
-    except (InvokeUsageError, DeployUsageError) as exc:
-        raise InvokeUsageError(str(exc)) from None
+    return invoke(
+        args.project,
+        args.stage,
+        args.block,
+        args.input,
+        args.input_file,
+        args.via,
+        args.sync,
+        args.wait,
+        args.json,
+        args.timeout,
+        args.profile,
+        args.region,
+        args.endpoint_url,
+    )

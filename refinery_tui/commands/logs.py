@@ -10,14 +10,18 @@ import threading
 import time
 from typing import TextIO
 
-from refinery_tui.commands.deploy import DeployUsageError, make_deployer
+from refinery_tui.commands.outcome import EXIT_FAILED, EXIT_OK, UsageError
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 COLOURS = (31, 32, 33, 34, 35, 36, 91, 92, 93, 94, 95, 96)
 
 
-class LogsUsageError(Exception):
-    """Bad usage: exit code 2."""
+def _open(project: str, stage: str, profile: str | None, region: str | None, endpoint_url: str | None):
+    from refinery_tui.cloud.stage import StageError, open_stage
+
+    try:
+        return open_stage(project, stage, profile=profile, region=region, endpoint_url=endpoint_url)
+    except StageError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def block_colour(block: str | None) -> int:
@@ -59,21 +63,19 @@ def logs(
     from botocore.exceptions import BotoCoreError, ClientError
 
     from refinery_tui.cloud.logfilter import FilterError, LogFilter, since_ms
-    from refinery_tui.cloud.logtail import LogTail, stage_groups
+    from refinery_tui.cloud.logtail import LogTail
 
     out = out or sys.stdout
     try:
         start = since_ms(since or "10m")
         chosen = LogFilter(frozenset(blocks), execution, frozenset(level.upper() for level in levels), text, regex)
     except FilterError as exc:
-        raise LogsUsageError(str(exc)) from None
-    deployer = make_deployer(project, stage, profile, region, endpoint_url)
-    unknown = [b for b in blocks if b not in deployer.target.manifest["blocks"]]
+        raise UsageError(str(exc)) from None
+    opened = _open(project, stage, profile, region, endpoint_url)
+    unknown = [b for b in blocks if b not in opened.manifest["blocks"]]
     if unknown:
-        raise LogsUsageError(f"no block named {', '.join(repr(b) for b in unknown)} in {deployer.project.name}")
-    tail = LogTail(
-        deployer.aws, stage_groups(deployer.names, deployer.target.manifest), start, mode="auto" if follow else "poll"
-    )
+        raise UsageError(f"no block named {', '.join(repr(b) for b in unknown)} in {opened.project.name}")
+    tail = LogTail(opened.aws, opened.log_groups(), start, mode="auto" if follow else "poll")
     colour = not as_json and out.isatty() and not os.environ.get("NO_COLOR")
 
     def emit(lines) -> None:
@@ -86,7 +88,7 @@ def logs(
         emit(tail.poll())
         if tail.missing_groups and tail.missing_groups == set(tail.groups):
             print(
-                f"refinery-tui: no log group of stage {stage} exists yet on {deployer.aws.describe()}\n"
+                f"refinery-tui: no log group of stage {stage} exists yet on {opened.aws.describe()}\n"
                 f"    hint: deploy it with `refinery-tui deploy {project} --stage {stage}`"
                 + ("; waiting for it" if follow else ""),
                 file=sys.stderr,
@@ -98,7 +100,7 @@ def logs(
             except KeyboardInterrupt:
                 stop.set()
     except (BotoCoreError, ClientError) as exc:
-        print(f"refinery-tui: cannot read the logs on {deployer.aws.describe()}: {exc}", file=sys.stderr)
+        print(f"refinery-tui: cannot read the logs on {opened.aws.describe()}: {exc}", file=sys.stderr)
         return EXIT_FAILED
     return EXIT_OK
 
@@ -116,14 +118,12 @@ def list_executions(
     """The stage's recent executions, newest first: id, status, start time, duration."""
     from botocore.exceptions import BotoCoreError, ClientError
 
-    from refinery_tui.cloud.executions import Executions
-
     out = out or sys.stdout
-    deployer = make_deployer(project, stage, profile, region, endpoint_url)
+    opened = _open(project, stage, profile, region, endpoint_url)
     try:
-        found = Executions(deployer.aws, deployer.target).recent(limit)
+        found = opened.executions().recent(limit)
     except (BotoCoreError, ClientError) as exc:
-        print(f"refinery-tui: cannot read the executions on {deployer.aws.describe()}: {exc}", file=sys.stderr)
+        print(f"refinery-tui: cannot read the executions on {opened.aws.describe()}: {exc}", file=sys.stderr)
         return EXIT_FAILED
     for execution in found:
         duration = execution.duration_ms
@@ -149,26 +149,23 @@ def list_executions(
     return EXIT_OK
 
 
-def run_logs(args) -> int:
-    try:
-        if args.executions:
-            return list_executions(
-                args.project, args.stage, args.limit, args.json, args.profile, args.region, args.endpoint_url
-            )
-        return logs(
-            args.project,
-            args.stage,
-            args.follow,
-            args.since,
-            args.execution,
-            args.block or [],
-            args.level or [],
-            args.grep,
-            args.regex,
-            args.json,
-            args.profile,
-            args.region,
-            args.endpoint_url,
+def main(args) -> int:
+    if args.executions:
+        return list_executions(
+            args.project, args.stage, args.limit, args.json, args.profile, args.region, args.endpoint_url
         )
-    except (LogsUsageError, DeployUsageError) as exc:
-        raise LogsUsageError(str(exc)) from None
+    return logs(
+        args.project,
+        args.stage,
+        args.follow,
+        args.since,
+        args.execution,
+        args.block or [],
+        args.level or [],
+        args.grep,
+        args.regex,
+        args.json,
+        args.profile,
+        args.region,
+        args.endpoint_url,
+    )

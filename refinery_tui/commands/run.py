@@ -5,36 +5,13 @@ from __future__ import annotations
 import json
 import sys
 import threading
-from pathlib import Path
-from typing import Any, TextIO
+from typing import TextIO
 
+from refinery_tui.commands.outcome import EXIT_FAILED, EXIT_OK, UsageError
 from refinery_tui.local.executor import Event, preview
 from refinery_tui.local.session import InvalidProject, LocalSession
-
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
-
-
-class RunUsageError(Exception):
-    """Bad input, an unknown block, nothing to replay: exit code 2."""
-
-
-def parse_input(text: str | None, file: str | None) -> Any:
-    if text is not None and file is not None:
-        raise RunUsageError("give --input or --input-file, not both")
-    if file is not None:
-        try:
-            text = Path(file).read_text(encoding="utf-8")
-        except OSError as exc:
-            raise RunUsageError(f"{file}: cannot read the input: {exc.strerror or exc}") from None
-        source = file
-    else:
-        source = "--input"
-    if text is None:
-        return None
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise RunUsageError(f"{source}:{exc.lineno}:{exc.colno}: the input is not valid JSON: {exc.msg}") from None
+from refinery_tui.model import ProjectNotFound
+from refinery_tui.saved_inputs import InputError, parse_input
 
 
 class HumanPrinter:
@@ -123,28 +100,33 @@ def run_project(
     watch: bool,
     concurrency: int | None = None,
 ) -> int:
-    value = parse_input(input_text, input_file)
+    try:
+        value = parse_input(input_text, input_file)
+    except InputError as exc:
+        raise UsageError(str(exc)) from None
     printer = JsonPrinter() if as_json else HumanPrinter()
     try:
         session = LocalSession(project, on_event=printer, concurrency=concurrency)
+    except ProjectNotFound as exc:
+        raise UsageError(str(exc)) from None
     except InvalidProject as exc:
         for diagnostic in exc.result.errors:
             print(diagnostic.format(f"{project}/"), file=sys.stderr)
-        raise RunUsageError(
+        raise UsageError(
             f"{project}: the project is not valid; fix the errors above (`refinery-tui validate {project}`)"
         ) from None
     with session:
         if isinstance(printer, HumanPrinter):
             printer.width = max(len(name) for name in session.project.blocks) + 3
         if from_block is not None and from_block not in session.project.blocks:
-            raise RunUsageError(f"no block named '{from_block}' in {project}")
+            raise UsageError(f"no block named '{from_block}' in {project}")
         try:
             if from_block is not None:
                 result = session.replay(from_block, value=value, use_input=value is not None)
             else:
                 result = session.run(value)
         except KeyError as exc:
-            raise RunUsageError(str(exc.args[0])) from None
+            raise UsageError(str(exc.args[0])) from None
         if not watch:
             return EXIT_OK if result.status == "succeeded" else EXIT_FAILED
         from refinery_tui.local.watcher import HotReloader

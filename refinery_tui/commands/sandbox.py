@@ -9,6 +9,8 @@ import sys
 import threading
 from pathlib import Path
 
+from refinery_tui.commands.outcome import EXIT_OK, EXIT_USAGE
+
 DEFAULT_PORT = 4566
 
 
@@ -56,13 +58,13 @@ def _serve(args: argparse.Namespace, stop: threading.Event) -> int:
             "or --port 0 for any free port)",
             file=sys.stderr,
         )
-        return 2
+        return EXIT_USAGE
     except OSError as error:
         print(
             f"refinery-tui sandbox: cannot listen on {args.host}:{args.port}: {error.strerror or error}",
             file=sys.stderr,
         )
-        return 2
+        return EXIT_USAGE
     try:
         for name, value in sandbox.environment().items():
             print(f"export {name}={shlex.quote(value)}")
@@ -70,6 +72,6 @@ def _serve(args: argparse.Namespace, stop: threading.Event) -> int:
         print("# The sandbox runs until Ctrl-C.", flush=True)
         while not stop.wait(0.5):
             pass
-        return 0
+        return EXIT_OK
     finally:
         sandbox.stop()

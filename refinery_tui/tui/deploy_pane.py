@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 from typing import Any
 
@@ -14,17 +13,11 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable, Input, Label, ProgressBar, Select, Static
 
 from refinery_tui.cloud.planner import ACTION_SYMBOLS
-from refinery_tui.tui.command_log import CallQueue, CommandLog
+from refinery_tui.cloud.stage import KINDS, StageTarget
+from refinery_tui.tui.command_log import CommandLog
+from refinery_tui.tui.deploy_job import DeployDriver, apply_plan, plan_stage
 from refinery_tui.tui.deploy_table import DeployTable
-from refinery_tui.tui.deploy_target import (
-    KINDS,
-    DeployTarget,
-    connect,
-    default_target,
-    load_target,
-    readable,
-    save_target,
-)
+from refinery_tui.tui.deploy_target import default_target, load_target, save_target
 from refinery_tui.tui.messages import AwsCallsReady, DeployEventsReady, DeployFailed, DeployFinished, DeployPlanned
 from refinery_tui.tui.modals import Confirm, TypeToConfirm
 
@@ -34,41 +27,6 @@ FAILED_VERBS = {
     "apply": "the deploy stopped",
     "teardown": "the teardown stopped",
 }
-
-
-class DeployDriver:
-    """What the deploy workers call on their threads: each method only queues data or posts a message."""
-
-    def __init__(self, pane: DeployPane) -> None:
-        self.pane = pane
-        self.calls = CallQueue(lambda: pane.post_message(AwsCallsReady()))
-        self._events: list[dict[str, Any]] = []
-        self._lock = threading.Lock()
-        self._pending = False
-
-    def planned(self, plan, deployer, target: DeployTarget, teardown: bool, then: str | None) -> None:
-        self.pane.post_message(DeployPlanned(plan, deployer, target, teardown, then))
-
-    def event(self, event: dict[str, Any]) -> None:
-        """An apply event; a burst of them reaches the UI as one message."""
-        with self._lock:
-            self._events.append(event)
-            if self._pending:
-                return
-            self._pending = True
-        self.pane.post_message(DeployEventsReady())
-
-    def take_events(self) -> list[dict[str, Any]]:
-        with self._lock:
-            events, self._events = self._events, []
-            self._pending = False
-        return events
-
-    def finished(self, result, target: DeployTarget, teardown: bool, left: list[str] | None, writes: int) -> None:
-        self.pane.post_message(DeployFinished(result, target, teardown, left, writes))
-
-    def failed(self, operation: str, error: str, target: DeployTarget) -> None:
-        self.pane.post_message(DeployFailed(operation, error, target))
 
 
 class DeployPane(Vertical):
@@ -115,9 +73,9 @@ AWS-compatible endpoint (LocalStack, ...).
         self.busy: str | None = None
         self.plan = None
         self.deployer = None
-        self.plan_target: DeployTarget | None = None
+        self.plan_target: StageTarget | None = None
         self.plan_teardown = False
-        self.retry: tuple[str, DeployTarget] | None = None
+        self.retry: tuple[str, StageTarget] | None = None
 
     def compose(self) -> ComposeResult:
         target = load_target(self.root)
@@ -164,12 +122,12 @@ AWS-compatible endpoint (LocalStack, ...).
     def set_status(self, text: str, style: str = "") -> None:
         self.query_one("#deploy-status", Static).update(Text(text, style=style))
 
-    def current_target(self) -> DeployTarget:
+    def current_target(self) -> StageTarget:
         def value(name: str) -> str:
             return self.query_one(f"#deploy-{name}", Input).value.strip()
 
         kind = self.query_one("#deploy-kind", Select).value
-        return DeployTarget(
+        return StageTarget(
             kind if kind in KINDS else "sandbox", value("endpoint"), value("profile"), value("region"), value("stage")
         )
 
@@ -215,7 +173,7 @@ AWS-compatible endpoint (LocalStack, ...).
     def action_teardown(self) -> None:
         self.start_plan(teardown=True)
 
-    def start_plan(self, teardown: bool = False, then: str | None = None, target: DeployTarget | None = None) -> None:
+    def start_plan(self, teardown: bool = False, then: str | None = None, target: StageTarget | None = None) -> None:
         """Plan on a worker; `then` is "confirm" (ask to apply it) or "apply" (a retry: apply it at once)."""
         if self.is_busy():
             return
@@ -238,14 +196,8 @@ AWS-compatible endpoint (LocalStack, ...).
         self.plan_worker(self.root, target, teardown, then, operation)
 
     @work(thread=True, group="deploy", exit_on_error=False)
-    def plan_worker(self, root: Path, target: DeployTarget, teardown: bool, then: str | None, operation: str) -> None:
-        try:
-            deployer = connect(root, target, self.driver.calls.add)
-            plan = deployer.teardown_plan() if teardown else deployer.plan()
-        except Exception as exc:  # noqa: BLE001 - every failure becomes a readable line in the pane
-            self.driver.failed(operation, readable(exc, target), target)
-            return
-        self.driver.planned(plan, deployer, target, teardown, then)
+    def plan_worker(self, root: Path, target: StageTarget, teardown: bool, then: str | None, operation: str) -> None:
+        plan_stage(root, target, teardown, then, operation, self.driver)
 
     def on_deploy_planned(self, message: DeployPlanned) -> None:
         self.busy = None
@@ -351,15 +303,8 @@ AWS-compatible endpoint (LocalStack, ...).
         self.apply_worker(deployer, plan, target, teardown)
 
     @work(thread=True, group="deploy", exit_on_error=False)
-    def apply_worker(self, deployer, plan, target: DeployTarget, teardown: bool) -> None:
-        operation = "teardown" if teardown else "apply"
-        try:
-            result = deployer.apply(plan, self.driver.event)
-            left = [change.id for change in deployer.teardown_plan().pending] if teardown else None
-        except Exception as exc:  # noqa: BLE001 - every failure becomes a readable line in the pane
-            self.driver.failed(operation, readable(exc, target), target)
-            return
-        self.driver.finished(result, target, teardown, left, len(deployer.aws.log.writes()))
+    def apply_worker(self, deployer, plan, target: StageTarget, teardown: bool) -> None:
+        apply_plan(deployer, plan, target, teardown, self.driver)
 
     def on_deploy_events_ready(self, message: DeployEventsReady) -> None:
         self.apply_events(self.driver.take_events())

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from refinery_tui.tui.deploy_target import DeployTarget, connect, readable
+from refinery_tui.cloud.stage import Stage, StageTarget
+from refinery_tui.tui.deploy_target import connect, readable
 
 LATE_MS = 60_000
 """Logs are read from this long before the invoke (clocks differ; the entry may start before the call returns)."""
@@ -49,13 +50,13 @@ def parse_input(text: str) -> tuple[Any, tuple[str, int, int] | None]:
 class Driver(Protocol):
     """Where the job reports (the pane's driver posts each as a message)."""
 
-    def started(self, started: Any, target: DeployTarget, sync: bool) -> None: ...
+    def started(self, started: Any, target: StageTarget, sync: bool) -> None: ...
     def updated(self, run: Any) -> None: ...
     def finished(self, execution_id: str, run: Any, execution: Any, error: str | None, note: str | None) -> None: ...
     def failed(self, error: str) -> None: ...
 
 
-def problem(exc: BaseException, target: DeployTarget, project: str) -> str:
+def problem(exc: BaseException, target: StageTarget, project: str) -> str:
     """Why the execution did not start, in words; a stage with nothing deployed says how to deploy it."""
     from botocore.exceptions import ClientError
 
@@ -75,7 +76,7 @@ def problem(exc: BaseException, target: DeployTarget, project: str) -> str:
 @dataclass
 class InvokeRequest:
     root: Path
-    target: DeployTarget
+    target: StageTarget
     block: str
     how: str
     value: Any
@@ -100,21 +101,17 @@ class InvokeJob:
         self.follow_s = follow_s
 
     def run(self) -> None:
-        from refinery_tui.cloud.invoker import Invoker
-
         request, target = self.request, self.request.target
         try:
-            deployer = connect(request.root, target, self.on_call)
+            stage = connect(request.root, target, self.on_call)
         except Exception as exc:  # noqa: BLE001 - every failure becomes a readable line in the pane
             self.driver.failed(readable(exc, target))
             return
         start_ms = int(time.time() * 1000) - LATE_MS
         try:
-            started = Invoker(deployer.aws, deployer.target).start(
-                request.block, request.value, request.how, request.sync
-            )
+            started = stage.invoker().start(request.block, request.value, request.how, request.sync)
         except Exception as exc:  # noqa: BLE001 - every failure becomes a readable line in the pane
-            self.driver.failed(problem(exc, target, deployer.project.name))
+            self.driver.failed(problem(exc, target, stage.project.name))
             return
         self.driver.started(started, target, request.sync)
         if not started.execution_id:
@@ -122,16 +119,16 @@ class InvokeJob:
                 "", None, None, "the reply named no execution (no x-refinery-execution header): nothing to follow", None
             )
             return
-        self.follow(deployer, started.execution_id, start_ms)
+        self.follow(stage, started.execution_id, start_ms)
 
-    def follow(self, deployer: Any, execution_id: str, start_ms: int) -> None:
+    def follow(self, stage: Stage, execution_id: str, start_ms: int) -> None:
         """Follow the execution (cloud/follow.py); every update and the end go to the driver."""
         from refinery_tui.cloud.follow import FOLLOW_S, follow_execution
 
         mode = "auto" if self.request.target.kind == "profile" else "poll"
         followed = follow_execution(
-            deployer.aws,
-            deployer.target,
+            stage.aws,
+            stage.placement,
             execution_id,
             start_ms,
             self.driver.updated,
@@ -147,12 +144,9 @@ class InvokeJob:
         self.driver.finished(execution_id, followed.run, followed.execution, error, followed.note)
 
 
-def recent_executions(root: Path, target: DeployTarget, limit: int = 30) -> list[Any]:
+def recent_executions(root: Path, target: StageTarget, limit: int = 30) -> list[Any]:
     """The stage's latest executions (newest first), from its state table."""
-    from refinery_tui.cloud.executions import Executions
-
-    deployer = connect(root, target)
-    return Executions(deployer.aws, deployer.target).recent(limit)
+    return connect(root, target).executions().recent(limit)
 
 
 class ReopenJob(InvokeJob):
@@ -167,10 +161,10 @@ class ReopenJob(InvokeJob):
 
         target = self.request.target
         try:
-            deployer = connect(self.request.root, target)
+            stage = connect(self.request.root, target)
         except Exception as exc:  # noqa: BLE001 - every failure becomes a readable line in the pane
             self.driver.failed(readable(exc, target))
             return
         started_ms = int((self.execution.started or time.time()) * 1000)
         self.driver.started(Started(self.execution.execution_id, self.request.block, "reopened"), target, False)
-        self.follow(deployer, self.execution.execution_id, started_ms - LATE_MS)
+        self.follow(stage, self.execution.execution_id, started_ms - LATE_MS)

@@ -16,8 +16,11 @@ from textual.widgets import Input, Static
 
 from refinery_tui.cloud.logfilter import FilterError, LogFilter
 from refinery_tui.cloud.loglines import LogLine
-from refinery_tui.tui.deploy_target import TARGET_FILE, DeployTarget, connect, load_target, readable
+from refinery_tui.cloud.stage import StageTarget
+from refinery_tui.tui.deploy_target import TARGET_FILE, load_target
 from refinery_tui.tui.log_screens import ExecutionScreen, LineDetail
+from refinery_tui.tui.log_status import TailFacts, placeholder, status_line
+from refinery_tui.tui.log_tail import LogsDriver, tail_stage
 from refinery_tui.tui.log_view import LogView
 from refinery_tui.tui.logbuffer import (
     CLOCK,
@@ -36,65 +39,10 @@ from refinery_tui.tui.logbuffer import (
 from refinery_tui.tui.logquery import parse_filter
 from refinery_tui.tui.messages import CloudExecutionSelected, LogLinesReady, LogsConnected, LogsFailed
 
-SINCE = "10m"
-"""How far back the tail starts: the lines of the last ten minutes show at once."""
-INTERVAL_S = 1.0
-"""Seconds between polls (FilterLogEvents) when the endpoint has no live tail."""
 FILTER_DELAY_S = 0.2
 """The filter applies this long after the last key typed in the box (Enter applies it at once)."""
 EXECUTION_REFRESH_S = 0.5
 """An open execution view is rebuilt at most this often while its lines keep coming."""
-HOW_TO_DEPLOY = (
-    "Nothing deployed from here yet. Choose a target and a stage in the Deploy tab (5; the sandbox "
-    "needs no AWS account: `refinery-tui sandbox` starts it), deploy with `a`, then come back: this tab "
-    "tails every log group of that stage."
-)
-
-
-class LogsDriver:
-    """What the tail's thread calls: each method only queues data or posts a message. `emit` formats the lines
-    there, so the UI only appends them; a burst reaches the UI as one message."""
-
-    def __init__(self, pane: LogsPane, limit: int = MAX_LINES) -> None:
-        self.pane = pane
-        self.limit = limit
-        self.stale = False
-        self.tail = None
-        self._entries: list[Entry] = []
-        self._lock = threading.Lock()
-        self._pending = False
-        self._overflow = 0
-        self._clock = Clock()
-
-    def emit(self, lines: list[LogLine]) -> None:
-        if self.stale or not lines:
-            return
-        entries = prepare(lines, self._clock)
-        with self._lock:
-            self._entries.extend(entries)
-            over = len(self._entries) - self.limit
-            if over > 0:  # the UI is far behind: what it could not keep anyway goes now
-                del self._entries[:over]
-                self._overflow += over
-            if self._pending:
-                return
-            self._pending = True
-        self.pane.post_message(LogLinesReady())
-
-    def take(self) -> tuple[list[Entry], int]:
-        with self._lock:
-            entries, self._entries = self._entries, []
-            overflow, self._overflow = self._overflow, 0
-            self._pending = False
-        return entries, overflow
-
-    def connected(self, target: DeployTarget, groups: dict, missing: set[str], mode: str) -> None:
-        if not self.stale:
-            self.pane.post_message(LogsConnected(target, groups, missing, mode))
-
-    def failed(self, error: str, target: DeployTarget) -> None:
-        if not self.stale:
-            self.pane.post_message(LogsFailed(error, target))
 
 
 class LogsPane(Vertical):
@@ -140,7 +88,7 @@ A live tail (real AWS) may be **sampled** by CloudWatch when lines come too fast
         self.buffer = LogBuffer(limit)
         self.driver: LogsDriver | None = None
         self.stop: threading.Event | None = None
-        self.target: DeployTarget | None = None
+        self.target: StageTarget | None = None
         self.state = "idle"  # unconfigured, connecting, tailing, failed
         self.error = ""
         self.blocks: list[str] = []
@@ -196,63 +144,23 @@ A live tail (real AWS) may be **sampled** by CloudWatch when lines come too fast
     def show_state(self) -> None:
         """The status line, the badge and what the view says when it shows nothing."""
         view = self.view
-        buffer = self.buffer
-        status = Text()
-        if self.filter_error:
-            status.append(f"✗ {self.filter_error}", style="bold red")
-        elif self.state == "failed":
-            status.append(f"✗ cannot tail the logs: {self.error} · R retries", style="bold red")
-        elif self.state == "connecting" and self.target is not None:
-            status.append(f"connecting to {self.target.describe()}, stage {self.target.stage}…", style="yellow")
-        elif self.state == "unconfigured" and not len(buffer):
-            status.append("nothing deployed yet: deploy in the Deploy tab (5), then come back here", style="yellow")
-        else:
-            status.append(
-                "● following" if view.following else "⏸ paused", style="green" if view.following else "bold yellow"
-            )
-            shown, kept = buffer.shown_count, len(buffer)
-            status.append(f" · {shown:,} of {kept:,} lines" if not buffer.filter.empty else f" · {kept:,} lines")
-            if buffer.dropped:
-                status.append(f" · showing the last {buffer.limit:,} lines", style="bold")
-            if not buffer.filter.empty:
-                status.append(f" · filter: {buffer.filter.describe()}", style="cyan")
-            if self.sampled:
-                status.append(" · ⚠ sampled", style="bold yellow")
-            if view.wrap:
-                status.append(" · wrap")
-            if self.missing and self.groups:
-                status.append(f" · {len(self.missing)} of {len(self.groups)} blocks not deployed", style="yellow")
-            if self.target is not None:
-                status.append(f" · {self.target.stage} @ {self.target.describe()}", style="dim")
-        self.query_one("#logs-status", Static).update(status, layout=False)
+        facts = TailFacts(
+            self.state,
+            self.error,
+            self.target,
+            self.filter_error,
+            self.sampled,
+            frozenset(self.missing),
+            frozenset(self.groups),
+        )
+        self.query_one("#logs-status", Static).update(status_line(facts, self.buffer, view), layout=False)
         badge = self.query_one("#logs-badge", Static)
         wanted = bool(view.new_lines) and not view.following
         if wanted:
             badge.update(Text(f" +{view.new_lines:,} new lines · f ", style="bold reverse yellow"))
         if badge.display != wanted:
             badge.display = wanted
-        view.set_placeholder(self.placeholder())
-
-    def placeholder(self) -> str:
-        if len(self.buffer) and not self.buffer.filter.empty:
-            return f"No kept line matches the filter ({self.buffer.filter.describe()}). Escape clears it."
-        if self.state == "unconfigured":
-            return HOW_TO_DEPLOY
-        if self.state == "failed":
-            return f"The tail stopped: {self.error}\n\nR tries again."
-        if self.state == "connecting":
-            return "Connecting…"
-        if self.state == "tailing":
-            where = f"stage {self.target.stage} on {self.target.describe()}" if self.target else "the stage"
-            if not self.groups:
-                return "This project has no code blocks: nothing on the stage writes logs."
-            if self.missing == set(self.groups):
-                return (
-                    f"Nothing of {where} is deployed yet: deploy it in the Deploy tab (5, then a). The tail is "
-                    "running and picks the logs up as soon as they exist."
-                )
-            return f"Waiting for log lines of {where} (from {SINCE} ago). Invoke it, and its lines show here."
-        return ""
+        view.set_placeholder(placeholder(facts, self.buffer))
 
     # the tail
 
@@ -284,7 +192,7 @@ A live tail (real AWS) may be **sampled** by CloudWatch when lines come too fast
             return None
         return sorted(name for name, block in project.blocks.items() if block.type == "code")
 
-    def start_tail(self, target: DeployTarget) -> None:
+    def start_tail(self, target: StageTarget) -> None:
         self.stop_tail()
         if target != self.target:
             self.clear()
@@ -303,22 +211,8 @@ A live tail (real AWS) may be **sampled** by CloudWatch when lines come too fast
             self.driver.stale = True
 
     @work(thread=True, group="logs", exit_on_error=False)
-    def tail_worker(self, root: Path, target: DeployTarget, driver: LogsDriver, stop: threading.Event) -> None:
-        from refinery_tui.cloud.logfilter import since_ms
-        from refinery_tui.cloud.logtail import LogTail, stage_groups
-
-        try:
-            deployer = connect(root, target)
-            groups = stage_groups(deployer.names, deployer.target.manifest)
-            tail = LogTail(deployer.aws, groups, since_ms(SINCE), interval_s=INTERVAL_S)
-            driver.tail = tail
-            first = tail.poll()  # the recent lines, and which groups exist, before following
-            driver.connected(target, groups, set(tail.missing_groups), tail.mode)
-            driver.emit(first)
-            tail.follow(driver.emit, stop)
-        except Exception as exc:  # noqa: BLE001 - every failure becomes a readable line in the pane
-            if not stop.is_set():
-                driver.failed(readable(exc, target), target)
+    def tail_worker(self, root: Path, target: StageTarget, driver: LogsDriver, stop: threading.Event) -> None:
+        tail_stage(root, target, driver, stop)
 
     def on_logs_connected(self, message: LogsConnected) -> None:
         if message.target != self.target:

@@ -14,12 +14,14 @@ import pytest
 
 from refinery_tui.cloud.logfilter import FilterError
 from refinery_tui.cloud.loglines import make_line
+from refinery_tui.cloud.stage import StageTarget
 from refinery_tui.tui.app import WorkbenchApp
-from refinery_tui.tui.deploy_target import DeployTarget, save_target
+from refinery_tui.tui.deploy_target import save_target
 from refinery_tui.tui.log_screens import ExecutionScreen, LineDetail
+from refinery_tui.tui.log_status import HOW_TO_DEPLOY
 from refinery_tui.tui.logbuffer import EVENT_ID, EXECUTION, KIND, MAX_LINES, LogBuffer, line_of, prepare
 from refinery_tui.tui.logquery import parse_filter
-from refinery_tui.tui.logs_pane import HOW_TO_DEPLOY, LogsPane
+from refinery_tui.tui.logs_pane import LogsPane
 from refinery_tui.tui.messages import CloudExecutionSelected
 from tests.cloud.cloud_helpers import deploy, run_deployed, running_sandbox
 from tests.conftest import PROJECTS
@@ -91,7 +93,7 @@ IN_ORDER = [(block, kind) for block in BLOCKS for kind in ("start", "end")]
 
 async def test_a_deployed_stage_tails_filters_pauses_opens_and_jumps(sandbox, project):
     deployer = deploy(sandbox, project, "logs")
-    save_target(project, DeployTarget("sandbox", sandbox.endpoint_url, "", "", "logs"))  # as the Deploy pane does
+    save_target(project, StageTarget("sandbox", sandbox.endpoint_url, "", "", "logs"))  # as the Deploy pane does
     app = WorkbenchApp(project, watch=False)
     posted = []
     async with app.run_test(size=SIZE, message_hook=posted.append) as pilot:
@@ -172,7 +174,7 @@ async def test_a_deployed_stage_tails_filters_pauses_opens_and_jumps(sandbox, pr
 
 
 async def test_a_stage_not_deployed_says_how_to_deploy(sandbox, project):
-    save_target(project, DeployTarget("sandbox", sandbox.endpoint_url, "", "", "nothing"))
+    save_target(project, StageTarget("sandbox", sandbox.endpoint_url, "", "", "nothing"))
     app = WorkbenchApp(project, watch=False)
     async with app.run_test(size=SIZE) as pilot:
         pane = app.query_one(LogsPane)
@@ -184,7 +186,7 @@ async def test_a_stage_not_deployed_says_how_to_deploy(sandbox, project):
 
 
 async def test_an_unreachable_endpoint_is_a_readable_error(project):
-    save_target(project, DeployTarget("sandbox", "http://127.0.0.1:9", "", "", "dev"))
+    save_target(project, StageTarget("sandbox", "http://127.0.0.1:9", "", "", "dev"))
     app = WorkbenchApp(project, watch=False)
     async with app.run_test(size=SIZE) as pilot:
         pane = app.query_one(LogsPane)
