@@ -6,8 +6,8 @@ import json
 import time
 from pathlib import Path
 
-from refinery_tui.local.executor import preview
 from refinery_tui.local.history import History, compare_executions
+from refinery_tui.runtime.events import preview
 
 
 class HistoryUsageError(Exception):

@@ -8,8 +8,21 @@ import threading
 from pathlib import Path
 from typing import Any, TextIO
 
-from refinery_tui.local.executor import Event, preview
 from refinery_tui.local.session import InvalidProject, LocalSession
+from refinery_tui.run_rows import row_of_event
+from refinery_tui.runtime.events import (
+    Event,
+    ExecutionFinished,
+    ExecutionStarted,
+    FileChanged,
+    InvocationEnded,
+    OutputsCompared,
+    ProjectInvalid,
+    ProjectReloaded,
+    WatchError,
+    Watching,
+    preview,
+)
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -40,61 +53,48 @@ def parse_input(text: str | None, file: str | None) -> Any:
 class HumanPrinter:
     """A line per finished invocation, then the outcome and the final outputs."""
 
-    SYMBOLS = {"succeeded": "✓", "failed": "✗"}
-
     def __init__(self, stream: TextIO | None = None) -> None:
         self.stream = stream or sys.stdout
         self.width = 14
 
     def __call__(self, event: Event) -> None:
-        data = event.data
-        if event.kind == "execution_started":
+        if isinstance(event, ExecutionStarted):
             what = (
-                f"replay from '{data['replay_from']}' of {data['replay_of']}"
-                if data.get("replay_of")
-                else f"from '{data['entry']}'"
+                f"replay from '{event.replay_from}' of {event.replay_of}"
+                if event.replay_of
+                else f"from '{event.entry}'"
             )
-            self.write(f"▶ execution {data['execution_id']} ({what})")
-        elif event.kind in ("invocation_finished", "invocation_failed"):
-            place = "".join(f"[{i}]" for i in data.get("place", []))
-            name = f"{data['block']}{place}"
-            self.width = max(self.width, len(name))
-            retry = f" (attempt {data['attempt'] + 1})" if data.get("attempt") else ""
-            if data["status"] == "succeeded":
-                detail = data["output_preview"]
-            else:
-                error = data.get("error") or {}
-                detail = f"{error.get('type', 'Error')}: {error.get('message', '')}"
+            self.write(f"▶ execution {event.execution_id} ({what})")
+        elif isinstance(event, InvocationEnded):
+            row = row_of_event(event)
+            self.width = max(self.width, len(row.label))
+            self.write(row.line(self.width))
+        elif isinstance(event, ExecutionFinished):
+            symbol = "✓" if event.status == "succeeded" else "✗"
             self.write(
-                f"  {name:<{self.width}} {self.SYMBOLS[data['status']]} {data['duration_ms']:7.1f} ms  {detail}{retry}"
+                f"{symbol} {event.status} in {event.duration_ms:.0f} ms, "
+                f"{event.invocations} invocation{'s' if event.invocations != 1 else ''}"
             )
-        elif event.kind == "execution_finished":
-            symbol = "✓" if data["status"] == "succeeded" else "✗"
-            self.write(
-                f"{symbol} {data['status']} in {data['duration_ms']:.0f} ms, "
-                f"{data['invocations']} invocation{'s' if data['invocations'] != 1 else ''}"
-            )
-            for error in data.get("errors", []):
+            for error in event.errors:
                 self.write(f"  error: {error}")
-            if data.get("outputs"):
+            if event.outputs:
                 self.write("outputs:")
-                for output in data["outputs"]:
+                for output in event.outputs:
                     self.write(f"  {output['block']}: {preview(output['output'], 200)}")
-        elif event.kind == "outputs_compared":
-            changed = ", ".join(data["changed"]) or "none"
-            self.write(f"changed outputs: {changed}")
-        elif event.kind == "file_changed":
-            self.write(f"\n↻ {', '.join(data['blocks'])} changed: re-running from '{data['replay_from']}'")
-        elif event.kind == "project_reloaded":
+        elif isinstance(event, OutputsCompared):
+            self.write(f"changed outputs: {', '.join(event.changed) or 'none'}")
+        elif isinstance(event, FileChanged):
+            self.write(f"\n↻ {', '.join(event.blocks)} changed: re-running from '{event.replay_from}'")
+        elif isinstance(event, ProjectReloaded):
             self.write("\n↻ project.yaml reloaded")
-        elif event.kind == "project_invalid":
+        elif isinstance(event, ProjectInvalid):
             self.write("\n✗ project.yaml has errors; still running the last good version:")
-            for error in data["errors"]:
+            for error in event.errors:
                 self.write("  " + error.replace("\n", "\n  "))
-        elif event.kind == "watch_error":
-            self.write(f"✗ re-run failed: {data['message']}")
-        elif event.kind == "watching":
-            self.write(f"watching {data['root']} for saves (ctrl+c to stop)")
+        elif isinstance(event, WatchError):
+            self.write(f"✗ re-run failed: {event.message}")
+        elif isinstance(event, Watching):
+            self.write(f"watching {event.root} for saves (ctrl+c to stop)")
 
     def write(self, line: str) -> None:
         self.stream.write(line + "\n")
