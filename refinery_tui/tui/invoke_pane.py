@@ -19,6 +19,7 @@ from textual.widgets.option_list import Option
 from textual.worker import Worker, WorkerState
 
 from refinery_tui import saved_inputs
+from refinery_tui.run_rows import row_of_deployed
 from refinery_tui.tui.block_tree import STATE_MARKS, STATE_STYLES
 from refinery_tui.tui.deploy_target import TARGET_FILE, load_target
 from refinery_tui.tui.invoke_job import (
@@ -39,7 +40,7 @@ from refinery_tui.tui.messages import (
     InvokeFailed,
     RecentExecutionsLoaded,
 )
-from refinery_tui.tui.run_pane import compact_json, output_preview
+from refinery_tui.tui.run_view import compact_json
 
 NO_TARGET = (
     "no deploy target yet: choose one in the Deploy pane (5, then t: the sandbox, a profile or an "
@@ -75,16 +76,8 @@ def status_cell(status: str) -> Text:
 
 def invocation_cells(invocation: Any) -> list[Any]:
     """block[place], status, ms, output preview (or the error) of a CloudInvocation."""
-    label = invocation.block + "".join(f"[{index}]" for index in invocation.place)
-    ms = "" if invocation.duration_ms is None else f"{invocation.duration_ms:.0f}"
-    if invocation.status == "failed":
-        error = invocation.error or {}
-        shown = f"{error.get('type', 'Error')}: {error.get('message', '')}"
-    elif invocation.status == "succeeded":
-        shown = output_preview(invocation.output)
-    else:
-        shown = ""
-    return [label, status_cell(invocation.status), ms, shown]
+    row = row_of_deployed(invocation)
+    return [row.label, status_cell(row.status), row.duration_text, row.detail]
 
 
 class InvokePane(Vertical, can_focus=True):

@@ -1,34 +1,55 @@
-"""The Run pane: the input, the run controls' state, the invocations of the execution, the selected one's details,
-and the history of past executions."""
+"""The Run pane owns the run: starting, stepping, continuing, pausing and cancelling a local execution, its events
+(batched off the executor's threads), replays and hot re-runs, the comparison with the run before, the history of
+executions, breakpoints, and a deployed execution followed or opened from the Invoke or Logs pane."""
 
 from __future__ import annotations
 
-import json
+import threading
+from pathlib import Path
 from typing import Any
 
 from rich.text import Text
+from textual import on, work
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.widgets import DataTable, Static, TextArea
+from textual.widgets import DataTable, Static
+from textual.worker import Worker, WorkerState
 
-from refinery_tui.local.executor import preview
+from refinery_tui.run_rows import row_of_deployed, row_of_event, row_of_record
+from refinery_tui.runtime.events import (
+    Event,
+    ExecutionStarted,
+    InvocationCancelled,
+    InvocationEnded,
+    InvocationQueued,
+    InvocationStarted,
+    OutputsCompared,
+    Paused,
+    Resumed,
+)
+from refinery_tui.tui.messages import (
+    CloudExecutionFinished,
+    CloudExecutionSelected,
+    CloudExecutionStarted,
+    CloudExecutionUpdated,
+    Compared,
+    ProblemsWanted,
+    RunEventsReady,
+    RunFinished,
+)
+from refinery_tui.tui.run_input import RunInput
+from refinery_tui.tui.run_view import (
+    InvocationTable,
+    deployed_detail,
+    deployed_status,
+    finished_status,
+    history_cells,
+    local_detail,
+)
 
-ROWS_PER_BLOCK = 100
-STATUS_STYLES = {
-    "queued": "dim",
-    "running": "bold yellow",
-    "succeeded": "green",
-    "failed": "bold red",
-    "cancelled": "dim",
-    "paused": "reverse yellow",
-}
-
-
-def _json(value: Any) -> str:
-    try:
-        return json.dumps(value, indent=2, ensure_ascii=False)
-    except (TypeError, ValueError):
-        return repr(value)
+EVENTS_PER_SLICE = 400
+ROW_STATES = {InvocationQueued: "queued", InvocationStarted: "running", Paused: "paused"}
+"""The state an event puts its block in, in the tree (an ended invocation: its status)."""
 
 
 class RunPane(Horizontal):
@@ -55,28 +76,39 @@ Runs the workflow locally, with the semantics it has when deployed.
 """
 
     BINDINGS = [
-        Binding("f", "app.replay_selected", "Replay from", id="run.replay"),
-        Binding("H", "app.toggle_history", "History", id="run.history"),
+        Binding("f", "replay_selected", "Replay from", id="run.replay"),
+        Binding("H", "toggle_history", "History", id="run.history"),
         Binding("j", "cursor_down", "Down", show=False, id="run.down"),
         Binding("k", "cursor_up", "Up", show=False, id="run.up"),
     ]
 
-    def on_mount(self) -> None:
-        self.rows_of_block = {}
-        self.folded = {}
-        self.cloud_run = None  # the deployed execution shown (a CloudRun), if the rows are one
+    def __init__(self, root: Path, block_tree: Any, **kwargs: Any) -> None:
+        """`block_tree` is the block tree, told each block's state (`set_states`, `set_state`, `select_block`)."""
+        super().__init__(**kwargs)
+        self.root = root
+        self.block_tree = block_tree
+        self.session: Any = None  # the LocalSession, while the project (or its last good version) is valid
+        self.running = False
+        self.auto_rerun = True
+        self.breakpoints: set[str] = set()
+        self.paused_invocation: str | None = None
+        self.last_execution: str | None = None  # the execution the table shows (for replays)
+        self.last_finished: str | None = None  # the last run that ended (the next one is compared with it)
+        self.last_result: Any = None
+        self.changed_blocks: set[str] = set()
+        self.block_states: dict[str, str] = {}
+        self.cloud_run: Any = None  # the deployed execution shown (a CloudRun), if the rows are one
+        self.cloud_stage = ""
         self.cloud_shown: dict[str, str] = {}
+        self._events: list[Event] = []
+        self._events_lock = threading.Lock()
+        self._flush_pending = False
 
     def compose(self):
         with Vertical(id="run-left"):
             yield Static("idle: `r` runs the project", id="run-status")
-            yield TextArea(
-                "{}", language="json", id="run-input", show_line_numbers=False, compact=True, tab_behavior="focus"
-            )
-            table = DataTable(id="invocations", cursor_type="row", zebra_stripes=True)
-            for label, width in (("block", 16), ("status", 9), ("ms", 7), ("output", None)):
-                table.add_column(label, width=width)
-            yield table
+            yield RunInput(self.root, id="run-input")
+            yield InvocationTable(id="invocations")
             history = DataTable(id="executions", cursor_type="row")
             for label, width in (("execution", 22), ("status", 11), ("ms", 7), ("from", None)):
                 history.add_column(label, width=width)
@@ -85,14 +117,25 @@ Runs the workflow locally, with the semantics it has when deployed.
         with VerticalScroll(id="run-right"):
             yield Static("Select an invocation to see its input, output, backpack and output streams.", id="run-detail")
 
+    def on_unmount(self) -> None:
+        if self.running and self.session is not None:
+            self.session.executor.cancel()  # a paused run would otherwise keep its worker waiting
+
     @property
-    def table(self) -> DataTable:
-        return self.query_one("#invocations", DataTable)
+    def table(self) -> InvocationTable:
+        return self.query_one("#invocations", InvocationTable)
+
+    @property
+    def input_box(self) -> RunInput:
+        return self.query_one("#run-input", RunInput)
+
+    @property
+    def history_table(self) -> DataTable:
+        return self.query_one("#executions", DataTable)
 
     @property
     def visible_table(self) -> DataTable:
-        history = self.query_one("#executions", DataTable)
-        return history if history.display else self.table
+        return self.history_table if self.history_table.display else self.table
 
     def action_cursor_down(self) -> None:
         self.visible_table.action_cursor_down()
@@ -103,166 +146,364 @@ Runs the workflow locally, with the semantics it has when deployed.
     def set_status(self, text: str, style: str = "") -> None:
         self.query_one("#run-status", Static).update(Text(text, style=style))
 
-    def clear(self) -> None:
-        self.table.clear()
-        self.query_one("#run-detail", Static).update("")
-        self.rows_of_block: dict[str, int] = {}
-        self.folded: dict[str, dict[str, str]] = {}
-        self.cloud_run = None
-        self.cloud_shown = {}
-
-    def upsert(
-        self,
-        invocation_id: str,
-        label: str,
-        status: str,
-        ms: float | None = None,
-        output: str = "",
-        changed: bool = False,
-        block: str | None = None,
-    ) -> None:
-        """Add or update an invocation's row. Past ROWS_PER_BLOCK rows of one block (a big fan-out), further
-        invocations of it are folded into one summary row, so that the table stays small and fast."""
-        block = block or label.split("[", 1)[0]
-        table = self.table
-        if invocation_id not in table.rows:
-            rows = getattr(self, "rows_of_block", {})
-            self.rows_of_block = rows
-            if rows.get(block, 0) >= ROWS_PER_BLOCK:
-                self._fold(block, invocation_id, status)
-                return
-            rows[block] = rows.get(block, 0) + 1
-        cells = [
-            Text(("Δ " if changed else "") + label, style="bold" if changed else ""),
-            Text(status, style=STATUS_STYLES.get(status, "")),
-            "" if ms is None else _ms(ms),
-            output,
-        ]
-        if invocation_id in table.rows:
-            for column, value in zip(table.columns, cells):
-                table.update_cell(invocation_id, column, value)
-        else:
-            table.add_row(*cells, key=invocation_id)
-
-    def _fold(self, block: str, invocation_id: str, status: str) -> None:
-        folded = getattr(self, "folded", {})
-        self.folded = folded
-        statuses, counts = folded.setdefault(block, ({}, {}))
-        previous = statuses.get(invocation_id)
-        if previous is not None:
-            counts[previous] -= 1
-        statuses[invocation_id] = status
-        counts[status] = counts.get(status, 0) + 1
-        summary = " ".join(f"{count} {name}" for name, count in sorted(counts.items()) if count)
-        key = f"more:{block}"
-        cells = [
-            Text(f"{block} … +{len(statuses)}", style="italic"),
-            Text(summary, style="dim"),
-            "",
-            "more invocations, folded (History shows all)",
-        ]
-        if key in self.table.rows:
-            for column, value in zip(self.table.columns, cells):
-                self.table.update_cell(key, column, value)
-        else:
-            self.table.add_row(*cells, key=key)
-
-    def show_detail(self, record) -> None:
-        parts = [f"[b]{record.block}[/b]  {record.status}  {record.duration_ms:.1f} ms  attempt {record.attempt + 1}"]
-        parts += _value_sections(record.status, record.input, record.output, record.error)
-        parts.append(
-            "\n[b]backpack[/b]\n"
-            + _escape(_json(record.backpack_out if record.backpack_out is not None else record.backpack_in))
-        )
-        if record.stdout:
-            parts.append("\n[b]stdout[/b]\n" + _escape(record.stdout))
-        if record.stderr:
-            parts.append("\n[b]stderr[/b]\n" + _escape(record.stderr))
-        self.query_one("#run-detail", Static).update("\n".join(parts))
-
-    def show_cloud_detail(self, invocation_id: str | None) -> bool:
-        """The details of an invocation of the cloud execution shown; False when the rows are not one."""
-        run = getattr(self, "cloud_run", None)
-        invocation = run.invocations.get(invocation_id) if run is not None and invocation_id else None
-        if invocation is None:
-            return False
-        took = f"  {invocation.duration_ms:.1f} ms" if invocation.duration_ms is not None else ""
-        parts = [
-            f"[b]{_escape(invocation.block)}[/b]  {invocation.status}{took}  attempt {invocation.attempt + 1}"
-            "  ☁ deployed"
-        ]
-        if invocation.truncated:
-            parts.append("[i]large values: the logs hold previews[/i]")
-        parts += _value_sections(invocation.status, invocation.input, invocation.output, invocation.error)
-        if invocation.backpack is not None:
-            parts.append("\n[b]backpack[/b]\n" + _escape(_json(invocation.backpack)))
-        logged = [line.message for line in invocation.lines if line.record is None]
-        if logged:
-            parts.append("\n[b]log lines[/b]\n" + _escape("\n".join(logged)))
-        self.query_one("#run-detail", Static).update("\n".join(parts))
-        return True
+    def status_text(self) -> str:
+        return str(self.query_one("#run-status", Static).render())
 
     def input_value(self) -> Any:
         """The input box's JSON; raises ValueError with the place of a mistake."""
-        text = self.query_one("#run-input", TextArea).text.strip() or "null"
-        try:
-            return json.loads(text)
-        except json.JSONDecodeError as exc:
-            where = f"line {exc.lineno}, column {exc.colno}"
-            raise ValueError(f"the input is not valid JSON ({where}): {exc.msg}") from None
+        return self.input_box.value()
 
     def set_input(self, value: Any) -> None:
-        self.query_one("#run-input", TextArea).load_text(compact_json(value))
+        self.input_box.set_value(value)
 
-    def show_history(self, executions) -> None:
-        table = self.query_one("#executions", DataTable)
-        table.clear()
-        for record in executions:
-            took = f"{(record.ended - record.started) * 1000:.0f}" if record.ended else ""
-            source = f"replay from {record.replay_from}" if record.replay_of else record.entry
-            table.add_row(
-                record.id, Text(record.status, style=STATUS_STYLES.get(record.status, "")), took, source, key=record.id
-            )
+    def focus_input(self) -> None:
+        self.input_box.focus()
+        self.input_box.select_all()  # typing replaces the input
+
+    def clear(self) -> None:
+        self.table.reset()
+        self.query_one("#run-detail", Static).update("")
+        self.cloud_run = None
+        self.cloud_shown = {}
+
+    def show_states(self, states: dict[str, str]) -> None:
+        self.block_states = dict(states)
+        self.block_tree.set_states(self.block_states)
+
+    def mark(self, block: str, state: str) -> None:
+        self.block_states[block] = state
+        self.block_tree.set_state(block, state)
+
+    # the session the runs use (set by the app whenever the project is opened again)
+
+    def use_session(self, session: Any) -> None:
+        self.session = session
+        if session is not None:
+            session.executor.set_breakpoints(self.breakpoints)
+
+    def entry_block(self) -> str | None:
+        """The block a run starts at (the first entry block)."""
+        manifest = self.session.executor.manifest if self.session is not None else None
+        entries = (manifest.data.get("entries") or list(manifest.blocks)) if manifest is not None else []
+        return entries[0] if entries else None
+
+    def load_saved_input(self) -> None:
+        self.input_box.load_saved(self.entry_block())
+
+    def _require_session(self) -> bool:
+        if self.session is None:
+            self.notify("the project has errors: see Problems", severity="error")
+            self.post_message(ProblemsWanted())
+            return False
+        return True
+
+    # starting, stepping, continuing, pausing, cancelling
+
+    def action_start(self) -> None:
+        self.start_run(step=False)
+
+    def action_step(self) -> None:
+        self._advance(step=True)
+
+    def action_continue(self) -> None:
+        self._advance(step=False)
+
+    def _advance(self, step: bool) -> None:
+        """Step or continue a paused run (with the edited input, if any); with no run, start one."""
+        if not (self.running and self.session is not None):
+            self.start_run(step=step)
+            return
+        self.apply_edited_input()
+        (self.session.executor.step if step else self.session.executor.resume)()
+
+    def action_pause(self) -> None:
+        if self.running and self.session is not None:
+            self.session.executor.pause()
+
+    def action_cancel(self) -> None:
+        if self.running and self.session is not None:
+            self.session.executor.cancel()
+
+    def apply_edited_input(self) -> None:
+        if self.paused_invocation is None:
+            return
+        try:
+            value = self.input_box.edited_pending()
+        except ValueError as exc:
+            self.notify(str(exc), severity="error")
+            return
+        if value is not None:
+            self.session.executor.edit_input(self.paused_invocation, value)
+
+    def action_toggle_auto_rerun(self) -> None:
+        self.auto_rerun = not self.auto_rerun
+        self.notify(f"auto re-run on save: {'on' if self.auto_rerun else 'off'}")
+
+    def toggle_breakpoint(self, block: str | None) -> None:
+        if block is None:
+            return
+        self.breakpoints ^= {block}
+        self.block_tree.set_breakpoints(self.breakpoints)
+        if self.session is not None:
+            self.session.executor.set_breakpoints(self.breakpoints)
+
+    def start_run(self, step: bool) -> None:
+        if not self._require_session() or self.running:
+            return
+        try:
+            value = self.input_value()
+        except ValueError as exc:
+            self.notify(str(exc), severity="error")
+            return
+        self.input_box.remember(value, self.entry_block())
+        validation = self.session.last_validation
+        if validation is not None and not validation.ok:
+            self.notify("project.yaml has errors: running the last valid version (see Problems)", severity="warning")
+        self.before_run()
+        self.execute(lambda session: session.run(value, step=step))
+
+    def replay_after_save(self, blocks: list[str]) -> None:
+        """Saved files changed these blocks: with auto re-run on, replay the last execution from the earliest."""
+        if not self.auto_rerun or self.running or self.session is None or self.last_execution is None:
+            return
+        from refinery_tui.local.watcher import earliest_block
+
+        block = earliest_block(self.session.project, blocks)
+        if self.session.history.last_execution_reaching(block) is None:
+            return  # a new block no run has reached: nothing to re-run yet
+        self.before_run()
+        self.set_status(f"re-running from '{block}' after the save…", "yellow")
+        self.execute(lambda session: session.replay(block))
+
+    def action_replay_selected(self) -> None:
+        if not self._require_session() or self.running:
+            return
+        row_key = self.table.current_key
+        if row_key is None or self.last_execution is None:
+            return
+        record = next((r for r in self.session.history.invocations(self.last_execution) if r.id == row_key), None)
+        if record is None:
+            return
+        base = self.last_execution
+        self.before_run()
+        self.execute(lambda session: session.replay(record.block, base))
+
+    def before_run(self) -> None:
+        self.running = True
+        self.input_box.start_run()
+        self.changed_blocks = set()
+        self.session.executor.set_breakpoints(self.breakpoints)
+        self.show_states({})
+        self.clear()
+        self.set_status("running…", "yellow")
+
+    @work(thread=True, exclusive=True, group="run", exit_on_error=False)
+    def execute(self, start) -> None:
+        try:
+            result = start(self.session)
+        except KeyError as exc:
+            self.post_message(RunFinished(None, str(exc.args[0])))
+            return
+        self.post_message(RunFinished(result))
+
+    # the executor's events
+
+    def post_event(self, event: Event) -> None:
+        """Called on worker threads: queue the event, and ask for a flush only when none is pending, so that a
+        burst of events (a 10,000-item fan-out) reaches the UI in a few batches, not one message each."""
+        with self._events_lock:
+            self._events.append(event)
+            if self._flush_pending:
+                return
+            self._flush_pending = True
+        self.post_message(RunEventsReady())
+
+    def on_run_events_ready(self, message: RunEventsReady) -> None:
+        """Apply a slice of the waiting events (then let key presses in before the next slice). Within a slice,
+        only each invocation's latest state reaches the table, and each block's latest state the tree."""
+        with self._events_lock:
+            events, self._events = self._events[:EVENTS_PER_SLICE], self._events[EVENTS_PER_SLICE:]
+            more = bool(self._events)
+            self._flush_pending = more
+        row_kinds = (InvocationQueued, InvocationStarted, InvocationEnded, InvocationCancelled)
+        last = {event.invocation_id: index for index, event in enumerate(events) if isinstance(event, row_kinds)}
+        with self.app.batch_update():
+            for index, event in enumerate(events):
+                if isinstance(event, row_kinds) and last[event.invocation_id] != index:
+                    continue  # a later event of the same invocation in this slice says more
+                self.apply_run_event(event)
+        if more:
+            self.post_message(RunEventsReady())
+
+    def apply_run_event(self, event: Event) -> None:
+        row = row_of_event(event)
+        if row is not None:
+            self.table.upsert(row)
+            state = row.status if isinstance(event, InvocationEnded) else ROW_STATES.get(type(event))
+            if state is not None:
+                self.mark(row.block, state)
+        if isinstance(event, ExecutionStarted):
+            self.last_execution = event.execution_id
+        elif isinstance(event, Paused):
+            self.paused_invocation = event.invocation_id
+            self.block_tree.select_block(event.block)
+            reason = "breakpoint" if event.reason == "breakpoint" else "step"
+            self.set_status(f"⏸ paused ({reason}) before '{event.block}' · s step · c continue · x cancel", "yellow")
+            self.input_box.show_pending(event.input)
+        elif isinstance(event, Resumed):
+            self.set_status("running…", "yellow")
+        elif isinstance(event, OutputsCompared):
+            self.changed_blocks = set(event.changed)
+
+    def on_run_finished(self, message: RunFinished) -> None:
+        self.running = False
+        self.input_box.end_run()
+        self.paused_invocation = None
+        if message.result is None:
+            self.set_status(f"✗ {message.error}", "red")
+            self.notify(message.error or "the run did not start", severity="error")
+            return
+        result = message.result
+        self.show_current_invocation()
+        project = self.session.project if self.session is not None else None
+        if result.replay_of is None and project is not None:
+            ran = self.block_states
+            self.show_states({**{name: "skipped" for name in project.blocks if name not in ran}, **ran})
+        self.last_result = result
+        self.set_status(*finished_status(result, set()))
+        base = result.replay_of or self.last_finished
+        self.last_finished = result.execution_id
+        if base is not None:
+            self.compare_runs(base, result.execution_id)
+
+    @work(thread=True, group="compare", exit_on_error=False)
+    def compare_runs(self, base: str, execution_id: str) -> None:
+        """Which blocks' outputs differ from the run this one follows (Δ in the table and the status)."""
+        from refinery_tui.local.history import compare_executions
+
+        history = self.session.history
+        changed = set(compare_executions(history, base, execution_id)["changed"])
+        records = [r for r in history.invocations(execution_id) if r.block in changed]
+        self.post_message(Compared(execution_id, changed, records))
+
+    def on_compared(self, message: Compared) -> None:
+        if message.execution_id != self.last_finished:
+            return
+        self.changed_blocks |= message.changed
+        for record in message.records:
+            if record.id in self.table.rows:
+                self.table.upsert(row_of_record(record), changed=True)
+        if message.changed and self.last_result is not None:
+            self.set_status(*finished_status(self.last_result, message.changed))
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.state == WorkerState.ERROR:
+            error = event.worker.error
+            self.notify(f"{event.worker.group} failed: {type(error).__name__}: {error}", severity="error", timeout=10)
+            if event.worker.group == "run":
+                self.running = False
+                self.set_status(f"✗ the run stopped: {error}", "red")
+
+    # details, history
+
+    @on(DataTable.RowHighlighted, "#invocations")
+    def show_invocation(self, event: DataTable.RowHighlighted) -> None:
+        if event.row_key is not None:
+            self.show_details_of(event.row_key.value)
+
+    def show_details_of(self, invocation_id: str | None) -> None:
+        detail = self.query_one("#run-detail", Static)
+        invocation = self.cloud_run.invocations.get(invocation_id) if self.cloud_run and invocation_id else None
+        if invocation is not None:
+            detail.update(deployed_detail(invocation))
+            return
+        if self.session is None or invocation_id is None or invocation_id.startswith("more:"):
+            return
+        record = self.session.history.invocation(invocation_id)
+        if record is not None:
+            detail.update(local_detail(record))
+
+    def show_current_invocation(self) -> None:
+        self.show_details_of(self.table.current_key)
+
+    def action_toggle_history(self) -> None:
+        if self.session is None:
+            return
+        history = self.history_table
+        history.clear()
+        for record in self.session.history.executions(100):
+            history.add_row(*history_cells(record), key=record.id)
+        self.toggle_history()
 
     def toggle_history(self) -> bool:
         """Show the history in place of the invocations, or back."""
-        history = self.query_one("#executions", DataTable)
+        history = self.history_table
         history.display = not history.display
         self.table.display = not history.display
         (history if history.display else self.table).focus()
         return history.display
 
+    @on(DataTable.RowSelected, "#executions")
+    def open_execution(self, event: DataTable.RowSelected) -> None:
+        execution_id = event.row_key.value
+        records = self.session.history.invocations(execution_id)
+        self.last_execution = execution_id
+        self.toggle_history()
+        self.clear()
+        states: dict[str, str] = {}
+        for record in records:
+            states[record.block] = record.status if states.get(record.block) != "failed" else "failed"
+            self.table.upsert(row_of_record(record))
+        self.show_states(states)
+        execution = self.session.history.execution(execution_id)
+        self.set_status(f"execution {execution_id}: {execution.status} (from history)")
 
-def _ms(ms: float) -> str:
-    """A duration that fits its column: 0.4, 12.3, 156, 3012."""
-    return f"{ms:.1f}" if ms < 100 else f"{ms:.0f}"
+    # a deployed execution: the one the Invoke pane follows, or one opened from the Invoke or Logs pane
 
+    def show_deployed(self, message: Any) -> bool:
+        """Show the execution a cloud message is about, if no local run is under way; whether it shows."""
+        if isinstance(message, CloudExecutionStarted):
+            from refinery_tui.cloud.rebuild import CloudRun
 
-def compact_json(value: Any) -> str:
-    """One line of JSON, for the input box."""
-    try:
-        return json.dumps(value, ensure_ascii=False)
-    except (TypeError, ValueError):
-        return repr(value)
+            if not message.started.execution_id or self.running:
+                return False
+            self._show_deployed(CloudRun(message.started.execution_id), stage=message.target.stage, fresh=True)
+        elif isinstance(message, CloudExecutionUpdated | CloudExecutionFinished):
+            run = message.run
+            if run is None or not self._showing(run.execution_id):
+                return False
+            self._show_deployed(run, getattr(message, "execution", None))
+        elif isinstance(message, CloudExecutionSelected):
+            if self.running:
+                self.notify("a local run is in progress: the Run pane shows it (x cancels it)", severity="warning")
+                return False
+            self._show_deployed(message.run, message.execution, message.stage, fresh=True)
+            if message.invocation_id in self.table.rows:
+                self.table.move_cursor(row=self.table.get_row_index(message.invocation_id))
+            self.show_current_invocation()
+        return True
 
+    def _showing(self, execution_id: str) -> bool:
+        return not self.running and self.cloud_run is not None and self.cloud_run.execution_id == execution_id
 
-def _escape(text: str) -> str:
-    return text.replace("[", "\\[")
-
-
-def output_preview(value: Any) -> str:
-    return preview(value, 60)
-
-
-def _value_sections(status: str, given: Any, output: Any, error: dict[str, Any] | None) -> list[str]:
-    """An invocation's input, then its output or its error with the traceback (local and deployed alike)."""
-    parts = ["\n[b]input[/b]\n" + _escape(_json(given))]
-    if status == "succeeded":
-        parts.append("\n[b]output[/b]\n" + _escape(_json(output)))
-    elif error:
-        parts.append(
-            f"\n[b red]error[/b red] {_escape(str(error.get('type', '')))}: {_escape(str(error.get('message', '')))}"
-        )
-        if error.get("traceback"):
-            parts.append(_escape(str(error["traceback"])))
-    return parts
+    def _show_deployed(self, run: Any, execution: Any = None, stage: str = "", fresh: bool = False) -> None:
+        """Bring the table and the tree up to date with `run` (a CloudRun); `fresh` starts from empty rows. Only
+        invocations whose state changed since the last call reach the table."""
+        if fresh or self.cloud_run is None or self.cloud_run.execution_id != run.execution_id:
+            self.clear()
+            self.show_states({})
+        self.cloud_run = run
+        self.cloud_stage = stage = stage or self.cloud_stage
+        with self.app.batch_update():
+            for invocation in run.ordered():
+                if self.cloud_shown.get(invocation.id) == invocation.status:
+                    continue
+                self.cloud_shown[invocation.id] = invocation.status
+                self.table.upsert(row_of_deployed(invocation))
+            states = run.blocks()
+            project = self.session.project if self.session is not None else None
+            if (execution is not None or run.status != "running") and project is not None:
+                states = {**{name: "skipped" for name in project.blocks if name not in states}, **states}
+            self.show_states(states)
+        self.set_status(*deployed_status(run, execution, stage))
+        self.show_current_invocation()
