@@ -171,7 +171,7 @@ the focused pane; `escape` backs out; `q` quits (asking first when edits are uns
 
     def open_session(self) -> None:
         try:
-            self.session = LocalSession(self.root, on_event=self.run_pane.post_event)
+            self.session = LocalSession(self.root, on_event=self.run_pane.controller.post_event)
             self.validation = self.session.last_validation
         except InvalidProject as exc:
             self.session = None
@@ -247,7 +247,7 @@ the focused pane; `escape` backs out; `q` quits (asking first when edits are uns
                 rerun_blocks += self.session.blocks_using(path)
         if rerun_blocks:
             self.revalidate()
-            self.run_pane.replay_after_save(rerun_blocks)
+            self.run_pane.controller.replay_after_save(rerun_blocks)
 
     def resolve_conflict(self, editor: CodeEditor) -> None:
         def chosen(choice: str | None) -> None:
@@ -307,7 +307,7 @@ the focused pane; `escape` backs out; `q` quits (asking first when edits are uns
         if self.session is not None:
             blocks = self.session.blocks_using(path)
             if blocks:
-                self.run_pane.replay_after_save(blocks)
+                self.run_pane.controller.replay_after_save(blocks)
 
     def check_python(self, path: Path) -> None:
         from refinery_tui.model.code_check import check_python
@@ -319,19 +319,19 @@ the focused pane; `escape` backs out; `q` quits (asking first when edits are uns
     # runs: the Run pane owns them; the keys work everywhere, so they are the app's and forward to it
 
     def action_run_start(self) -> None:
-        self.run_pane.action_start()
+        self.run_pane.controller.start(step=False)
 
     def action_run_step(self) -> None:
-        self.run_pane.action_step()
+        self.run_pane.controller.advance(step=True)
 
     def action_run_continue(self) -> None:
-        self.run_pane.action_continue()
+        self.run_pane.controller.advance(step=False)
 
     def action_run_pause(self) -> None:
-        self.run_pane.action_pause()
+        self.run_pane.controller.pause()
 
     def action_run_cancel(self) -> None:
-        self.run_pane.action_cancel()
+        self.run_pane.controller.cancel()
 
     def action_replay_selected(self) -> None:
         self.run_pane.action_replay_selected()
@@ -340,10 +340,10 @@ the focused pane; `escape` backs out; `q` quits (asking first when edits are uns
         self.run_pane.action_toggle_history()
 
     def action_toggle_auto_rerun(self) -> None:
-        self.run_pane.action_toggle_auto_rerun()
+        self.run_pane.controller.toggle_auto_rerun()
 
     def action_toggle_breakpoint(self) -> None:
-        self.run_pane.toggle_breakpoint(self.block_tree.selected_block)
+        self.run_pane.controller.toggle_breakpoint(self.block_tree.selected_block)
 
     def action_focus_input(self) -> None:
         self.run_pane.focus_input()
@@ -692,7 +692,7 @@ the focused pane; `escape` backs out; `q` quits (asking first when edits are uns
         self.push_screen(Confirm(f"Quit and lose the unsaved edits in {', '.join(dirty)}?"), confirmed)
 
     def leave(self) -> None:
-        self.run_pane.action_cancel()  # a paused run would otherwise keep its worker waiting
+        self.run_pane.controller.cancel()  # a paused run would otherwise keep its worker waiting
         self.exit()
 
     async def action_external_editor(self) -> None:
