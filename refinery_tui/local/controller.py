@@ -8,24 +8,20 @@ import itertools
 import time
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from refinery_tui.local.history import InvocationRecord
+from refinery_tui.local.stepping import Controls
 from refinery_tui.local.workers import CallResult
 from refinery_tui.runtime import resources, summary
 from refinery_tui.runtime.engine import Arrival, Context, Invocation, Outcome, Routing, route
 from refinery_tui.runtime.events import (
-    EditRefused,
     ExecutionFailing,
     ExecutionFinished,
-    InvocationCancelled,
-    InvocationEdited,
     InvocationQueued,
     InvocationRetrying,
     InvocationStarted,
-    Paused,
-    Resumed,
     RunEvent,
     TransitionTaken,
     invocation_ended,
@@ -48,16 +44,6 @@ class ExecutionResult:
     replay_of: str | None = None
 
 
-@dataclass
-class _Controls:
-    paused: bool = False
-    step_credits: int = 0
-    cancelled: bool = False
-    breakpoints: set[str] = field(default_factory=set)
-    released: set[str] = field(default_factory=set)
-    announced_pause: str | None = None
-
-
 def _creation_order(invocation_id: str) -> tuple[int, str]:
     suffix = invocation_id.rsplit(".", 1)[-1]
     return (int(suffix), "") if suffix.isdigit() else (-1, suffix)
@@ -78,7 +64,7 @@ class ExecutionLoop:
         self.queue_turn: dict[str, int] = {}
         self.outputs: list[dict[str, Any]] = []
         self.failures: list[dict[str, Any]] = []
-        self.controls = _Controls()
+        self.controls = Controls()
         self.counter = itertools.count(1)
         self.seq = itertools.count()
         self.started = time.time()
@@ -137,91 +123,19 @@ class ExecutionLoop:
                 self.command(payload)
 
     def announce_pause(self) -> None:
-        upcoming = self.pending[0]
-        if self.controls.announced_pause != upcoming.id:
-            self.controls.announced_pause = upcoming.id
-            reason = (
-                "breakpoint"
-                if upcoming.block in self.controls.breakpoints and upcoming.id not in self.controls.released
-                else "step"
-            )
-            self.emit(
-                Paused(
-                    self.execution_id,
-                    reason=reason,
-                    invocation_id=upcoming.id,
-                    block=upcoming.block,
-                    input_preview=preview(upcoming.input),
-                    input=upcoming.input,
-                )
-            )
+        event = self.controls.pause_event(self.execution_id, self.pending[0])
+        if event is not None:
+            self.emit(event)
 
     def command(self, payload: Any) -> None:
-        controls = self.controls
-        if payload == "pause":
-            controls.paused = True
-        elif payload == "step":
-            controls.step_credits += 1
-            if self.pending:
-                controls.released.add(self.pending[0].id)
-        elif payload == "resume":
-            controls.paused = False
-            if self.pending:
-                controls.released.add(self.pending[0].id)
-            controls.announced_pause = None
-            self.emit(Resumed(self.execution_id))
-        elif payload == "cancel":
-            controls.cancelled = True
-            for invocation in self.pending:
-                self.emit(
-                    InvocationCancelled(
-                        self.execution_id,
-                        invocation_id=invocation.id,
-                        block=invocation.block,
-                        place=[f.index for f in invocation.context.frames],
-                    )
-                )
-            self.pending.clear()
-        elif isinstance(payload, tuple) and payload[0] == "breakpoints":
-            controls.breakpoints = set(payload[1])
-        elif isinstance(payload, tuple) and payload[0] == "edit":
-            _, invocation_id, value = payload
-            for invocation in self.pending:
-                if invocation.id == invocation_id:
-                    invocation.input = value
-                    self.emit(
-                        InvocationEdited(
-                            self.execution_id,
-                            invocation_id=invocation_id,
-                            block=invocation.block,
-                            input_preview=preview(value),
-                        )
-                    )
-                    break
-            else:
-                self.emit(
-                    EditRefused(
-                        self.execution_id,
-                        invocation_id=invocation_id,
-                        reason="only an invocation that has not started can be edited",
-                    )
-                )
+        for event in self.controls.command(payload, self.pending, self.execution_id):
+            self.emit(event)
 
     def start_runnable(self) -> None:
-        controls = self.controls
-        while self.pending and len(self.running) < self.executor.concurrency and not controls.cancelled:
-            upcoming = self.pending[0]
-            if controls.paused and controls.step_credits == 0:
+        while self.pending and len(self.running) < self.executor.concurrency and not self.controls.cancelled:
+            if not self.controls.may_start(self.pending[0]):
                 return
-            if upcoming.block in controls.breakpoints and upcoming.id not in controls.released:
-                controls.paused = True
-                controls.step_credits = 0
-                return
-            self.pending.popleft()
-            if controls.step_credits:
-                controls.step_credits -= 1
-            controls.announced_pause = None
-            self.start(upcoming)
+            self.start(self.pending.popleft())
 
     def start(self, invocation: Invocation) -> None:
         block = self.manifest.blocks[invocation.block]
