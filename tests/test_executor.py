@@ -13,9 +13,9 @@ import threading
 
 import yaml
 
-from refinery_tui.local.executor import Event
 from refinery_tui.local.history import History, compare_executions
 from refinery_tui.local.session import LocalSession
+from refinery_tui.runtime.events import Event
 
 
 def write_project(root, blocks: dict[str, str], transitions: list[dict], **extra) -> None:
@@ -107,7 +107,7 @@ def test_stepping_runs_one_invocation_per_step(tmp_path):
         thread, box = _run_in_thread(session, value=1, step=True)
         for number, block in enumerate(["a", "b", "c"], start=1):
             paused = recorder.wait_for("paused", number)
-            assert paused.data["block"] == block
+            assert paused.block == block
             assert len(recorder.of("invocation_finished")) == number - 1
             session.executor.step()
         thread.join(30)
@@ -121,9 +121,9 @@ def test_breakpoint_pauses_and_a_pending_input_can_be_edited(tmp_path):
         session.executor.set_breakpoints({"b"})
         thread, box = _run_in_thread(session, value=1)
         paused = recorder.wait_for("paused")
-        assert paused.data == {**paused.data, "block": "b", "reason": "breakpoint", "input_preview": "2"}
-        assert [e.data["block"] for e in recorder.of("invocation_finished")] == ["a"]
-        session.executor.edit_input(paused.data["invocation_id"], 5)
+        assert (paused.block, paused.reason, paused.input_preview) == ("b", "breakpoint", "2")
+        assert [e.block for e in recorder.of("invocation_finished")] == ["a"]
+        session.executor.edit_input(paused.invocation_id, 5)
         recorder.wait_for("invocation_edited")
         session.executor.resume()
         thread.join(30)

@@ -9,9 +9,9 @@ import subprocess
 import sys
 import threading
 
-from refinery_tui.local.executor import Event
 from refinery_tui.local.session import LocalSession
 from refinery_tui.local.watcher import HotReloader
+from refinery_tui.runtime.events import Event
 from tests.test_executor import CHAIN, CHAIN_TRANSITIONS, write_project
 
 
@@ -66,7 +66,7 @@ def test_a_broken_project_file_keeps_the_last_good_model(tmp_path):
         (tmp_path / "project.yaml").write_text(good + "- {from: c, to: nowhere}\n")
         reloader.handle([tmp_path / "project.yaml"])
         assert events[-1].kind == "project_invalid"
-        assert "nowhere" in events[-1].data["errors"][0]
+        assert "nowhere" in events[-1].errors[0]
         assert session.run(1).outputs[0]["output"] == 19  # still the last good model
         (tmp_path / "project.yaml").write_text(good.replace("- from: b\n  to: c\n", ""))
         reloader.handle([tmp_path / "project.yaml"])

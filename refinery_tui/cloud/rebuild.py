@@ -8,6 +8,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from refinery_tui.cloud.loglines import LogLine
+from refinery_tui.runtime.events import (
+    ExecutionFinished,
+    ExecutionStarted,
+    InvocationStarted,
+    RunEvent,
+    TransitionTaken,
+    deployed_invocation_ended,
+)
 
 
 @dataclass
@@ -59,35 +67,31 @@ class CloudRun:
     def ordered(self) -> list[CloudInvocation]:
         return sorted(self.invocations.values(), key=lambda i: (i.started or 0, i.id))
 
-    def to_events(self) -> list[dict[str, Any]]:
-        """The events a local run emits (`invocation_started`, `invocation_finished` / `invocation_failed`,
-        `transition_taken`, `execution_finished`), so the Run pane shows a cloud execution like a local one."""
-        events: list[dict[str, Any]] = [{"event": "execution_started", "execution_id": self.execution_id}]
+    def to_events(self) -> list[RunEvent]:
+        """The events a local run emits (execution started, each invocation started and finished or failed, the
+        transitions taken, execution finished), so that a deployed execution shows like a local one."""
+        events: list[RunEvent] = [ExecutionStarted(self.execution_id)]
         for invocation in self.ordered():
-            base = {
-                "execution_id": self.execution_id,
-                "invocation_id": invocation.id,
-                "block": invocation.block,
-                "place": invocation.place,
-            }
-            events.append({"event": "invocation_started", **base, "attempt": invocation.attempt})
+            base = {"execution_id": self.execution_id, "invocation_id": invocation.id, "block": invocation.block}
+            events.append(InvocationStarted(**base, attempt=invocation.attempt, place=invocation.place))
             if invocation.status in ("succeeded", "failed"):
                 events.append(
-                    {
-                        "event": "invocation_finished" if invocation.status == "succeeded" else "invocation_failed",
+                    deployed_invocation_ended(
+                        invocation.status == "succeeded",
                         **base,
-                        "status": invocation.status,
-                        "duration_ms": invocation.duration_ms or 0.0,
-                        "output_preview": invocation.output_preview,
-                        "error": invocation.error,
-                        "final": invocation.final,
-                        "attempt": invocation.attempt,
-                    }
+                        place=invocation.place,
+                        status=invocation.status,
+                        duration_ms=invocation.duration_ms or 0.0,
+                        output_preview=invocation.output_preview,
+                        error=invocation.error,
+                        attempt=invocation.attempt,
+                        final=invocation.final,
+                    )
                 )
         for transition in self.transitions:
-            events.append({"event": "transition_taken", "execution_id": self.execution_id, **transition})
+            events.append(TransitionTaken(self.execution_id, **transition))
         if self.status != "running":
-            events.append({"event": "execution_finished", "execution_id": self.execution_id, "status": self.status})
+            events.append(ExecutionFinished(self.execution_id, self.status))
         return events
 
 

@@ -7,8 +7,8 @@ import time
 from pathlib import Path
 
 from refinery_tui.commands.outcome import UsageError
-from refinery_tui.local.executor import preview
 from refinery_tui.local.history import History, compare_executions
+from refinery_tui.runtime.events import preview
 
 
 def _when(stamp: float | None) -> str:

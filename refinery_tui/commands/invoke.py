@@ -11,8 +11,8 @@ from typing import Any, TextIO
 
 from refinery_tui import saved_inputs
 from refinery_tui.commands.outcome import EXIT_FAILED, EXIT_OK, UsageError
-from refinery_tui.commands.run import HumanPrinter
-from refinery_tui.local.executor import Event
+from refinery_tui.run_printers import HumanPrinter
+from refinery_tui.runtime.events import DeployedExecutionFinished, Event, ExecutionInvoked, InvocationEnded
 from refinery_tui.saved_inputs import InputError, parse_input
 
 
@@ -28,26 +28,10 @@ def _follow(stage, started, wait_s: float, emit) -> Any:
     printed: set[str] = set()
 
     def show(run) -> None:
-        for invocation in run.ordered():
-            if invocation.status in ("succeeded", "failed") and invocation.id not in printed:
-                printed.add(invocation.id)
-                emit(
-                    Event(
-                        "invocation_finished" if invocation.status == "succeeded" else "invocation_failed",
-                        {
-                            "execution_id": started.execution_id,
-                            "invocation_id": invocation.id,
-                            "block": invocation.block,
-                            "place": invocation.place,
-                            "status": invocation.status,
-                            "duration_ms": invocation.duration_ms or 0.0,
-                            "output_preview": invocation.output_preview,
-                            "error": invocation.error,
-                            "attempt": invocation.attempt,
-                            "final": invocation.final,
-                        },
-                    )
-                )
+        for event in run.to_events():
+            if isinstance(event, InvocationEnded) and event.invocation_id not in printed:
+                printed.add(event.invocation_id)
+                emit(event)
 
     followed = follow_execution(
         stage.aws,
@@ -116,17 +100,7 @@ def invoke(
             file=sys.stderr,
         )
         return EXIT_FAILED
-    emit(
-        Event(
-            "execution_started",
-            {
-                "execution_id": started.execution_id,
-                "entry": block,
-                "how": started.how,
-                **({"reply": started.reply} if started.reply is not None else {}),
-            },
-        )
-    )
+    emit(ExecutionInvoked(started.execution_id, block, started.how, started.reply))
     if started.reply is not None and not as_json:
         out.write(f"  reply: {started.reply['statusCode']} {json.dumps(started.reply['body'])[:500]}\n")
     if not wait:
@@ -137,16 +111,13 @@ def invoke(
         print(f"refinery-tui: {exc}", file=sys.stderr)
         return EXIT_FAILED
     emit(
-        Event(
-            "execution_finished",
-            {
-                "execution_id": result.execution_id,
-                "status": result.status,
-                "outputs": [{"block": o["block"], "output": o["output"]} for o in result.outputs],
-                "errors": result.errors,
-                "invocations": result.invocations,
-                "duration_ms": round(result.duration_ms or 0.0, 1),
-            },
+        DeployedExecutionFinished(
+            result.execution_id,
+            result.status,
+            [{"block": o["block"], "output": o["output"]} for o in result.outputs],
+            result.errors,
+            result.invocations,
+            round(result.duration_ms or 0.0, 1),
         )
     )
     return EXIT_OK if result.status == "succeeded" else EXIT_FAILED
@@ -163,10 +134,9 @@ def _printer(out: TextIO, as_json: bool):
     human = HumanPrinter(out)
 
     def emit_human(event: Event) -> None:
-        if event.kind == "execution_started":
+        if isinstance(event, ExecutionInvoked):
             out.write(
-                f"▶ execution {event.data['execution_id'] or '(see the reply)'} started at "
-                f"'{event.data['entry']}' ({event.data['how']})\n"
+                f"▶ execution {event.execution_id or '(see the reply)'} started at '{event.entry}' ({event.how})\n"
             )
             out.flush()
         else:

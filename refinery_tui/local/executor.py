@@ -2,7 +2,8 @@
 
 One controller loop (in the thread that calls `run`) owns all state; block calls run on a thread pool and report
 back through an inbox, and so do the commands (pause, step, resume, cancel, edit a pending input) that other
-threads send. Every change is announced as an `Event`, which the command line and the workbench both consume.
+threads send. Every change is announced as a typed event (`runtime/events.py`), which the command line and the
+workbench both consume. The loop itself is `controller.ExecutionLoop`.
 """
 
 from __future__ import annotations
@@ -12,60 +13,17 @@ import queue
 import threading
 import time
 import uuid
-from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from refinery_tui.local.controller import ExecutionLoop, ExecutionResult
 from refinery_tui.local.history import History, InvocationRecord
 from refinery_tui.local.workers import CallResult, WorkerPool
-from refinery_tui.runtime import resources, summary
-from refinery_tui.runtime.engine import Arrival, Context, Invocation, Manifest, Outcome, Routing, route
-from refinery_tui.runtime.joins import DuplicateArrival, JoinTable
-
-PREVIEW_CHARS = 80
-
-
-@dataclass
-class Event:
-    kind: str
-    data: dict[str, Any]
-
-    def to_json(self) -> dict[str, Any]:
-        return {"event": self.kind, **self.data}
-
-
-@dataclass
-class ExecutionResult:
-    execution_id: str
-    status: str
-    outputs: list[dict[str, Any]]
-    errors: list[str]
-    invocations: int
-    duration_ms: float
-    replay_of: str | None = None
-
-
-def preview(value: Any, limit: int = PREVIEW_CHARS) -> str:
-    import json
-
-    try:
-        text = json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
-    except (TypeError, ValueError):
-        text = repr(value)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-@dataclass
-class _Controls:
-    paused: bool = False
-    step_credits: int = 0
-    cancelled: bool = False
-    breakpoints: set[str] = field(default_factory=set)
-    released: set[str] = field(default_factory=set)
-    announced_pause: str | None = None
+from refinery_tui.runtime.engine import Arrival, Context, Invocation, Manifest
+from refinery_tui.runtime.events import Event, ExecutionStarted
 
 
 class Executor:
@@ -91,7 +49,6 @@ class Executor:
         self._cancel_event = threading.Event()
         self._lock = threading.Lock()
         self.current: str | None = None
-        self.current_run: _Run | None = None
 
     def use_manifest(self, manifest: dict[str, Any]) -> None:
         """Runs started from now on use this manifest; one under way keeps its own."""
@@ -208,20 +165,12 @@ class Executor:
         self._cancel_event.clear()
         self._inbox = queue.Queue()
         self.current = execution_id
-        state = _Run(self, execution_id, replay_of)
-        self.current_run = state
+        state = ExecutionLoop(self, execution_id, replay_of)
         state.controls.paused = step
         state.controls.breakpoints = set(self.breakpoints)
         if self.history is not None:
             self.history.start_execution(execution_id, entry, value, replay_of, replay_from)
-        self._emit(
-            "execution_started",
-            execution_id=execution_id,
-            entry=entry,
-            replay_of=replay_of,
-            replay_from=replay_from,
-            input=value,
-        )
+        self._emit(ExecutionStarted(execution_id, entry, replay_of, replay_from, value))
         for arrival in seeds:
             state.seed(arrival)
         for invocation in initial:
@@ -231,9 +180,9 @@ class Executor:
             state.loop()
         return state.finish()
 
-    def _emit(self, kind: str, **data: Any) -> None:
+    def _emit(self, event: Event) -> None:
         try:
-            self.on_event(Event(kind, data))
+            self.on_event(event)
         except Exception:  # noqa: BLE001 - a failing listener must not stop the run
             pass
 
@@ -255,411 +204,5 @@ class Executor:
         )
 
 
-def _creation_order(invocation_id: str) -> tuple[int, str]:
-    suffix = invocation_id.rsplit(".", 1)[-1]
-    return (int(suffix), "") if suffix.isdigit() else (-1, suffix)
-
-
 def _new_execution_id() -> str:
     return time.strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:6]
-
-
-class _Run:
-    """The state of one execution, touched only by the controller loop."""
-
-    def __init__(self, executor: Executor, execution_id: str, replay_of: str | None) -> None:
-        self.executor = executor
-        self.manifest = executor.manifest
-        self.execution_id = execution_id
-        self.replay_of = replay_of
-        self.pending: deque[Invocation] = deque()
-        self.running: dict[str, Invocation] = {}
-        self.joins = JoinTable()
-        self.queues: dict[str, list[tuple[Any, dict[str, Any], int, str]]] = {}
-        self.queue_turn: dict[str, int] = {}
-        self.outputs: list[dict[str, Any]] = []
-        self.failures: list[dict[str, Any]] = []
-        self.controls = _Controls()
-        self.counter = itertools.count(1)
-        self.seq = itertools.count()
-        self.started = time.time()
-        self.count = 0
-        self.threads: ThreadPoolExecutor | None = None
-
-    def new_id(self) -> str:
-        return f"{self.execution_id}.{next(self.counter)}"
-
-    def emit(self, kind: str, **data: Any) -> None:
-        self.executor._emit(kind, execution_id=self.execution_id, **data)
-
-    def enqueue(self, invocation: Invocation) -> None:
-        self.pending.append(invocation)
-        self.emit(
-            "invocation_queued",
-            invocation_id=invocation.id,
-            block=invocation.block,
-            parent=invocation.parent,
-            via=invocation.via,
-            input_preview=preview(invocation.input),
-            place=[f.index for f in invocation.context.frames],
-        )
-
-    def seed(self, arrival: Arrival) -> None:
-        try:
-            release = self.joins.arrive(arrival)
-        except DuplicateArrival:
-            return
-        if release is not None:
-            self.enqueue(
-                Invocation(
-                    self.new_id(), release.target, release.input, release.backpack, release.context, via=arrival.via
-                )
-            )
-
-    # the loop
-
-    def loop(self) -> None:
-        while True:
-            self.start_runnable()
-            if not self.running:
-                if not self.pending or self.controls.cancelled:
-                    if not self.controls.cancelled and self.flush_queues(partial=True):
-                        continue
-                    return
-                self.announce_pause()
-            kind, payload = self.executor._inbox.get()
-            if kind == "done":
-                invocation, result = payload
-                self.running.pop(invocation.id, None)
-                self.complete(invocation, result)
-            else:
-                self.command(payload)
-
-    def announce_pause(self) -> None:
-        upcoming = self.pending[0]
-        if self.controls.announced_pause != upcoming.id:
-            self.controls.announced_pause = upcoming.id
-            reason = (
-                "breakpoint"
-                if upcoming.block in self.controls.breakpoints and upcoming.id not in self.controls.released
-                else "step"
-            )
-            self.emit(
-                "paused",
-                reason=reason,
-                invocation_id=upcoming.id,
-                block=upcoming.block,
-                input_preview=preview(upcoming.input),
-            )
-
-    def command(self, payload: Any) -> None:
-        controls = self.controls
-        if payload == "pause":
-            controls.paused = True
-        elif payload == "step":
-            controls.step_credits += 1
-            if self.pending:
-                controls.released.add(self.pending[0].id)
-        elif payload == "resume":
-            controls.paused = False
-            if self.pending:
-                controls.released.add(self.pending[0].id)
-            controls.announced_pause = None
-            self.emit("resumed")
-        elif payload == "cancel":
-            controls.cancelled = True
-            for invocation in self.pending:
-                self.emit(
-                    "invocation_cancelled",
-                    invocation_id=invocation.id,
-                    block=invocation.block,
-                    place=[f.index for f in invocation.context.frames],
-                )
-            self.pending.clear()
-        elif isinstance(payload, tuple) and payload[0] == "breakpoints":
-            controls.breakpoints = set(payload[1])
-        elif isinstance(payload, tuple) and payload[0] == "edit":
-            _, invocation_id, value = payload
-            for invocation in self.pending:
-                if invocation.id == invocation_id:
-                    invocation.input = value
-                    self.emit(
-                        "invocation_edited",
-                        invocation_id=invocation_id,
-                        block=invocation.block,
-                        input_preview=preview(value),
-                    )
-                    break
-            else:
-                self.emit(
-                    "edit_refused",
-                    invocation_id=invocation_id,
-                    reason="only an invocation that has not started can be edited",
-                )
-
-    def start_runnable(self) -> None:
-        controls = self.controls
-        while self.pending and len(self.running) < self.executor.concurrency and not controls.cancelled:
-            upcoming = self.pending[0]
-            if controls.paused and controls.step_credits == 0:
-                return
-            if upcoming.block in controls.breakpoints and upcoming.id not in controls.released:
-                controls.paused = True
-                controls.step_credits = 0
-                return
-            self.pending.popleft()
-            if controls.step_credits:
-                controls.step_credits -= 1
-            controls.announced_pause = None
-            self.start(upcoming)
-
-    def start(self, invocation: Invocation) -> None:
-        block = self.manifest.blocks[invocation.block]
-        self.emit("invocation_started", invocation_id=invocation.id, block=invocation.block, attempt=invocation.attempt)
-        if block["type"] == "code":
-            self.running[invocation.id] = invocation
-            inbox = self.executor._inbox
-
-            def call() -> None:
-                try:
-                    result = self.executor.call_block(invocation, self.manifest)
-                except Exception as exc:  # noqa: BLE001 - reported as the block's error
-                    now = time.time()
-                    result = CallResult(
-                        False,
-                        error={"type": type(exc).__name__, "message": str(exc), "traceback": ""},
-                        started=now,
-                        ended=now,
-                    )
-                inbox.put(("done", (invocation, result)))
-
-            self.threads.submit(call)
-            return
-        now = time.time()
-        value = resources.resource_output(block, invocation.input)
-        result = CallResult(True, value, invocation.backpack, started=now, ended=now)
-        if block["type"] == "queue":
-            self.record(invocation, result, Routing(Outcome(True, value, invocation.backpack)), final=False)
-            self.queues.setdefault(invocation.block, []).append(
-                (value, invocation.backpack, invocation.context.hops, invocation.id)
-            )
-            self.flush_queues(partial=False)
-            return
-        self.complete(invocation, result)
-
-    def flush_queues(self, partial: bool) -> bool:
-        """Deliver queued messages as batches to the queue's targets, in turn. Full batches always; partial ones
-        when nothing else can run (that is when a real queue's poller would hand them over)."""
-        delivered = False
-        for name, messages in self.queues.items():
-            size = int(self.manifest.blocks[name].get("batch_size", 1))
-            targets = [t for t in self.manifest.outgoing(name) if t["type"] == "then"]
-            while messages and (len(messages) >= size or partial):
-                batch, messages[:] = messages[:size], messages[size:]
-                if not targets:
-                    continue
-                turn = self.queue_turn.get(name, 0)
-                self.queue_turn[name] = turn + 1
-                transition = targets[turn % len(targets)]
-                backpack: dict[str, Any] = {}
-                for _, message_backpack, _, _ in batch:
-                    backpack.update(message_backpack or {})
-                hops = max(hops for _, _, hops, _ in batch) + 1
-                invocation = Invocation(
-                    self.new_id(),
-                    transition["to"],
-                    [value for value, _, _, _ in batch],
-                    backpack,
-                    Context(self.execution_id, hops),
-                    parent=batch[-1][3],
-                    via=transition["index"],
-                )
-                self.emit(
-                    "transition_taken",
-                    source=name,
-                    target=transition["to"],
-                    type="then",
-                    transition=transition["index"],
-                    invocation_id=batch[-1][3],
-                    batch=len(batch),
-                )
-                self.enqueue(invocation)
-                delivered = True
-        return delivered
-
-    def complete(self, invocation: Invocation, result: CallResult) -> None:
-        if self.controls.cancelled:
-            self.record(
-                invocation,
-                result,
-                Routing(
-                    Outcome(
-                        False,
-                        error=result.error
-                        or {"type": "Cancelled", "message": "the run was cancelled", "traceback": ""},
-                    )
-                ),
-                final=False,
-            )
-            return
-        outcome = Outcome(result.ok, result.output, result.backpack, result.error)
-        routing = route(self.manifest, invocation, outcome, self.new_id)
-        self.record(invocation, result, routing, final=routing.final and routing.outcome.ok)
-        if routing.retry is not None:
-            self.emit(
-                "invocation_retrying",
-                invocation_id=invocation.id,
-                block=invocation.block,
-                attempt=routing.retry.attempt,
-            )
-            self.pending.appendleft(routing.retry)
-            return
-        source = invocation.block
-        for index, target in routing.taken:
-            kind = "on_exception" if index < 0 else self.manifest.transitions[index]["type"]
-            self.emit(
-                "transition_taken",
-                source=source,
-                target=target,
-                type=kind,
-                transition=index,
-                invocation_id=invocation.id,
-            )
-        for dispatched in routing.dispatches:
-            self.enqueue(dispatched)
-        for arrival in routing.arrivals:
-            if self.executor.history is not None:
-                self.executor.history.record_arrival(
-                    self.execution_id,
-                    {
-                        "key": arrival.key,
-                        "kind": arrival.kind,
-                        "target": arrival.target,
-                        "slot": arrival.slot,
-                        "size": arrival.size,
-                        "value": arrival.value,
-                        "backpack": arrival.backpack,
-                        "context": arrival.context.to_json(),
-                        "source": arrival.source,
-                        "via": arrival.via,
-                    },
-                )
-            try:
-                release = self.joins.arrive(arrival)
-            except DuplicateArrival as exc:
-                self.fail(invocation, {"type": "JoinError", "message": str(exc), "traceback": ""})
-                continue
-            if release is not None:
-                self.enqueue(
-                    Invocation(
-                        self.new_id(),
-                        release.target,
-                        release.input,
-                        release.backpack,
-                        release.context,
-                        parent=invocation.id,
-                        via=arrival.via,
-                    )
-                )
-        if routing.failure is not None:
-            self.failures.append(routing.failure)
-            self.emit(
-                "execution_failing",
-                block=routing.failure["block"],
-                invocation_id=invocation.id,
-                error=routing.failure["error"],
-            )
-        if routing.final and routing.outcome.ok:
-            self.outputs.append(
-                {
-                    "block": invocation.block,
-                    "output": routing.outcome.output,
-                    "backpack": routing.outcome.backpack or {},
-                    "invocation_id": invocation.id,
-                    "place": tuple(f.index for f in invocation.context.frames),
-                    "seq": _creation_order(invocation.id),
-                }
-            )
-
-    def fail(self, invocation: Invocation, error: dict[str, Any]) -> None:
-        failure = {
-            "block": invocation.block,
-            "invocation": invocation.id,
-            "error": error,
-            "frames": [f.to_json() for f in invocation.context.frames],
-        }
-        self.failures.append(failure)
-        self.emit("execution_failing", block=invocation.block, invocation_id=invocation.id, error=error)
-
-    def record(self, invocation: Invocation, result: CallResult, routing: Routing, final: bool) -> None:
-        self.count += 1
-        outcome = routing.outcome
-        status = "succeeded" if outcome.ok else "failed"
-        duration_ms = max(0.0, (result.ended - result.started) * 1000)
-        self.emit(
-            "invocation_finished" if outcome.ok else "invocation_failed",
-            invocation_id=invocation.id,
-            block=invocation.block,
-            status=status,
-            duration_ms=round(duration_ms, 3),
-            output_preview=preview(outcome.output) if outcome.ok else "",
-            error=None if outcome.ok else outcome.error,
-            final=final,
-            attempt=invocation.attempt,
-            worker_replaced=result.worker_replaced,
-            place=[f.index for f in invocation.context.frames],
-        )
-        if self.executor.history is None:
-            return
-        self.executor.history.record_invocation(
-            InvocationRecord(
-                invocation.id,
-                self.execution_id,
-                next(self.seq),
-                invocation.block,
-                status,
-                invocation.attempt,
-                invocation.parent,
-                invocation.via,
-                invocation.context.to_json(),
-                invocation.input,
-                invocation.backpack,
-                outcome.output if outcome.ok else None,
-                (outcome.backpack if outcome.backpack is not None else invocation.backpack) if outcome.ok else None,
-                None if outcome.ok else outcome.error,
-                result.stdout,
-                result.stderr,
-                result.started,
-                result.ended,
-                final,
-            )
-        )
-
-    def join_errors(self) -> list[str]:
-        incomplete = [
-            {"key": state.key, "kind": state.kind, "target": state.target, "missing": state.missing()}
-            for state in self.joins.incomplete()
-        ]
-        return summary.join_error_messages(incomplete, self.failures, self.manifest.data)
-
-    def finish(self) -> ExecutionResult:
-        errors = summary.failure_messages(self.failures)
-        errors += self.join_errors()
-        if self.controls.cancelled:
-            status = "cancelled"
-        else:
-            status = "failed" if errors else "succeeded"
-        duration_ms = (time.time() - self.started) * 1000
-        outputs = summary.ordered_outputs(self.outputs, list(self.manifest.blocks))
-        if self.executor.history is not None:
-            self.executor.history.finish_execution(self.execution_id, status, outputs, errors)
-        self.emit(
-            "execution_finished",
-            status=status,
-            outputs=[{"block": o["block"], "output": o["output"]} for o in outputs],
-            errors=errors,
-            invocations=self.count,
-            duration_ms=round(duration_ms, 1),
-            replay_of=self.replay_of,
-        )
-        return ExecutionResult(self.execution_id, status, outputs, errors, self.count, duration_ms, self.replay_of)

@@ -7,12 +7,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from refinery_tui.local.executor import Event, ExecutionResult, Executor
+from refinery_tui.local.controller import ExecutionResult
+from refinery_tui.local.executor import Executor
 from refinery_tui.local.history import History
 from refinery_tui.local.workers import WorkerPool
 from refinery_tui.model.manifest import build_manifest
 from refinery_tui.model.project import Project
 from refinery_tui.model.validator import ValidationResult, validate_project
+from refinery_tui.runtime.events import Event
 
 
 class InvalidProject(Exception):

@@ -9,10 +9,21 @@ from pathlib import Path
 
 from watchfiles import Change, DefaultFilter, watch
 
-from refinery_tui.local.executor import Event, ExecutionResult
+from refinery_tui.local.controller import ExecutionResult
 from refinery_tui.local.history import compare_executions
 from refinery_tui.local.session import LocalSession
+from refinery_tui.model.graph import ProjectGraph
+from refinery_tui.model.project import Project
 from refinery_tui.model.schema import PROJECT_FILE
+from refinery_tui.runtime.events import (
+    Event,
+    FileChanged,
+    OutputsCompared,
+    ProjectInvalid,
+    ProjectReloaded,
+    WatchError,
+    Watching,
+)
 
 DEBOUNCE_MS = 30
 
@@ -29,6 +40,18 @@ class ProjectFilter(DefaultFilter):
         return super().__call__(change, path)
 
 
+def earliest_block(project: Project, blocks: list[str]) -> str:
+    """Of `blocks`, the one that runs first: the earliest in the tree's order."""
+    order: list[str] = []
+    stack = list(reversed(ProjectGraph(project).tree()))
+    while stack:
+        node = stack.pop()
+        if not node.link:
+            order.append(node.block)
+        stack.extend(reversed(node.children))
+    return min(blocks, key=lambda name: order.index(name) if name in order else len(order))
+
+
 class HotReloader:
     """Turns file changes into reloads and replays. `handle` does the work; `run` feeds it from watchfiles."""
 
@@ -42,20 +65,12 @@ class HotReloader:
         if any(p.name == PROJECT_FILE and p.parent == self.session.root for p in paths):
             validation = self.session.reload()
             if validation.ok:
-                self.emit(
-                    Event(
-                        "project_reloaded",
-                        {"blocks": len(validation.project.blocks), "warnings": len(validation.warnings)},
-                    )
-                )
+                self.emit(ProjectReloaded(len(validation.project.blocks), len(validation.warnings)))
             else:
                 self.emit(
-                    Event(
-                        "project_invalid",
-                        {
-                            "errors": [d.format() for d in validation.errors],
-                            "keeping": self.session.project.name if self.session.project else None,
-                        },
+                    ProjectInvalid(
+                        [d.format() for d in validation.errors],
+                        self.session.project.name if self.session.project else None,
                     )
                 )
         changed_blocks: list[str] = []
@@ -65,15 +80,10 @@ class HotReloader:
                     changed_blocks.append(block)
         if not changed_blocks:
             return results
-        block = self._earliest(changed_blocks)
+        block = earliest_block(self.session.project, changed_blocks)
         history = self.session.history
         base = history.last_execution_reaching(block) if history else None
-        self.emit(
-            Event(
-                "file_changed",
-                {"blocks": changed_blocks, "replay_from": block, "base_execution": base.id if base else None},
-            )
-        )
+        self.emit(FileChanged(changed_blocks, block, base.id if base else None))
         if base is None:
             latest = history.executions(limit=1) if history else []
             if latest and latest[0].replay_of is None and latest[0].entry in self.session.project.blocks:
@@ -83,26 +93,9 @@ class HotReloader:
         else:
             result = self.session.replay(block, base.id)
             comparison = compare_executions(history, base.id, result.execution_id)
-            self.emit(
-                Event(
-                    "outputs_compared", {"base_execution": base.id, "execution_id": result.execution_id, **comparison}
-                )
-            )
+            self.emit(OutputsCompared(result.execution_id, base.id, **comparison))
         results.append(result)
         return results
-
-    def _earliest(self, blocks: list[str]) -> str:
-        """The changed block that runs first: the earliest in the tree's order."""
-        from refinery_tui.model.graph import ProjectGraph
-
-        order: list[str] = []
-        stack = list(reversed(ProjectGraph(self.session.project).tree()))
-        while stack:
-            node = stack.pop()
-            if not node.link:
-                order.append(node.block)
-            stack.extend(reversed(node.children))
-        return min(blocks, key=lambda name: order.index(name) if name in order else len(order))
 
     def run(self, stop: threading.Event) -> None:
         """Watch until `stop` is set. Announces `watching` once the watcher is really in place."""
@@ -118,10 +111,10 @@ class HotReloader:
         ):
             if not announced:
                 announced = True
-                self.emit(Event("watching", {"root": str(self.session.root)}))
+                self.emit(Watching(str(self.session.root)))
             paths = [Path(path) for change, path in changes if change != Change.deleted]
             if paths:
                 try:
                     self.handle(paths)
                 except Exception as exc:  # noqa: BLE001 - a failed re-run is reported, the watcher goes on
-                    self.emit(Event("watch_error", {"message": f"{type(exc).__name__}: {exc}"}))
+                    self.emit(WatchError(f"{type(exc).__name__}: {exc}"))

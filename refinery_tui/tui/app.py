@@ -23,8 +23,6 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import DataTable, Footer, Header, Static, TabbedContent, TabPane, Tree
 from textual.worker import Worker, WorkerState
 
-from refinery_tui import saved_inputs
-from refinery_tui.local.executor import Event
 from refinery_tui.local.session import InvalidProject, LocalSession
 from refinery_tui.model import schema
 from refinery_tui.model.diagnostics import Diagnostic
@@ -33,7 +31,6 @@ from refinery_tui.model.validator import ValidationResult, validate_project
 from refinery_tui.model.writer import save_project
 from refinery_tui.tui import keymap
 from refinery_tui.tui.block_tree import BlockTree
-from refinery_tui.tui.cloud_view import show_cloud_run
 from refinery_tui.tui.deploy_pane import DeployPane
 from refinery_tui.tui.editor import CodeEditor, EditorPane
 from refinery_tui.tui.invoke_pane import InvokePane, invoke_commands
@@ -43,19 +40,15 @@ from refinery_tui.tui.messages import (
     CloudExecutionSelected,
     CloudExecutionStarted,
     CloudExecutionUpdated,
-    Compared,
     FileSaved,
     FilesChanged,
     OpenFile,
-    RunEventsReady,
-    RunFinished,
+    ProblemsWanted,
     Validated,
 )
 from refinery_tui.tui.modals import Ask, Choose, Confirm, ShowText
 from refinery_tui.tui.problems import ProblemsPane
-from refinery_tui.tui.run_pane import RunPane, compact_json, output_preview
-
-EVENTS_PER_SLICE = 400
+from refinery_tui.tui.run_pane import RunPane
 
 
 class WorkbenchApp(App):
@@ -109,31 +102,20 @@ the focused pane; `escape` backs out; `q` quits (asking first when edits are uns
         self.watch_files = watch
         self.session: LocalSession | None = None
         self.validation: ValidationResult | None = None
-        self.auto_rerun = True
-        self.running = False
-        self.paused_invocation: str | None = None
-        self.paused_input_text: str | None = None
-        self.last_execution: str | None = None
-        self.last_finished: str | None = None
-        self.user_input: str | None = None
-        self.changed_blocks: set[str] = set()
-        self.breakpoints: set[str] = set()
         self._stop_watching = threading.Event()
-        self._events: list[Event] = []
-        self._events_lock = threading.Lock()
-        self._flush_pending = False
         self.select_after_reload: str | None = None
 
     # layout
 
     def compose(self) -> ComposeResult:
         yield Header()
+        tree = BlockTree(id="tree")
         with Horizontal(id="main"):
-            yield BlockTree(id="tree")
+            yield tree
             yield EditorPane(id="editor")
         with TabbedContent(id="bottom"):
             with TabPane("Run", id="tab-run"):
-                yield RunPane(id="run")
+                yield RunPane(self.root, tree, id="run")
             with TabPane("Deploy", id="tab-deploy"):
                 yield DeployPane(self.root, id="deploy")
             with TabPane("Invoke", id="tab-invoke"):
@@ -149,7 +131,7 @@ the focused pane; `escape` backs out; `q` quits (asking first when edits are uns
         keymap.apply(self)
         self.query_one(BlockTree).focus()
         self.open_session()
-        self.load_saved_input()
+        self.run_pane.load_saved_input()
         if self.watch_files:
             self.watch_project()
         # What start-up made (Textual's objects, the project) lives as long as the app: freezing it keeps Python's
@@ -161,8 +143,6 @@ the focused pane; `escape` backs out; `q` quits (asking first when edits are uns
     def on_unmount(self) -> None:
         self._stop_watching.set()
         if self.session is not None:
-            if self.running:
-                self.session.executor.cancel()
             self.session.close()
 
     @property
@@ -191,45 +171,13 @@ the focused pane; `escape` backs out; `q` quits (asking first when edits are uns
 
     def open_session(self) -> None:
         try:
-            self.session = LocalSession(self.root, on_event=self._post_event)
+            self.session = LocalSession(self.root, on_event=self.run_pane.controller.post_event)
             self.validation = self.session.last_validation
         except InvalidProject as exc:
             self.session = None
             self.validation = exc.result
+        self.run_pane.use_session(self.session)
         self.show_validation(self.validation)
-
-    def _post_event(self, event: Event) -> None:
-        """Called on worker threads: queue the event, and ask for a flush only when none is pending, so that a
-        burst of events (a 10,000-item fan-out) reaches the UI in a few batches, not one message each."""
-        with self._events_lock:
-            self._events.append(event)
-            if self._flush_pending:
-                return
-            self._flush_pending = True
-        self.post_message(RunEventsReady())
-
-    def on_run_events_ready(self, message: RunEventsReady) -> None:
-        """Apply a slice of the waiting events (then let key presses in before the next slice). Within a slice,
-        only each invocation's latest state reaches the table, and each block's latest state the tree."""
-        with self._events_lock:
-            events, self._events = self._events[:EVENTS_PER_SLICE], self._events[EVENTS_PER_SLICE:]
-            more = bool(self._events)
-            self._flush_pending = more
-        row_kinds = (
-            "invocation_queued",
-            "invocation_started",
-            "invocation_finished",
-            "invocation_failed",
-            "invocation_cancelled",
-        )
-        last = {event.data["invocation_id"]: index for index, event in enumerate(events) if event.kind in row_kinds}
-        with self.batch_update():
-            for index, event in enumerate(events):
-                if event.kind in row_kinds and last[event.data["invocation_id"]] != index:
-                    continue  # a later event of the same invocation in this slice says more
-                self.apply_run_event(event)
-        if more:
-            self.post_message(RunEventsReady())
 
     def show_validation(self, result: ValidationResult) -> None:
         self.validation = result
@@ -299,8 +247,7 @@ the focused pane; `escape` backs out; `q` quits (asking first when edits are uns
                 rerun_blocks += self.session.blocks_using(path)
         if rerun_blocks:
             self.revalidate()
-            if self.auto_rerun:
-                self.replay_after_save(rerun_blocks)
+            self.run_pane.controller.replay_after_save(rerun_blocks)
 
     def resolve_conflict(self, editor: CodeEditor) -> None:
         def chosen(choice: str | None) -> None:
@@ -357,10 +304,10 @@ the focused pane; `escape` backs out; `q` quits (asking first when edits are uns
         self.revalidate()
         if path.suffix == ".py":
             self.check_python(path)
-        if self.session is not None and self.auto_rerun:
+        if self.session is not None:
             blocks = self.session.blocks_using(path)
             if blocks:
-                self.replay_after_save(blocks)
+                self.run_pane.controller.replay_after_save(blocks)
 
     def check_python(self, path: Path) -> None:
         from refinery_tui.model.code_check import check_python
@@ -369,297 +316,57 @@ the focused pane; `escape` backs out; `q` quits (asking first when edits are uns
         if problems and problems[0].message.startswith("Python syntax error"):
             self.notify(f"{path.name}:{problems[0].line}: {problems[0].message}", severity="error")
 
-    # runs
-
-    def _require_session(self) -> bool:
-        if self.session is None:
-            self.notify("the project has errors: see Problems", severity="error")
-            self.query_one("#bottom", TabbedContent).active = "tab-problems"
-            return False
-        return True
+    # runs: the Run pane owns them; the keys work everywhere, so they are the app's and forward to it
 
     def action_run_start(self) -> None:
-        self.start_run(step=False)
+        self.run_pane.controller.start(step=False)
 
     def action_run_step(self) -> None:
-        self._advance(step=True)
+        self.run_pane.controller.advance(step=True)
 
     def action_run_continue(self) -> None:
-        self._advance(step=False)
-
-    def _advance(self, step: bool) -> None:
-        """Step or continue a paused run (with the edited input, if any); with no run, start one."""
-        if not (self.running and self.session is not None):
-            self.start_run(step=step)
-            return
-        self.apply_edited_input()
-        (self.session.executor.step if step else self.session.executor.resume)()
+        self.run_pane.controller.advance(step=False)
 
     def action_run_pause(self) -> None:
-        if self.running and self.session is not None:
-            self.session.executor.pause()
+        self.run_pane.controller.pause()
 
     def action_run_cancel(self) -> None:
-        if self.running and self.session is not None:
-            self.session.executor.cancel()
-
-    def apply_edited_input(self) -> None:
-        if self.paused_invocation is None or self.paused_input_text is None:
-            return
-        try:
-            value = self.run_pane.input_value()
-        except ValueError as exc:
-            self.notify(str(exc), severity="error")
-            return
-        if compact_json(value) != self.paused_input_text:
-            self.session.executor.edit_input(self.paused_invocation, value)
-
-    def load_saved_input(self) -> None:
-        """The input box starts with the last input given to the entry block (here or by an invoke), the last
-        input run, or the project's own `input.json` example."""
-        value = saved_inputs.recall(self.root, self.entry_block())
-        if value is not None:
-            self.run_pane.set_input(value)
-
-    def entry_block(self) -> str | None:
-        """The block a run starts at (the first entry block)."""
-        manifest = getattr(self.session.executor, "manifest", None) if self.session is not None else None
-        entries = (manifest.data.get("entries") or list(manifest.blocks)) if manifest is not None else []
-        return entries[0] if entries else None
-
-    def saved_inputs(self) -> dict[str, Path]:
-        """Named inputs kept with the project: `input.json` and `inputs/NAME.json`."""
-        found = {}
-        if (self.root / "input.json").is_file():
-            found["input"] = self.root / "input.json"
-        for path in sorted((self.root / "inputs").glob("*.json")):
-            found[path.stem] = path
-        return found
-
-    def action_save_input_as(self) -> None:
-        try:
-            value = self.run_pane.input_value()
-        except ValueError as exc:
-            self.notify(str(exc), severity="error")
-            return
-
-        def named(name: str | None) -> None:
-            import json
-
-            from refinery_tui.model.files import atomic_write_text
-
-            slug = schema.slugify(name or "", 40, fallback="")
-            if not slug:
-                return
-            atomic_write_text(self.root / "inputs" / f"{slug}.json", json.dumps(value, indent=2) + "\n")
-            self.notify(f"saved the input as inputs/{slug}.json")
-
-        self.push_screen(Ask("Save the input as (a name; it goes to inputs/NAME.json):"), named)
-
-    def action_load_input(self) -> None:
-        import json
-
-        inputs = list(self.saved_inputs().items())[:9]
-        if not inputs:
-            self.notify("no saved inputs yet: `Input: Save as` keeps the current one")
-            return
-
-        def chosen(name: str | None) -> None:
-            path = dict(inputs).get(name or "")
-            if path is None:
-                return
-            try:
-                self.run_pane.set_input(json.loads(path.read_text(encoding="utf-8")))
-            except (OSError, ValueError) as exc:
-                self.notify(f"{path.name}: {exc}", severity="error")
-
-        self.push_screen(
-            Choose("Load which input?", [(name, str(index + 1), name) for index, (name, _) in enumerate(inputs)]),
-            chosen,
-        )
-
-    def save_input(self, value) -> None:
-        """Keep the input for the entry block (and as `.refinery/last-input.json`), shared with the Invoke pane."""
-        import json
-
-        from refinery_tui.model.files import atomic_write_text
-
-        block = self.entry_block()
-        try:
-            if block is not None:
-                saved_inputs.remember(self.root, block, value)
-            else:
-                atomic_write_text(self.root / ".refinery" / "last-input.json", json.dumps(value, indent=2))
-        except (OSError, TypeError, ValueError):
-            pass
-
-    def start_run(self, step: bool) -> None:
-        if not self._require_session() or self.running:
-            return
-        try:
-            value = self.run_pane.input_value()
-        except ValueError as exc:
-            self.notify(str(exc), severity="error")
-            return
-        self.save_input(value)
-        if self.validation is not None and not self.validation.ok:
-            self.notify("project.yaml has errors: running the last valid version (see Problems)", severity="warning")
-        self.before_run()
-        self.execute(lambda session: session.run(value, step=step))
-
-    def replay_after_save(self, blocks: list[str]) -> None:
-        if self.running or self.session is None or self.last_execution is None:
-            return
-        from refinery_tui.local.watcher import HotReloader
-
-        block = HotReloader(self.session, lambda event: None)._earliest(blocks)
-        if self.session.history.last_execution_reaching(block) is None:
-            return  # a new block no run has reached: nothing to re-run yet
-        self.before_run()
-        self.run_pane.set_status(f"re-running from '{block}' after the save…", "yellow")
-        self.execute(lambda session: session.replay(block))
+        self.run_pane.controller.cancel()
 
     def action_replay_selected(self) -> None:
-        if not self._require_session() or self.running:
-            return
-        table = self.run_pane.table
-        if table.row_count == 0 or self.last_execution is None:
-            return
-        row_key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
-        record = next((r for r in self.session.history.invocations(self.last_execution) if r.id == row_key), None)
-        if record is None:
-            return
-        base = self.last_execution
-        self.before_run()
-        self.execute(lambda session: session.replay(record.block, base))
+        self.run_pane.action_replay_selected()
 
-    def before_run(self) -> None:
-        self.running = True
-        self.user_input = self.query_one("#run-input").text
-        self.changed_blocks = set()
-        self.session.executor.set_breakpoints(self.breakpoints)
-        self.block_tree.set_states({})
-        self.run_pane.clear()
-        self.run_pane.set_status("running…", "yellow")
+    def action_toggle_history(self) -> None:
+        self.run_pane.action_toggle_history()
 
-    @work(thread=True, exclusive=True, group="run", exit_on_error=False)
-    def execute(self, start) -> None:
-        try:
-            result = start(self.session)
-        except KeyError as exc:
-            self.post_message(RunFinished(None, str(exc.args[0])))
-            return
-        self.post_message(RunFinished(result))
+    def action_toggle_auto_rerun(self) -> None:
+        self.run_pane.controller.toggle_auto_rerun()
 
-    def apply_run_event(self, event: Event) -> None:
-        data = event.data
-        pane = self.run_pane
-        if event.kind == "execution_started":
-            self.last_execution = data["execution_id"]
-        elif event.kind == "invocation_queued":
-            self.block_tree.set_state(data["block"], "queued")
-            pane.upsert(data["invocation_id"], _place(data), "queued", block=data["block"])
-        elif event.kind == "invocation_started":
-            self.block_tree.set_state(data["block"], "running")
-            pane.upsert(data["invocation_id"], _place(data), "running", block=data["block"])
-        elif event.kind in ("invocation_finished", "invocation_failed"):
-            self.block_tree.set_state(data["block"], data["status"])
-            output = (
-                data["output_preview"]
-                if data["status"] == "succeeded"
-                else f"{(data.get('error') or {}).get('type')}: {(data.get('error') or {}).get('message')}"
-            )
-            pane.upsert(
-                data["invocation_id"], _place(data), data["status"], data["duration_ms"], output, block=data["block"]
-            )
-        elif event.kind == "invocation_cancelled":
-            pane.upsert(data["invocation_id"], _place(data), "cancelled", block=data["block"])
-        elif event.kind == "paused":
-            self.paused_invocation = data["invocation_id"]
-            self.block_tree.set_state(data["block"], "paused")
-            self.block_tree.select_block(data["block"])
-            pane.upsert(data["invocation_id"], data["block"], "paused")
-            reason = "breakpoint" if data["reason"] == "breakpoint" else "step"
-            pane.set_status(f"⏸ paused ({reason}) before '{data['block']}' · s step · c continue · x cancel", "yellow")
-            record_input = self.pending_input(data["invocation_id"])
-            if record_input is not None:
-                pane.set_input(record_input)
-                self.paused_input_text = compact_json(record_input)
-        elif event.kind == "resumed":
-            pane.set_status("running…", "yellow")
-        elif event.kind == "outputs_compared":
-            self.changed_blocks = set(data["changed"])
+    def action_toggle_breakpoint(self) -> None:
+        self.run_pane.controller.toggle_breakpoint(self.block_tree.selected_block)
 
-    def pending_input(self, invocation_id: str):
-        executor = self.session.executor if self.session else None
-        run = getattr(executor, "current_run", None)
-        if run is None:
-            return None
-        for invocation in list(run.pending):
-            if invocation.id == invocation_id:
-                return invocation.input
-        return None
+    def action_focus_input(self) -> None:
+        self.run_pane.focus_input()
 
-    def on_run_finished(self, message: RunFinished) -> None:
-        self.running = False
-        pane = self.run_pane
-        if self.paused_input_text is not None and self.user_input is not None:
-            pane.query_one("#run-input").load_text(self.user_input)  # stepping showed pending inputs there
-        self.paused_invocation = None
-        self.paused_input_text = None
-        if message.result is None:
-            pane.set_status(f"✗ {message.error}", "red")
-            self.notify(message.error or "the run did not start", severity="error")
-            return
-        result = message.result
-        self.show_current_invocation()
-        if result.replay_of is None and self.project is not None:
-            ran = set(self.block_tree.states)
-            self.block_tree.set_states(
-                {**{name: "skipped" for name in self.project.blocks if name not in ran}, **self.block_tree.states}
-            )
-        style = {"succeeded": "green", "failed": "bold red", "cancelled": "dim"}.get(result.status, "")
-        errors = f" · {result.errors[0]}" if result.errors else ""
-        replay = " (re-run)" if result.replay_of else ""
-        pane.set_status(
-            f"{'✓' if result.status == 'succeeded' else '✗'} {result.status}{replay} · "
-            f"{result.invocations} invocations in {result.duration_ms:.0f} ms{errors}",
-            style,
-        )
-        self.compare_with_previous(result)
+    def action_save_input_as(self) -> None:
+        self.run_pane.input_box.save_as()
 
-    def compare_with_previous(self, result) -> None:
-        """Mark the blocks whose outputs differ from the run this one follows (Δ in the table and status)."""
-        base = result.replay_of or self.last_finished
-        self.last_finished = result.execution_id
-        if base is not None:
-            self.compare_runs(base, result.execution_id)
+    def action_load_input(self) -> None:
+        self.run_pane.input_box.load()
 
-    @work(thread=True, group="compare", exit_on_error=False)
-    def compare_runs(self, base: str, execution_id: str) -> None:
-        from refinery_tui.local.history import compare_executions
+    def on_problems_wanted(self, message: ProblemsWanted) -> None:
+        self.query_one("#bottom", TabbedContent).active = "tab-problems"
 
-        history = self.session.history
-        changed = set(compare_executions(history, base, execution_id)["changed"])
-        records = [r for r in history.invocations(execution_id) if r.block in changed]
-        self.post_message(Compared(execution_id, changed, records))
+    @on(CloudExecutionStarted)
+    @on(CloudExecutionUpdated)
+    @on(CloudExecutionFinished)
+    def show_deployed_execution(self, message) -> None:
+        """The execution the Invoke pane follows shows in the Run pane (unless a local run is under way)."""
+        self.run_pane.show_deployed(message)
 
-    def on_compared(self, message: Compared) -> None:
-        if message.execution_id != self.last_finished:
-            return
-        self.changed_blocks |= message.changed
-        for record in message.records:
-            if record.id not in self.run_pane.table.rows:
-                continue
-            output = _record_output(record)
-            place = record.block + "".join(f"[{f[1]}]" for f in record.context.get("frames", []))
-            self.run_pane.upsert(record.id, place, record.status, record.duration_ms, output, True, record.block)
-        if message.changed:
-            status = str(self.run_pane.query_one("#run-status").render())
-            self.run_pane.set_status(
-                status.replace(" · ", f" · Δ {', '.join(sorted(message.changed))} · ", 1),
-                "green" if status.startswith("✓") else "red",
-            )
+    def on_cloud_execution_selected(self, message: CloudExecutionSelected) -> None:
+        if self.run_pane.show_deployed(message):
+            self.action_focus_pane("run")
 
     @on(DataTable.RowHighlighted, "#problems")
     def show_problem(self, event: DataTable.RowHighlighted) -> None:
@@ -672,64 +379,6 @@ the focused pane; `escape` backs out; `q` quits (asking first when edits are uns
         if diagnostic.hint:
             text += f"\nhint: {diagnostic.hint}"
         self.query_one("#problem-detail", Static).update(Text(text))
-
-    @on(DataTable.RowHighlighted, "#invocations")
-    def show_invocation(self, event: DataTable.RowHighlighted) -> None:
-        if event.row_key is not None:
-            self.show_details_of(event.row_key.value)
-
-    def show_details_of(self, invocation_id: str | None) -> None:
-        if self.run_pane.show_cloud_detail(invocation_id):
-            return
-        if self.session is None or invocation_id is None or invocation_id.startswith("more:"):
-            return
-        record = self.session.history.invocation(invocation_id)
-        if record is not None:
-            self.run_pane.show_detail(record)
-
-    def show_current_invocation(self) -> None:
-        table = self.run_pane.table
-        if table.row_count:
-            self.show_details_of(table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value)
-
-    def action_toggle_history(self) -> None:
-        if self.session is None:
-            return
-        self.run_pane.show_history(self.session.history.executions(100))
-        self.run_pane.toggle_history()
-
-    @on(DataTable.RowSelected, "#executions")
-    def open_execution(self, event: DataTable.RowSelected) -> None:
-        execution_id = event.row_key.value
-        records = self.session.history.invocations(execution_id)
-        self.last_execution = execution_id
-        self.run_pane.toggle_history()
-        self.run_pane.clear()
-        states: dict[str, str] = {}
-        for record in records:
-            states[record.block] = record.status if states.get(record.block) != "failed" else "failed"
-            self.run_pane.upsert(record.id, record.block, record.status, record.duration_ms, _record_output(record))
-        self.block_tree.set_states(states)
-        execution = self.session.history.execution(execution_id)
-        self.run_pane.set_status(f"execution {execution_id}: {execution.status} (from history)")
-
-    def action_toggle_auto_rerun(self) -> None:
-        self.auto_rerun = not self.auto_rerun
-        self.notify(f"auto re-run on save: {'on' if self.auto_rerun else 'off'}")
-
-    def action_toggle_breakpoint(self) -> None:
-        block = self.block_tree.selected_block
-        if block is None:
-            return
-        self.breakpoints ^= {block}
-        self.block_tree.set_breakpoints(self.breakpoints)
-        if self.session is not None:
-            self.session.executor.set_breakpoints(self.breakpoints)
-
-    def action_focus_input(self) -> None:
-        box = self.query_one("#run-input")
-        box.focus()
-        box.select_all()  # typing replaces the input
 
     # structure edits (validated by the model; written by the writer, comments kept)
 
@@ -954,37 +603,6 @@ the focused pane; `escape` backs out; `q` quits (asking first when edits are uns
             lines.append(f"- failures go to the global handler `{project.on_exception}`")
         self.push_screen(ShowText("\n".join(lines)))
 
-    # cloud executions: the one the Invoke pane follows (or opens) shows in the tree and the Run pane
-
-    def on_cloud_execution_started(self, message: CloudExecutionStarted) -> None:
-        from refinery_tui.cloud.rebuild import CloudRun
-
-        if message.started.execution_id and not self.running:
-            show_cloud_run(self, CloudRun(message.started.execution_id), stage=message.target.stage, fresh=True)
-
-    def _showing(self, execution_id: str) -> bool:
-        run = self.run_pane.cloud_run
-        return not self.running and run is not None and run.execution_id == execution_id
-
-    def on_cloud_execution_updated(self, message: CloudExecutionUpdated) -> None:
-        if self._showing(message.run.execution_id):
-            show_cloud_run(self, message.run)
-
-    def on_cloud_execution_finished(self, message: CloudExecutionFinished) -> None:
-        if message.run is not None and self._showing(message.execution_id):
-            show_cloud_run(self, message.run, message.execution)
-
-    def on_cloud_execution_selected(self, message: CloudExecutionSelected) -> None:
-        if self.running:
-            self.notify("a local run is in progress: the Run pane shows it (x cancels it)", severity="warning")
-            return
-        show_cloud_run(self, message.run, message.execution, message.stage, fresh=True)
-        self.action_focus_pane("run")
-        table = self.run_pane.table
-        if message.invocation_id in table.rows:
-            table.move_cursor(row=table.get_row_index(message.invocation_id))
-        self.show_current_invocation()
-
     # keys, help, palette, quitting
 
     def action_help(self) -> None:
@@ -1074,8 +692,7 @@ the focused pane; `escape` backs out; `q` quits (asking first when edits are uns
         self.push_screen(Confirm(f"Quit and lose the unsaved edits in {', '.join(dirty)}?"), confirmed)
 
     def leave(self) -> None:
-        if self.running and self.session is not None:
-            self.session.executor.cancel()  # a paused run would otherwise keep its worker waiting
+        self.run_pane.controller.cancel()  # a paused run would otherwise keep its worker waiting
         self.exit()
 
     async def action_external_editor(self) -> None:
@@ -1170,26 +787,12 @@ the focused pane; `escape` backs out; `q` quits (asking first when edits are uns
                 severity="error",
                 timeout=10,
             )
-            if event.worker.group == "run":
-                self.running = False
-                self.run_pane.set_status(f"✗ the run stopped: {error}", "red")
 
 
 def _parse_transition(answer: str) -> tuple[str, str, str | None]:
     """`TARGET [TYPE [EXPRESSION]]` → (target, type, expression); the type defaults to then."""
     parts = answer.split(maxsplit=2)
     return parts[0], parts[1] if len(parts) > 1 else "then", parts[2] if len(parts) > 2 else None
-
-
-def _record_output(record) -> str:
-    """A recorded invocation's output preview, or its error."""
-    if record.status == "succeeded":
-        return output_preview(record.output)
-    return f"{(record.error or {}).get('type')}: {(record.error or {}).get('message')}"
-
-
-def _place(data: dict) -> str:
-    return data["block"] + "".join(f"[{index}]" for index in data.get("place", []))
 
 
 def _template(language: str) -> str:

@@ -4,7 +4,6 @@ then follow it live: its invocations as the logs tell them, then its outcome fro
 from __future__ import annotations
 
 import threading
-import time
 from pathlib import Path
 from typing import Any
 
@@ -13,23 +12,23 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
-from textual.widgets import DataTable, OptionList, Select, Static, TextArea
-from textual.widgets.option_list import Option
+from textual.widgets import Select, Static, TextArea
 from textual.worker import Worker, WorkerState
 
 from refinery_tui import saved_inputs
-from refinery_tui.tui.block_tree import STATE_MARKS, STATE_STYLES
 from refinery_tui.tui.deploy_target import TARGET_FILE, load_target
+from refinery_tui.tui.invoke_driver import InvokeDriver, call_listener
 from refinery_tui.tui.invoke_job import (
     InvokeJob,
     InvokeRequest,
     ReopenJob,
+    entry_blocks,
     hows_for,
     parse_input,
     readable,
     recent_executions,
 )
+from refinery_tui.tui.invoke_view import InvokeTable, PickExecution, outcome_lines, reply_line, reply_style
 from refinery_tui.tui.messages import (
     CloudExecutionFinished,
     CloudExecutionSelected,
@@ -39,52 +38,13 @@ from refinery_tui.tui.messages import (
     InvokeFailed,
     RecentExecutionsLoaded,
 )
-from refinery_tui.tui.run_pane import compact_json, output_preview
+from refinery_tui.tui.run_view import compact_json
 
 NO_TARGET = (
     "no deploy target yet: choose one in the Deploy pane (5, then t: the sandbox, a profile or an "
     "endpoint, and the stage), p plans (which saves it), a deploys; the Invoke pane uses that target"
 )
-MAX_ROWS = 1_000
-"""Invocations listed in the pane; the Run pane (`o`) shows them all."""
 IDLE = "r/Enter invokes · s sync · b block · h how · i input · o open in Run · f1 help"
-
-
-class InvokeDriver:
-    """What the invoke worker calls on its thread: each method only posts a message."""
-
-    def __init__(self, pane: InvokePane) -> None:
-        self.pane = pane
-
-    def started(self, started: Any, target: Any, sync: bool) -> None:
-        self.pane.post_message(CloudExecutionStarted(started, target, sync))
-
-    def updated(self, run: Any) -> None:
-        self.pane.post_message(CloudExecutionUpdated(run))
-
-    def finished(self, execution_id: str, run: Any, execution: Any, error: str | None, note: str | None) -> None:
-        self.pane.post_message(CloudExecutionFinished(execution_id, run, execution, error, note))
-
-    def failed(self, error: str) -> None:
-        self.pane.post_message(InvokeFailed(error))
-
-
-def status_cell(status: str) -> Text:
-    return Text(f"{STATE_MARKS.get(status, '·')} {status}", style=STATE_STYLES.get(status, ""))
-
-
-def invocation_cells(invocation: Any) -> list[Any]:
-    """block[place], status, ms, output preview (or the error) of a CloudInvocation."""
-    label = invocation.block + "".join(f"[{index}]" for index in invocation.place)
-    ms = "" if invocation.duration_ms is None else f"{invocation.duration_ms:.0f}"
-    if invocation.status == "failed":
-        error = invocation.error or {}
-        shown = f"{error.get('type', 'Error')}: {error.get('message', '')}"
-    elif invocation.status == "succeeded":
-        shown = output_preview(invocation.output)
-    else:
-        shown = ""
-    return [label, status_cell(invocation.status), ms, shown]
 
 
 class InvokePane(Vertical, can_focus=True):
@@ -144,7 +104,6 @@ pane saved (its top line; `p` there plans and saves them); the line at the top r
         self.execution = None  # its CloudExecution, once it ended
         self.stage = ""
         self.reply: dict[str, Any] | None = None  # the API's reply to the last invoke through a route
-        self.shown: dict[str, tuple[str, float | None]] = {}  # invocation id → (status, ms) in the table
         self._stop: threading.Event | None = None
 
     def compose(self) -> ComposeResult:
@@ -158,11 +117,7 @@ pane saved (its top line; `p` there plans and saves them); the line at the top r
             yield TextArea(
                 "{}", language="json", id="invoke-input", show_line_numbers=False, compact=True, tab_behavior="focus"
             )
-            table = DataTable(id="invoke-invocations", cursor_type="row", zebra_stripes=True)
-            table.can_focus = False  # the pane takes the keys (Enter invokes); `o` opens a row in the Run pane
-            for label, width in (("block", 16), ("status", 11), ("ms", 5), ("output", None)):
-                table.add_column(label, width=width)
-            yield table
+            yield InvokeTable(id="invoke-invocations")
         yield Static("", id="invoke-result")
 
     def on_mount(self) -> None:
@@ -182,8 +137,8 @@ pane saved (its top line; `p` there plans and saves them); the line at the top r
     # widgets
 
     @property
-    def table(self) -> DataTable:
-        return self.query_one("#invoke-invocations", DataTable)
+    def table(self) -> InvokeTable:
+        return self.query_one("#invoke-invocations", InvokeTable)
 
     @property
     def input_box(self) -> TextArea:
@@ -220,21 +175,7 @@ pane saved (its top line; `p` there plans and saves them); the line at the top r
 
     @work(thread=True, exclusive=True, group="invoke-entries", exit_on_error=False)
     def load_entries(self) -> None:
-        from refinery_tui.cloud.invoker import entry_points
-        from refinery_tui.model import ProjectNotFound, validate_project
-        from refinery_tui.model.manifest import build_manifest
-
-        try:
-            result = validate_project(self.root)
-        except ProjectNotFound as exc:
-            self.post_message(InvokeEntriesLoaded({}, str(exc)))
-            return
-        if result.project is None:
-            self.post_message(InvokeEntriesLoaded({}, "the project has errors: see Problems"))
-            return
-        manifest = build_manifest(result.project)
-        entries = {name: manifest["blocks"][name] for name in entry_points(manifest)}
-        self.post_message(InvokeEntriesLoaded(entries))
+        self.post_message(InvokeEntriesLoaded(*entry_blocks(self.root)))
 
     def on_invoke_entries_loaded(self, message: InvokeEntriesLoaded) -> None:
         message.stop()
@@ -333,9 +274,7 @@ pane saved (its top line; `p` there plans and saves them); the line at the top r
                 severity="warning",
             )
             return
-        table = self.table
-        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value if table.row_count else None
-        self.post_message(CloudExecutionSelected(self.run, self.execution, self.stage, key))
+        self.post_message(CloudExecutionSelected(self.run, self.execution, self.stage, self.table.current_key))
 
     # invoking
 
@@ -368,23 +307,8 @@ pane saved (its top line; `p` there plans and saves them); the line at the top r
         mode = "sync" if self.sync and self.how == "invoke" else ("async" if self.how == "invoke" else self.how)
         self.set_status(f"starting '{self.block}' ({mode}) on stage {target.stage} · {target.describe()}…", "yellow")
         request = InvokeRequest(self.root, target, self.block, self.how, value, self.sync and self.how == "invoke")
-        self.invoke_worker(request, self._stop, self._call_listener())
+        self.invoke_worker(request, self._stop, call_listener(self.app))
         self.focus()
-
-    def _call_listener(self):
-        """The Deploy pane's AWS command log gets the calls that start executions (not the polling)."""
-        from refinery_tui.tui.deploy_pane import DeployPane
-
-        panes = self.app.query(DeployPane)
-        if not panes:
-            return None
-        calls = panes.first().driver.calls
-
-        def record(call: Any) -> None:
-            if call.service not in ("logs", "dynamodb", "sts"):
-                calls.add(call)
-
-        return record
 
     @work(thread=True, group="invoke", exit_on_error=False)
     def invoke_worker(self, request: InvokeRequest, stop: threading.Event, on_call) -> None:
@@ -413,7 +337,7 @@ pane saved (its top line; `p` there plans and saves them); the line at the top r
             message.stop()  # a line of an execution no longer followed
             return
         self.run = message.run
-        self.show_run(message.run)
+        self.table.show_run(message.run)
         self.set_status(
             f"▶ execution {self.execution_id}: running · {len(message.run.invocations)} "
             "invocation(s) so far · x stops following",
@@ -427,7 +351,7 @@ pane saved (its top line; `p` there plans and saves them); the line at the top r
         self.following = False
         if message.run is not None:
             self.run = message.run
-            self.show_run(message.run)
+            self.table.show_run(message.run)
         self.execution = message.execution
         if message.error:
             self.set_status(f"✗ {message.error}", "bold red")
@@ -446,32 +370,7 @@ pane saved (its top line; `p` there plans and saves them); the line at the top r
             f"{'✓' if ok else '✗'} {execution.status} · execution {execution.execution_id} · {count} invocations{took}",
             "green" if ok else "bold red",
         )
-        lines = [reply_line(self.reply)] if self.reply is not None else []
-        lines += [f"output {item['block']}: {compact_json(item['output'])}" for item in execution.outputs]
-        lines += [f"error: {error}" for error in execution.errors]
-        self.set_result(lines, "" if ok else "red")
-
-    def show_run(self, run: Any) -> None:
-        """Add or update the rows whose invocation changed; past MAX_ROWS, one row counts the rest."""
-        table = self.table
-        ordered = run.ordered()
-        for invocation in ordered[:MAX_ROWS]:
-            state = (invocation.status, invocation.duration_ms)
-            if self.shown.get(invocation.id) == state:
-                continue
-            self.shown[invocation.id] = state
-            cells = invocation_cells(invocation)
-            if invocation.id in table.rows:
-                for column, value in zip(table.columns, cells):
-                    table.update_cell(invocation.id, column, value)
-            else:
-                table.add_row(*cells, key=invocation.id)
-        if len(ordered) > MAX_ROWS:
-            cells = [f"… +{len(ordered) - MAX_ROWS}", "", "", "more invocations: o shows them all in the Run pane"]
-            if "more" in table.rows:
-                table.update_cell("more", table.ordered_columns[0].key, cells[0])
-            else:
-                table.add_row(*cells, key="more")
+        self.set_result(outcome_lines(self.reply, execution), "" if ok else "red")
 
     def action_recent(self) -> None:
         """Pick one of the stage's recent executions (status, start, duration) and follow it like a new one."""
@@ -515,8 +414,7 @@ pane saved (its top line; `p` there plans and saves them); the line at the top r
         self.starting, self.following = True, False
         self.execution_id, self.run, self.execution, self.stage = None, None, None, target.stage
         self.reply = None
-        self.table.clear()
-        self.shown = {}
+        self.table.reset()
         self.set_result([])
         return target
 
@@ -536,45 +434,6 @@ pane saved (its top line; `p` there plans and saves them); the line at the top r
             self.set_status(
                 f"✗ the invoke stopped: {type(event.worker.error).__name__}: {event.worker.error}", "bold red"
             )
-
-
-class PickExecution(ModalScreen[str]):
-    """The stage's recent executions, newest first: Enter follows one, Escape cancels."""
-
-    BINDINGS = [Binding("escape", "dismiss('')", "Cancel", id="modal.cancel")]
-
-    def __init__(self, executions: list[Any]) -> None:
-        super().__init__()
-        self.executions = executions
-
-    def compose(self) -> ComposeResult:
-        options = []
-        for execution in self.executions:
-            started = time.strftime("%H:%M:%S", time.localtime(execution.started)) if execution.started else "?"
-            duration = f"{execution.duration_ms:.0f} ms" if execution.duration_ms is not None else "running"
-            mark = STATE_MARKS.get(execution.status, "·")
-            options.append(
-                Option(
-                    f"{mark} {execution.execution_id}  {execution.status:<9} {started}  {duration}",
-                    id=execution.execution_id,
-                )
-            )
-        with Vertical(classes="dialog"):
-            yield Static("Recent executions (newest first) · Enter follows one · Escape cancels")
-            yield OptionList(*options, id="recent-executions")
-
-    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
-        self.dismiss(event.option.id or "")
-
-
-def reply_line(reply: dict[str, Any]) -> str:
-    """`reply 200: {...}`: the API's status and body."""
-    body = reply.get("body")
-    return f"reply {reply.get('statusCode')}: {body if isinstance(body, str) else compact_json(body)}"
-
-
-def reply_style(reply: dict[str, Any]) -> str:
-    return "green" if 200 <= int(reply.get("statusCode") or 0) < 400 else "bold red"
 
 
 def invoke_commands(app: Any) -> list[tuple[str, str, Any]]:

@@ -8,25 +8,22 @@ from typing import Any
 
 from textual.message import Message
 
-from refinery_tui.local.executor import Event, ExecutionResult
+from refinery_tui.local.controller import ExecutionResult
 from refinery_tui.model.validator import ValidationResult
 
 
-@dataclass
-class RunEvent(Message):
-    """An event from the executor (invocation started, finished, paused, ...), posted from a worker thread."""
-
-    event: Event
-
-
-class RunEventsReady(Message):
-    """Executor events are waiting in the app's queue (posted once per batch)."""
+class RunEventsReady(Message, bubble=False):
+    """Executor events are waiting in the Run pane's queue (posted once per batch)."""
 
 
 @dataclass
-class RunFinished(Message):
+class RunFinished(Message, bubble=False):
     result: ExecutionResult | None
     error: str | None = None
+
+
+class ProblemsWanted(Message):
+    """A run could not start because the project has errors: show the Problems pane."""
 
 
 @dataclass
@@ -65,7 +62,7 @@ class InvocationChosen(Message):
 
 
 @dataclass
-class Compared(Message):
+class Compared(Message, bubble=False):
     """Which blocks' outputs changed from the run an execution follows."""
 
     execution_id: str

@@ -1,34 +1,32 @@
-"""The Run pane: the input, the run controls' state, the invocations of the execution, the selected one's details,
-and the history of past executions."""
+"""The Run pane owns the run: the input, the invocations of the execution shown and the selected one's details,
+the history of executions, and a deployed execution followed or opened from the Invoke or Logs pane. The local run
+itself (starting, stepping, events, replays, comparing) is its `RunController` (run_controller.py)."""
 
 from __future__ import annotations
 
-import json
+from pathlib import Path
 from typing import Any
 
 from rich.text import Text
+from textual import on
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.widgets import DataTable, Static, TextArea
+from textual.widgets import DataTable, Static
+from textual.worker import Worker, WorkerState
 
-from refinery_tui.local.executor import preview
-
-ROWS_PER_BLOCK = 100
-STATUS_STYLES = {
-    "queued": "dim",
-    "running": "bold yellow",
-    "succeeded": "green",
-    "failed": "bold red",
-    "cancelled": "dim",
-    "paused": "reverse yellow",
-}
-
-
-def _json(value: Any) -> str:
-    try:
-        return json.dumps(value, indent=2, ensure_ascii=False)
-    except (TypeError, ValueError):
-        return repr(value)
+from refinery_tui.run_rows import row_of_deployed, row_of_record
+from refinery_tui.tui.messages import (
+    CloudExecutionFinished,
+    CloudExecutionSelected,
+    CloudExecutionStarted,
+    CloudExecutionUpdated,
+    Compared,
+    RunEventsReady,
+    RunFinished,
+)
+from refinery_tui.tui.run_controller import RunController
+from refinery_tui.tui.run_input import RunInput
+from refinery_tui.tui.run_view import InvocationTable, deployed_detail, deployed_status, history_cells, local_detail
 
 
 class RunPane(Horizontal):
@@ -55,28 +53,29 @@ Runs the workflow locally, with the semantics it has when deployed.
 """
 
     BINDINGS = [
-        Binding("f", "app.replay_selected", "Replay from", id="run.replay"),
-        Binding("H", "app.toggle_history", "History", id="run.history"),
+        Binding("f", "replay_selected", "Replay from", id="run.replay"),
+        Binding("H", "toggle_history", "History", id="run.history"),
         Binding("j", "cursor_down", "Down", show=False, id="run.down"),
         Binding("k", "cursor_up", "Up", show=False, id="run.up"),
     ]
 
-    def on_mount(self) -> None:
-        self.rows_of_block = {}
-        self.folded = {}
-        self.cloud_run = None  # the deployed execution shown (a CloudRun), if the rows are one
+    def __init__(self, root: Path, block_tree: Any, **kwargs: Any) -> None:
+        """`block_tree` is the block tree, told each block's state (`set_states`, `set_state`, `select_block`)."""
+        super().__init__(**kwargs)
+        self.root = root
+        self.block_tree = block_tree
+        self.controller = RunController(self)
+        self.session: Any = None  # the LocalSession, while the project (or its last good version) is valid
+        self.block_states: dict[str, str] = {}  # what the tree shows, for the execution shown
+        self.cloud_run: Any = None  # the deployed execution shown (a CloudRun), if the rows are one
+        self.cloud_stage = ""
         self.cloud_shown: dict[str, str] = {}
 
     def compose(self):
         with Vertical(id="run-left"):
             yield Static("idle: `r` runs the project", id="run-status")
-            yield TextArea(
-                "{}", language="json", id="run-input", show_line_numbers=False, compact=True, tab_behavior="focus"
-            )
-            table = DataTable(id="invocations", cursor_type="row", zebra_stripes=True)
-            for label, width in (("block", 16), ("status", 9), ("ms", 7), ("output", None)):
-                table.add_column(label, width=width)
-            yield table
+            yield RunInput(self.root, id="run-input")
+            yield InvocationTable(id="invocations")
             history = DataTable(id="executions", cursor_type="row")
             for label, width in (("execution", 22), ("status", 11), ("ms", 7), ("from", None)):
                 history.add_column(label, width=width)
@@ -85,14 +84,24 @@ Runs the workflow locally, with the semantics it has when deployed.
         with VerticalScroll(id="run-right"):
             yield Static("Select an invocation to see its input, output, backpack and output streams.", id="run-detail")
 
+    def on_unmount(self) -> None:
+        self.controller.cancel()  # a paused run would otherwise keep its worker waiting
+
     @property
-    def table(self) -> DataTable:
-        return self.query_one("#invocations", DataTable)
+    def table(self) -> InvocationTable:
+        return self.query_one("#invocations", InvocationTable)
+
+    @property
+    def input_box(self) -> RunInput:
+        return self.query_one("#run-input", RunInput)
+
+    @property
+    def history_table(self) -> DataTable:
+        return self.query_one("#executions", DataTable)
 
     @property
     def visible_table(self) -> DataTable:
-        history = self.query_one("#executions", DataTable)
-        return history if history.display else self.table
+        return self.history_table if self.history_table.display else self.table
 
     def action_cursor_down(self) -> None:
         self.visible_table.action_cursor_down()
@@ -103,166 +112,161 @@ Runs the workflow locally, with the semantics it has when deployed.
     def set_status(self, text: str, style: str = "") -> None:
         self.query_one("#run-status", Static).update(Text(text, style=style))
 
-    def clear(self) -> None:
-        self.table.clear()
-        self.query_one("#run-detail", Static).update("")
-        self.rows_of_block: dict[str, int] = {}
-        self.folded: dict[str, dict[str, str]] = {}
-        self.cloud_run = None
-        self.cloud_shown = {}
-
-    def upsert(
-        self,
-        invocation_id: str,
-        label: str,
-        status: str,
-        ms: float | None = None,
-        output: str = "",
-        changed: bool = False,
-        block: str | None = None,
-    ) -> None:
-        """Add or update an invocation's row. Past ROWS_PER_BLOCK rows of one block (a big fan-out), further
-        invocations of it are folded into one summary row, so that the table stays small and fast."""
-        block = block or label.split("[", 1)[0]
-        table = self.table
-        if invocation_id not in table.rows:
-            rows = getattr(self, "rows_of_block", {})
-            self.rows_of_block = rows
-            if rows.get(block, 0) >= ROWS_PER_BLOCK:
-                self._fold(block, invocation_id, status)
-                return
-            rows[block] = rows.get(block, 0) + 1
-        cells = [
-            Text(("Δ " if changed else "") + label, style="bold" if changed else ""),
-            Text(status, style=STATUS_STYLES.get(status, "")),
-            "" if ms is None else _ms(ms),
-            output,
-        ]
-        if invocation_id in table.rows:
-            for column, value in zip(table.columns, cells):
-                table.update_cell(invocation_id, column, value)
-        else:
-            table.add_row(*cells, key=invocation_id)
-
-    def _fold(self, block: str, invocation_id: str, status: str) -> None:
-        folded = getattr(self, "folded", {})
-        self.folded = folded
-        statuses, counts = folded.setdefault(block, ({}, {}))
-        previous = statuses.get(invocation_id)
-        if previous is not None:
-            counts[previous] -= 1
-        statuses[invocation_id] = status
-        counts[status] = counts.get(status, 0) + 1
-        summary = " ".join(f"{count} {name}" for name, count in sorted(counts.items()) if count)
-        key = f"more:{block}"
-        cells = [
-            Text(f"{block} … +{len(statuses)}", style="italic"),
-            Text(summary, style="dim"),
-            "",
-            "more invocations, folded (History shows all)",
-        ]
-        if key in self.table.rows:
-            for column, value in zip(self.table.columns, cells):
-                self.table.update_cell(key, column, value)
-        else:
-            self.table.add_row(*cells, key=key)
-
-    def show_detail(self, record) -> None:
-        parts = [f"[b]{record.block}[/b]  {record.status}  {record.duration_ms:.1f} ms  attempt {record.attempt + 1}"]
-        parts += _value_sections(record.status, record.input, record.output, record.error)
-        parts.append(
-            "\n[b]backpack[/b]\n"
-            + _escape(_json(record.backpack_out if record.backpack_out is not None else record.backpack_in))
-        )
-        if record.stdout:
-            parts.append("\n[b]stdout[/b]\n" + _escape(record.stdout))
-        if record.stderr:
-            parts.append("\n[b]stderr[/b]\n" + _escape(record.stderr))
-        self.query_one("#run-detail", Static).update("\n".join(parts))
-
-    def show_cloud_detail(self, invocation_id: str | None) -> bool:
-        """The details of an invocation of the cloud execution shown; False when the rows are not one."""
-        run = getattr(self, "cloud_run", None)
-        invocation = run.invocations.get(invocation_id) if run is not None and invocation_id else None
-        if invocation is None:
-            return False
-        took = f"  {invocation.duration_ms:.1f} ms" if invocation.duration_ms is not None else ""
-        parts = [
-            f"[b]{_escape(invocation.block)}[/b]  {invocation.status}{took}  attempt {invocation.attempt + 1}"
-            "  ☁ deployed"
-        ]
-        if invocation.truncated:
-            parts.append("[i]large values: the logs hold previews[/i]")
-        parts += _value_sections(invocation.status, invocation.input, invocation.output, invocation.error)
-        if invocation.backpack is not None:
-            parts.append("\n[b]backpack[/b]\n" + _escape(_json(invocation.backpack)))
-        logged = [line.message for line in invocation.lines if line.record is None]
-        if logged:
-            parts.append("\n[b]log lines[/b]\n" + _escape("\n".join(logged)))
-        self.query_one("#run-detail", Static).update("\n".join(parts))
-        return True
+    def status_text(self) -> str:
+        return str(self.query_one("#run-status", Static).render())
 
     def input_value(self) -> Any:
         """The input box's JSON; raises ValueError with the place of a mistake."""
-        text = self.query_one("#run-input", TextArea).text.strip() or "null"
-        try:
-            return json.loads(text)
-        except json.JSONDecodeError as exc:
-            where = f"line {exc.lineno}, column {exc.colno}"
-            raise ValueError(f"the input is not valid JSON ({where}): {exc.msg}") from None
+        return self.input_box.value()
 
     def set_input(self, value: Any) -> None:
-        self.query_one("#run-input", TextArea).load_text(compact_json(value))
+        self.input_box.set_value(value)
 
-    def show_history(self, executions) -> None:
-        table = self.query_one("#executions", DataTable)
-        table.clear()
-        for record in executions:
-            took = f"{(record.ended - record.started) * 1000:.0f}" if record.ended else ""
-            source = f"replay from {record.replay_from}" if record.replay_of else record.entry
-            table.add_row(
-                record.id, Text(record.status, style=STATUS_STYLES.get(record.status, "")), took, source, key=record.id
-            )
+    def focus_input(self) -> None:
+        self.input_box.focus()
+        self.input_box.select_all()  # typing replaces the input
+
+    def clear(self) -> None:
+        self.table.reset()
+        self.query_one("#run-detail", Static).update("")
+        self.cloud_run = None
+        self.cloud_shown = {}
+
+    def show_states(self, states: dict[str, str]) -> None:
+        self.block_states = dict(states)
+        self.block_tree.set_states(self.block_states)
+
+    def mark(self, block: str, state: str) -> None:
+        self.block_states[block] = state
+        self.block_tree.set_state(block, state)
+
+    # the local run: its controller owns it; these are the keys' and the messages' ways in
+
+    def use_session(self, session: Any) -> None:
+        self.session = session
+        self.controller.use_session(session)
+
+    def load_saved_input(self) -> None:
+        self.input_box.load_saved(self.controller.entry_block())
+
+    def action_replay_selected(self) -> None:
+        self.controller.replay_selected()
+
+    def on_run_events_ready(self, message: RunEventsReady) -> None:
+        self.controller.apply_waiting_events()
+
+    def on_run_finished(self, message: RunFinished) -> None:
+        self.controller.finished(message)
+
+    def on_compared(self, message: Compared) -> None:
+        self.controller.compared(message)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.state == WorkerState.ERROR:
+            self.controller.worker_failed(event.worker)
+
+    # details, history
+
+    @on(DataTable.RowHighlighted, "#invocations")
+    def show_invocation(self, event: DataTable.RowHighlighted) -> None:
+        if event.row_key is not None:
+            self.show_details_of(event.row_key.value)
+
+    def show_details_of(self, invocation_id: str | None) -> None:
+        detail = self.query_one("#run-detail", Static)
+        invocation = self.cloud_run.invocations.get(invocation_id) if self.cloud_run and invocation_id else None
+        if invocation is not None:
+            detail.update(deployed_detail(invocation))
+            return
+        if self.session is None or invocation_id is None or invocation_id.startswith("more:"):
+            return
+        record = self.session.history.invocation(invocation_id)
+        if record is not None:
+            detail.update(local_detail(record))
+
+    def show_current_invocation(self) -> None:
+        self.show_details_of(self.table.current_key)
+
+    def action_toggle_history(self) -> None:
+        if self.session is None:
+            return
+        history = self.history_table
+        history.clear()
+        for record in self.session.history.executions(100):
+            history.add_row(*history_cells(record), key=record.id)
+        self.toggle_history()
 
     def toggle_history(self) -> bool:
         """Show the history in place of the invocations, or back."""
-        history = self.query_one("#executions", DataTable)
+        history = self.history_table
         history.display = not history.display
         self.table.display = not history.display
         (history if history.display else self.table).focus()
         return history.display
 
+    @on(DataTable.RowSelected, "#executions")
+    def open_execution(self, event: DataTable.RowSelected) -> None:
+        execution_id = event.row_key.value
+        records = self.session.history.invocations(execution_id)
+        self.controller.last_execution = execution_id
+        self.toggle_history()
+        self.clear()
+        states: dict[str, str] = {}
+        for record in records:
+            states[record.block] = record.status if states.get(record.block) != "failed" else "failed"
+            self.table.upsert(row_of_record(record))
+        self.show_states(states)
+        execution = self.session.history.execution(execution_id)
+        self.set_status(f"execution {execution_id}: {execution.status} (from history)")
 
-def _ms(ms: float) -> str:
-    """A duration that fits its column: 0.4, 12.3, 156, 3012."""
-    return f"{ms:.1f}" if ms < 100 else f"{ms:.0f}"
+    # a deployed execution: the one the Invoke pane follows, or one opened from the Invoke or Logs pane
 
+    def show_deployed(self, message: Any) -> bool:
+        """Show the execution a cloud message is about, if no local run is under way; whether it shows."""
+        if isinstance(message, CloudExecutionStarted):
+            from refinery_tui.cloud.rebuild import CloudRun
 
-def compact_json(value: Any) -> str:
-    """One line of JSON, for the input box."""
-    try:
-        return json.dumps(value, ensure_ascii=False)
-    except (TypeError, ValueError):
-        return repr(value)
+            if not message.started.execution_id or self.controller.running:
+                return False
+            self._show_deployed(CloudRun(message.started.execution_id), stage=message.target.stage, fresh=True)
+        elif isinstance(message, CloudExecutionUpdated | CloudExecutionFinished):
+            run = message.run
+            if run is None or not self._showing(run.execution_id):
+                return False
+            self._show_deployed(run, getattr(message, "execution", None))
+        elif isinstance(message, CloudExecutionSelected):
+            if self.controller.running:
+                self.notify("a local run is in progress: the Run pane shows it (x cancels it)", severity="warning")
+                return False
+            self._show_deployed(message.run, message.execution, message.stage, fresh=True)
+            if message.invocation_id in self.table.rows:
+                self.table.move_cursor(row=self.table.get_row_index(message.invocation_id))
+            self.show_current_invocation()
+        return True
 
-
-def _escape(text: str) -> str:
-    return text.replace("[", "\\[")
-
-
-def output_preview(value: Any) -> str:
-    return preview(value, 60)
-
-
-def _value_sections(status: str, given: Any, output: Any, error: dict[str, Any] | None) -> list[str]:
-    """An invocation's input, then its output or its error with the traceback (local and deployed alike)."""
-    parts = ["\n[b]input[/b]\n" + _escape(_json(given))]
-    if status == "succeeded":
-        parts.append("\n[b]output[/b]\n" + _escape(_json(output)))
-    elif error:
-        parts.append(
-            f"\n[b red]error[/b red] {_escape(str(error.get('type', '')))}: {_escape(str(error.get('message', '')))}"
+    def _showing(self, execution_id: str) -> bool:
+        return (
+            not self.controller.running and self.cloud_run is not None and self.cloud_run.execution_id == execution_id
         )
-        if error.get("traceback"):
-            parts.append(_escape(str(error["traceback"])))
-    return parts
+
+    def _show_deployed(self, run: Any, execution: Any = None, stage: str = "", fresh: bool = False) -> None:
+        """Bring the table and the tree up to date with `run` (a CloudRun); `fresh` starts from empty rows. Only
+        invocations whose state changed since the last call reach the table."""
+        if fresh or self.cloud_run is None or self.cloud_run.execution_id != run.execution_id:
+            self.clear()
+            self.show_states({})
+        self.cloud_run = run
+        self.cloud_stage = stage = stage or self.cloud_stage
+        with self.app.batch_update():
+            for invocation in run.ordered():
+                if self.cloud_shown.get(invocation.id) == invocation.status:
+                    continue
+                self.cloud_shown[invocation.id] = invocation.status
+                self.table.upsert(row_of_deployed(invocation))
+            states = run.blocks()
+            project = self.session.project if self.session is not None else None
+            if (execution is not None or run.status != "running") and project is not None:
+                states = {**{name: "skipped" for name in project.blocks if name not in states}, **states}
+            self.show_states(states)
+        self.set_status(*deployed_status(run, execution, stage))
+        self.show_current_invocation()

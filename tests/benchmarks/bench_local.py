@@ -21,9 +21,9 @@ from pathlib import Path
 
 import yaml
 
-from refinery_tui.local.executor import Event
 from refinery_tui.local.session import LocalSession
 from refinery_tui.local.watcher import HotReloader
+from refinery_tui.runtime.events import Event
 
 TRIVIAL = "def main(block_input, backpack):\n    return block_input + 1\n"
 

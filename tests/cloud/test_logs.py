@@ -14,6 +14,7 @@ from refinery_tui.cloud.logfilter import FilterError, LogFilter, since_ms
 from refinery_tui.cloud.logtail import LogTail, stage_groups
 from refinery_tui.cloud.rebuild import Rebuilder
 from refinery_tui.local.session import LocalSession
+from refinery_tui.runtime.events import ExecutionFinished
 from tests.cloud.cloud_helpers import deploy, run_deployed, running_sandbox
 from tests.conftest import PROJECTS
 
@@ -128,7 +129,8 @@ def test_all_transitions_merged_stream_and_rebuilt_execution_equal_the_local_run
         if invocation.parent in run.invocations:
             assert run.invocations[invocation.parent].started <= invocation.started
     events = run.to_events()
-    assert events[-1] == {"event": "execution_finished", "execution_id": deployed.execution_id, "status": "succeeded"}
+    assert isinstance(events[-1], ExecutionFinished)
+    assert (events[-1].execution_id, events[-1].status) == (deployed.execution_id, "succeeded")
     assert Executions(deployer.aws, deployer.target).recent()[0].execution_id == deployed.execution_id
 
 

@@ -298,7 +298,7 @@ async def test_all_transitions_states_in_the_tree_and_the_run_pane(sandbox, tmp_
         failed = next(
             key.value for key in app.run_pane.table.rows if str(app.run_pane.table.get_row(key.value)[1]) == "failed"
         )
-        app.show_details_of(failed)
+        app.run_pane.show_details_of(failed)
         detail = str(app.run_pane.query_one("#run-detail").render())
         assert detail.startswith("square  failed") and "error" in detail and "-1" in detail
 

@@ -101,7 +101,7 @@ async def test_editing_and_saving_reruns_from_the_block(project):
         assert len(runs) == 2 and runs[1].result.replay_of == runs[0].result.execution_id
         blocks = [r.block for r in app.session.history.invocations(runs[1].result.execution_id)]
         assert blocks == ["report", "big"]  # nothing upstream ran again
-        assert "report" in app.changed_blocks
+        assert "report" in app.run_pane.controller.changed_blocks
 
 
 async def test_a_file_changed_on_disk_with_unsaved_edits_asks(project):
@@ -189,7 +189,7 @@ async def test_stepping_and_breakpoints(project):
         assert "succeeded" in status(app)
         app.block_tree.select_block("report")
         await pilot.press("b")
-        assert app.breakpoints == {"report"}
+        assert app.run_pane.controller.breakpoints == {"report"}
         await pilot.press("r")
         await wait_for_status(pilot, "paused (breakpoint)", 200)
         assert "before 'report'" in status(app)
@@ -350,7 +350,7 @@ async def test_replay_from_the_selected_invocation_and_history(project):
         executions.move_cursor(row=1)
         await pilot.press("enter")
         await pilot.pause()
-        assert app.last_execution == runs[0].execution_id
+        assert app.run_pane.controller.last_execution == runs[0].execution_id
         assert app.run_pane.table.row_count == runs[0].invocations == 9
 
 
@@ -387,15 +387,15 @@ async def test_a_failing_worker_is_a_notification(project):
         def explode(session):
             raise RuntimeError("the backend broke")
 
-        app.before_run()
-        app.execute(explode)
+        app.run_pane.controller.before_run()
+        app.run_pane.controller.execute(explode)
         try:
             await app.workers.wait_for_complete()
         except Exception:  # noqa: BLE001 - the worker's failure is what this test makes
             pass
         await pilot.pause()
         assert any("the backend broke" in str(n.message) for n in app._notifications)
-        assert not app.running and app.is_running
+        assert not app.run_pane.controller.running and app.is_running
 
 
 async def test_the_input_starts_from_the_example_then_the_last_run(project):
@@ -442,7 +442,7 @@ async def test_saving_during_a_paused_run_keeps_the_run_under_control(project):
         await pilot.press("c")
         for _ in range(200):
             await pilot.pause(0.02)
-            if not app.running:
+            if not app.run_pane.controller.running:
                 break
         assert "succeeded" in status(app)
         assert app.block_tree.states["total"] == "succeeded"
