@@ -87,13 +87,13 @@ def _check(tmp_path, language: str, body: str, expected) -> None:
         assert result.status == "succeeded", result.errors
         assert len(result.outputs) == 1 and result.outputs[0]["block"] == "caught"
         assert result.outputs[0]["output"]["caught"] in expected, result.outputs
-        finished = [e.data for e in events if e.kind == "invocation_failed" and e.data["block"] == "hostile"]
-        assert finished[0]["status"] == "failed"
+        finished = [e for e in events if e.kind == "invocation_failed" and e.block == "hostile"]
+        assert finished[0].status == "failed"
         again = session.run(None, entry="fine")
         assert again.status == "succeeded" and again.outputs[0]["output"] == "fine"
         assert session.history.invocations(result.execution_id)[0].error["type"] in expected
         killed = set(expected) & {"Timeout", "WorkerCrashed", "OutOfMemory"}
-        assert finished[0]["worker_replaced"] == bool(killed) or "OutputFlood" in expected
+        assert finished[0].worker_replaced == bool(killed) or "OutputFlood" in expected
 
 
 @pytest.mark.parametrize("name", PYTHON_HOSTILE)
