@@ -16,17 +16,10 @@ from textual.widgets import DataTable, Input, Label, ProgressBar, Select, Static
 from refinery_tui.cloud.planner import ACTION_SYMBOLS
 from refinery_tui.tui.command_log import CallQueue, CommandLog
 from refinery_tui.tui.deploy_table import DeployTable
-from refinery_tui.tui.deploy_target import (
-    KINDS,
-    DeployTarget,
-    connect,
-    default_target,
-    load_target,
-    readable,
-    save_target,
-)
+from refinery_tui.tui.deploy_target import KINDS, DeployTarget, connect, default_target, readable
 from refinery_tui.tui.messages import AwsCallsReady, DeployEventsReady, DeployFailed, DeployFinished, DeployPlanned
 from refinery_tui.tui.modals import Confirm, TypeToConfirm
+from refinery_tui.tui.project_state import ProjectState
 
 FAILED_VERBS = {
     "plan": "cannot plan",
@@ -108,9 +101,9 @@ AWS-compatible endpoint (LocalStack, ...).
         Binding("k", "cursor_up", "Up", show=False, id="deploy.up"),
     ]
 
-    def __init__(self, root: Path | str, **kwargs) -> None:
+    def __init__(self, state: ProjectState, **kwargs) -> None:
         super().__init__(**kwargs)
-        self.root = Path(root)
+        self.state, self.root = state, state.root
         self.driver = DeployDriver(self)
         self.busy: str | None = None
         self.plan = None
@@ -120,7 +113,7 @@ AWS-compatible endpoint (LocalStack, ...).
         self.retry: tuple[str, DeployTarget] | None = None
 
     def compose(self) -> ComposeResult:
-        target = load_target(self.root)
+        target = self.state.deploy_target()
         with Horizontal(id="deploy-target"):
             yield Select(
                 [(kind, kind) for kind in KINDS], value=target.kind, allow_blank=False, compact=True, id="deploy-kind"
@@ -228,7 +221,7 @@ AWS-compatible endpoint (LocalStack, ...).
         if problem:
             self.post_message(DeployFailed(operation, problem, target))
             return
-        save_target(self.root, target)
+        self.state.choose_target(target)
         self.busy = "listing what to tear down" if teardown else "planning"
         self.set_status(
             f"{self.busy} stage {target.stage} on {target.describe()} (packaging the blocks, reading "

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import threading
 import time
-from pathlib import Path
 from typing import Any
 
 from rich.text import Text
@@ -20,7 +19,6 @@ from textual.worker import Worker, WorkerState
 
 from refinery_tui import saved_inputs
 from refinery_tui.tui.block_tree import STATE_MARKS, STATE_STYLES
-from refinery_tui.tui.deploy_target import TARGET_FILE, load_target
 from refinery_tui.tui.invoke_job import (
     InvokeJob,
     InvokeRequest,
@@ -37,8 +35,10 @@ from refinery_tui.tui.messages import (
     CloudExecutionUpdated,
     InvokeEntriesLoaded,
     InvokeFailed,
+    ProjectStateChanged,
     RecentExecutionsLoaded,
 )
+from refinery_tui.tui.project_state import ProjectState
 from refinery_tui.tui.run_pane import compact_json, output_preview
 
 NO_TARGET = (
@@ -129,9 +129,9 @@ pane saved (its top line; `p` there plans and saves them); the line at the top r
         Binding("k", "cursor_up", "Up", show=False, id="invoke.up"),
     ]
 
-    def __init__(self, root: Path | str, **kwargs) -> None:
+    def __init__(self, state: ProjectState, **kwargs) -> None:
         super().__init__(**kwargs)
-        self.root = Path(root)
+        self.state, self.root = state, state.root
         self.driver = InvokeDriver(self)
         self.entries: dict[str, dict[str, Any]] = {}
         self.drafts: dict[str, str] = {}
@@ -170,6 +170,12 @@ pane saved (its top line; `p` there plans and saves them); the line at the top r
         self.query_one("#invoke-result").display = False
         self.show_target()
         self.load_entries()
+        self.state.subscribe(lambda what: self.post_message(ProjectStateChanged(what)))
+
+    def on_project_state_changed(self, message: ProjectStateChanged) -> None:
+        message.stop()
+        self.show_target()
+        self.load_entries()
 
     def on_show(self) -> None:
         self.show_target()
@@ -206,14 +212,14 @@ pane saved (its top line; `p` there plans and saves them); the line at the top r
         result.update(Text("\n".join(lines), style=style, no_wrap=True, overflow="ellipsis"))
 
     def has_target(self) -> bool:
-        return (self.root / ".refinery" / TARGET_FILE).is_file()
+        return self.state.target is not None
 
     def show_target(self) -> None:
         label = self.query_one("#invoke-target", Static)
         if not self.has_target():
             label.update(Text("no target: Deploy pane (5)", style="dim"))
             return
-        target = load_target(self.root)
+        target = self.state.deploy_target()
         label.update(Text(f"stage {target.stage} · {target.describe()}", style="dim"))
 
     # the entry blocks
@@ -221,18 +227,11 @@ pane saved (its top line; `p` there plans and saves them); the line at the top r
     @work(thread=True, exclusive=True, group="invoke-entries", exit_on_error=False)
     def load_entries(self) -> None:
         from refinery_tui.cloud.invoker import entry_points
-        from refinery_tui.model import ProjectNotFound, validate_project
-        from refinery_tui.model.manifest import build_manifest
 
-        try:
-            result = validate_project(self.root)
-        except ProjectNotFound as exc:
-            self.post_message(InvokeEntriesLoaded({}, str(exc)))
-            return
-        if result.project is None:
+        manifest = self.state.manifest
+        if manifest is None:
             self.post_message(InvokeEntriesLoaded({}, "the project has errors: see Problems"))
             return
-        manifest = build_manifest(result.project)
         entries = {name: manifest["blocks"][name] for name in entry_points(manifest)}
         self.post_message(InvokeEntriesLoaded(entries))
 
@@ -479,7 +478,7 @@ pane saved (its top line; `p` there plans and saves them); the line at the top r
             self.set_status(f"✗ {NO_TARGET}", "bold red")
             return
         self.set_status("reading the stage's recent executions…", "yellow")
-        self.recent_worker(load_target(self.root))
+        self.recent_worker(self.state.deploy_target())
 
     @work(thread=True, group="invoke-recent", exit_on_error=False)
     def recent_worker(self, target: Any) -> None:
@@ -510,7 +509,7 @@ pane saved (its top line; `p` there plans and saves them); the line at the top r
         """Stop following the previous execution and clear what it showed; the target to start on."""
         if self._stop is not None:
             self._stop.set()
-        target = load_target(self.root)
+        target = self.state.deploy_target()
         self._stop = threading.Event()
         self.starting, self.following = True, False
         self.execution_id, self.run, self.execution, self.stage = None, None, None, target.stage

@@ -19,6 +19,7 @@ from refinery_tui.tui.deploy_target import load_target
 from refinery_tui.tui.invoke_job import InvokeJob, InvokeRequest
 from refinery_tui.tui.invoke_pane import InvokePane
 from refinery_tui.tui.messages import CloudExecutionFinished, CloudExecutionStarted, CloudExecutionUpdated, InvokeFailed
+from refinery_tui.tui.palette import workbench_commands
 from tests.cloud.cloud_helpers import deploy, run_deployed, running_sandbox
 from tests.conftest import PROJECTS
 
@@ -254,7 +255,7 @@ async def test_keys_help_and_palette(hello):
         for binding_id in ("invoke.start", "invoke.sync", "invoke.block", "invoke.input", "invoke.open"):
             assert binding_id in app.screen.markdown
         await pilot.press("escape")
-        titles = {command.title for command in app.get_system_commands(app.screen)}
+        titles = {command.title for command in workbench_commands(app, app.focused)}
         assert {"Invoke: Start", "Invoke: Toggle sync", "Invoke: Choose block", "Invoke: Open in Run pane"} <= titles
         await pilot.press("6", "b")
         await pilot.pause()

@@ -12,6 +12,7 @@ from refinery_tui.tui.app import WorkbenchApp
 from refinery_tui.tui.editor import CodeEditor
 from refinery_tui.tui.messages import FileSaved, FilesChanged, OpenFile, RunFinished
 from refinery_tui.tui.modals import Ask, Choose, Confirm
+from refinery_tui.tui.palette import workbench_commands
 from tests.conftest import PROJECTS
 
 needs_node = pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
@@ -248,7 +249,7 @@ async def test_help_keys_and_palette(project):
         await pilot.pause()
         assert "tree.breakpoint" in app.screen.markdown
         await pilot.press("escape")
-        titles = [command.title for command in app.get_system_commands(app.screen)]
+        titles = [command.title for command in workbench_commands(app, app.focused)]
         assert "Run: Step" in titles and "Block: Rename" in titles and "Transition: Add" in titles
 
 
