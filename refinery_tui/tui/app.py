@@ -15,7 +15,6 @@ from textual import on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
-from textual.screen import ModalScreen
 from textual.widgets import DataTable, Footer, Header, TabbedContent, TabPane
 from textual.worker import Worker, WorkerState
 
@@ -26,7 +25,7 @@ from refinery_tui.model import schema
 from refinery_tui.model.diagnostics import Diagnostic
 from refinery_tui.model.project import Project
 from refinery_tui.model.validator import ValidationResult
-from refinery_tui.tui import keymap, project_watch
+from refinery_tui.tui import keymap, navigation, project_watch
 from refinery_tui.tui.block_tree import BlockTree
 from refinery_tui.tui.bottom_tabs import BottomTabs
 from refinery_tui.tui.cloud_view import show_cloud_run
@@ -49,7 +48,7 @@ from refinery_tui.tui.messages import (
     RunFinished,
     Validated,
 )
-from refinery_tui.tui.modals import Ask, Choose, Confirm, ShowText
+from refinery_tui.tui.modals import Ask, Choose, HelpScreen, KeysScreen
 from refinery_tui.tui.palette import WorkbenchCommands
 from refinery_tui.tui.problems import ProblemDetail, ProblemsPane
 from refinery_tui.tui.project_state import ProjectState
@@ -58,7 +57,6 @@ from refinery_tui.tui.screens.block_settings import BlockSettings
 from refinery_tui.tui.screens.structure import StructureEditor
 
 EVENTS_PER_SLICE = 400
-PANES = ("tree", "editor", "run", "deploy", "invoke", "logs", "problems", "bottom")
 
 
 class WorkbenchApp(App):
@@ -264,15 +262,9 @@ the focused pane; `escape` backs out; `q` quits (asking first when edits are uns
         self.sub_title = f"{self.root.name} · stage: local · target: this machine · {validity}"
         self.structure.reloaded()
 
+    @work(thread=True, exclusive=True, group="validate", exit_on_error=False)
     def revalidate(self) -> None:
-        work = partial(project_watch.validate, self.root, self.session)
-        self.run_worker(
-            lambda: self.post_message(Validated(work())),
-            thread=True,
-            exclusive=True,
-            group="validate",
-            exit_on_error=False,
-        )
+        self.post_message(Validated(project_watch.validate(self.root, self.session)))
 
     def on_validated(self, message: Validated) -> None:
         if self.session is None and message.result.ok:
@@ -282,26 +274,22 @@ the focused pane; `escape` backs out; `q` quits (asking first when edits are uns
 
     # files: changed on disk, saved, opened
 
-    async def on_files_changed(self, message: FilesChanged) -> None:
-        rerun_blocks: list[str] = []
-        for path in message.paths:
-            path = path.resolve()
-            if not self.editor.take_disk_change(path):
-                continue  # our own save, or unsaved edits: the editor asks what to do
-            if path == self.root / schema.PROJECT_FILE:
-                self.revalidate()
-            elif self.session is not None:
-                rerun_blocks += self.session.blocks_using(path)
-        if rerun_blocks:
-            self.revalidate()
-            self.post_message(RerunWanted(rerun_blocks))
+    def on_files_changed(self, message: FilesChanged) -> None:
+        """Files changed on disk: the editor reloads (or asks about) its tabs; the rest is as for a save."""
+        self.files_changed([path for path in message.paths if self.editor.take_disk_change(path.resolve())])
 
     def on_file_saved(self, message: FileSaved) -> None:
-        self.revalidate()
-        if self.session is not None:
-            blocks = self.session.blocks_using(message.path.resolve())
-            if blocks:
-                self.post_message(RerunWanted(blocks))
+        self.files_changed([message.path], saved=True)
+
+    def files_changed(self, paths: list[Path], saved: bool = False) -> None:
+        """Validate again after a save or a change to project.yaml or a block's code; offer a re-run from the
+        blocks whose code changed."""
+        paths = [path.resolve() for path in paths]
+        blocks = [block for path in paths for block in self.session.blocks_using(path)] if self.session else []
+        if saved or blocks or self.root / schema.PROJECT_FILE in paths:
+            self.revalidate()
+        if blocks:
+            self.post_message(RerunWanted(blocks))
 
     def on_rerun_wanted(self, message: RerunWanted) -> None:
         if self.auto_rerun:
@@ -725,70 +713,29 @@ the focused pane; `escape` backs out; `q` quits (asking first when edits are uns
     # keys, help, palette, quitting
 
     def action_help(self) -> None:
-        widget = self.focused
-        while widget is not None and not getattr(widget, "HELP", None):
-            widget = widget.parent
-        text = getattr(widget, "HELP", None) or self.HELP
-        self.push_screen(ShowText(text + "\n\n" + self.HELP))
+        self.push_screen(HelpScreen(self.focused, self.HELP))
 
     def action_keys(self) -> None:
-        rows = ["## Keys", "", "| key | does | id |", "| --- | --- | --- |"]
-        seen = set()
-        for key, active in self.screen.active_bindings.items():
-            binding = active.binding
-            if binding.description and (binding.id or key) not in seen:
-                seen.add(binding.id or key)
-                rows.append(f"| `{active.binding.key_display or key}` | {binding.description} | `{binding.id or ''}` |")
-        rows += ["", f'Remap keys in `{keymap.config_file()}` (a `[keymap]` table of binding id = "keys").']
-        self.push_screen(ShowText("\n".join(rows)))
+        self.push_screen(KeysScreen(self.screen.active_bindings, keymap.config_file()))
 
     def action_zoom(self) -> None:
-        screen = self.screen
-        if screen.maximized is not None:
-            screen.minimize()
-            return
-        widget = self.focused
-        while widget is not None and widget.parent is not None and widget.id not in PANES:
-            widget = widget.parent
-        if widget is not None:
-            screen.maximize(widget, container=False)
+        navigation.zoom(self.screen, self.focused)
 
     def action_back(self) -> None:
-        """Escape backs out of anything: a dialog, a zoomed pane, the editor or the input (to the tree)."""
-        if isinstance(self.screen, ModalScreen):
-            self.screen.dismiss(None)
-        elif self.focused is not None and any(
-            getattr(widget, "back_out", lambda: False)() for widget in self.focused.ancestors_with_self
-        ):
-            pass  # a pane backed out of something of its own (the Logs pane's filter)
-        elif self.screen.maximized is not None:
-            self.screen.minimize()
-        elif self.focused is not None and self.focused is not self.block_tree:
-            self.block_tree.focus()
+        navigation.back(self.screen, self.focused, home=self.block_tree)
 
     def action_focus_pane(self, pane: str) -> None:
         if pane == "tree":
             self.block_tree.focus()
         elif pane == "editor":
-            if self.editor.current is not None:
-                self.editor.current.focus()
-            return
+            self.editor.focus_current()
         else:
             self.bottom.show(pane)
             focus = {"run": self.run_pane.table, "deploy": self.deploy_pane.table, "logs": self.logs_pane.view}
             (focus.get(pane) or self.query_one(f"#{pane}")).focus()
 
     async def action_quit(self) -> None:
-        dirty = [editor.path.name for editor in self.editor.editors() if editor.dirty]
-        if not dirty:
-            self.leave()
-            return
-
-        def confirmed(yes: bool | None) -> None:
-            if yes:
-                self.leave()
-
-        self.push_screen(Confirm(f"Quit and lose the unsaved edits in {', '.join(dirty)}?"), confirmed)
+        self.editor.confirm_losing_edits("Quit", self.leave)
 
     def leave(self) -> None:
         if self.running and self.session is not None:

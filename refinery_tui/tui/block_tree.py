@@ -45,8 +45,9 @@ class NodeData:
 
 
 class BlockTree(Tree[NodeData]):
-    ALLOW_MAXIMIZE = True
     """Enter opens a block (a link jumps to the block's first place); `b` toggles a breakpoint."""
+
+    ALLOW_MAXIMIZE = True
 
     HELP = """\
 ## Block tree

@@ -103,7 +103,7 @@ AWS-compatible endpoint (LocalStack, ...).
 
     def __init__(self, state: ProjectState, **kwargs) -> None:
         super().__init__(**kwargs)
-        self.state, self.root = state, state.root
+        self.project_state, self.root = state, state.root
         self.driver = DeployDriver(self)
         self.busy: str | None = None
         self.plan = None
@@ -113,7 +113,7 @@ AWS-compatible endpoint (LocalStack, ...).
         self.retry: tuple[str, DeployTarget] | None = None
 
     def compose(self) -> ComposeResult:
-        target = self.state.deploy_target()
+        target = self.project_state.deploy_target()
         with Horizontal(id="deploy-target"):
             yield Select(
                 [(kind, kind) for kind in KINDS], value=target.kind, allow_blank=False, compact=True, id="deploy-kind"
@@ -221,7 +221,7 @@ AWS-compatible endpoint (LocalStack, ...).
         if problem:
             self.post_message(DeployFailed(operation, problem, target))
             return
-        self.state.choose_target(target)
+        self.project_state.choose_target(target)
         self.busy = "listing what to tear down" if teardown else "planning"
         self.set_status(
             f"{self.busy} stage {target.stage} on {target.describe()} (packaging the blocks, reading "

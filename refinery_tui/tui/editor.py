@@ -7,6 +7,7 @@ import difflib
 import os
 import shlex
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 from textual.binding import Binding
@@ -245,6 +246,25 @@ edits.
         await self.tabs.remove_pane(_tab_id(editor.path))
         if not self.editors():
             self.query_one("#editor-empty").display = True
+
+    def focus_current(self) -> None:
+        if self.current is not None:
+            self.current.focus()
+
+    def confirm_losing_edits(self, doing: str, then: Callable[[], object]) -> None:
+        """`then()` at once when no file has unsaved edits; else after asking ("Quit and lose the unsaved edits
+        in a.py?")."""
+        dirty = [editor.path.name for editor in self.editors() if editor.dirty]
+        if not dirty:
+            then()
+            return
+        from refinery_tui.tui.modals import Confirm
+
+        def confirmed(yes: bool | None) -> None:
+            if yes:
+                then()
+
+        self.app.push_screen(Confirm(f"{doing} and lose the unsaved edits in {', '.join(dirty)}?"), confirmed)
 
     async def action_close_tab(self) -> None:
         editor = self.current

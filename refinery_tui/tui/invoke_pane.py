@@ -131,7 +131,7 @@ pane saved (its top line; `p` there plans and saves them); the line at the top r
 
     def __init__(self, state: ProjectState, **kwargs) -> None:
         super().__init__(**kwargs)
-        self.state, self.root = state, state.root
+        self.project_state, self.root = state, state.root
         self.driver = InvokeDriver(self)
         self.entries: dict[str, dict[str, Any]] = {}
         self.drafts: dict[str, str] = {}
@@ -170,7 +170,7 @@ pane saved (its top line; `p` there plans and saves them); the line at the top r
         self.query_one("#invoke-result").display = False
         self.show_target()
         self.load_entries()
-        self.state.subscribe(lambda what: self.post_message(ProjectStateChanged(what)))
+        self.project_state.subscribe(lambda what: self.post_message(ProjectStateChanged(what)))
 
     def on_project_state_changed(self, message: ProjectStateChanged) -> None:
         message.stop()
@@ -212,14 +212,14 @@ pane saved (its top line; `p` there plans and saves them); the line at the top r
         result.update(Text("\n".join(lines), style=style, no_wrap=True, overflow="ellipsis"))
 
     def has_target(self) -> bool:
-        return self.state.target is not None
+        return self.project_state.target is not None
 
     def show_target(self) -> None:
         label = self.query_one("#invoke-target", Static)
         if not self.has_target():
             label.update(Text("no target: Deploy pane (5)", style="dim"))
             return
-        target = self.state.deploy_target()
+        target = self.project_state.deploy_target()
         label.update(Text(f"stage {target.stage} · {target.describe()}", style="dim"))
 
     # the entry blocks
@@ -228,7 +228,7 @@ pane saved (its top line; `p` there plans and saves them); the line at the top r
     def load_entries(self) -> None:
         from refinery_tui.cloud.invoker import entry_points
 
-        manifest = self.state.manifest
+        manifest = self.project_state.manifest
         if manifest is None:
             self.post_message(InvokeEntriesLoaded({}, "the project has errors: see Problems"))
             return
@@ -478,7 +478,7 @@ pane saved (its top line; `p` there plans and saves them); the line at the top r
             self.set_status(f"✗ {NO_TARGET}", "bold red")
             return
         self.set_status("reading the stage's recent executions…", "yellow")
-        self.recent_worker(self.state.deploy_target())
+        self.recent_worker(self.project_state.deploy_target())
 
     @work(thread=True, group="invoke-recent", exit_on_error=False)
     def recent_worker(self, target: Any) -> None:
@@ -509,7 +509,7 @@ pane saved (its top line; `p` there plans and saves them); the line at the top r
         """Stop following the previous execution and clear what it showed; the target to start on."""
         if self._stop is not None:
             self._stop.set()
-        target = self.state.deploy_target()
+        target = self.project_state.deploy_target()
         self._stop = threading.Event()
         self.starting, self.following = True, False
         self.execution_id, self.run, self.execution, self.stage = None, None, None, target.stage

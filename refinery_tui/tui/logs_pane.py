@@ -137,7 +137,7 @@ A live tail (real AWS) may be **sampled** by CloudWatch when lines come too fast
 
     def __init__(self, state: ProjectState, limit: int = MAX_LINES, **kwargs) -> None:
         super().__init__(**kwargs)
-        self.state, self.root = state, state.root
+        self.project_state, self.root = state, state.root
         self.buffer = LogBuffer(limit)
         self.driver: LogsDriver | None = None
         self.stop: threading.Event | None = None
@@ -258,7 +258,7 @@ A live tail (real AWS) may be **sampled** by CloudWatch when lines come too fast
     # the tail
 
     def configured(self) -> bool:
-        return self.state.target is not None
+        return self.project_state.target is not None
 
     def start_if_needed(self) -> None:
         """When the pane shows: tail the saved target's stage, unless that tail is already running (on the same
@@ -268,7 +268,7 @@ A live tail (real AWS) may be **sampled** by CloudWatch when lines come too fast
                 self.state = "unconfigured"
                 self.show_state()
             return
-        target = self.state.deploy_target()
+        target = self.project_state.deploy_target()
         if (
             self.driver is not None
             and target == self.target
@@ -280,7 +280,7 @@ A live tail (real AWS) may be **sampled** by CloudWatch when lines come too fast
 
     def code_blocks(self) -> list[str] | None:
         """The project's code blocks as the app has them now (each has a log group), or None if unknown."""
-        project = self.state.project
+        project = self.project_state.project
         if project is None:
             return None
         return sorted(name for name, block in project.blocks.items() if block.type == "code")
@@ -349,7 +349,7 @@ A live tail (real AWS) may be **sampled** by CloudWatch when lines come too fast
             self.state = "unconfigured"
             self.show_state()
             return
-        self.start_tail(self.state.deploy_target())
+        self.start_tail(self.project_state.deploy_target())
 
     # lines in
 

@@ -15,7 +15,7 @@ import pytest
 from refinery_tui import saved_inputs
 from refinery_tui.local.session import LocalSession
 from refinery_tui.tui.app import WorkbenchApp
-from refinery_tui.tui.deploy_target import load_target
+from refinery_tui.tui.deploy_target import DeployTarget, load_target
 from refinery_tui.tui.invoke_job import InvokeJob, InvokeRequest
 from refinery_tui.tui.invoke_pane import InvokePane
 from refinery_tui.tui.messages import CloudExecutionFinished, CloudExecutionStarted, CloudExecutionUpdated, InvokeFailed
@@ -45,6 +45,10 @@ def point_at(root, sandbox, stage: str = "dev") -> None:
     (root / ".refinery" / "deploy-target.json").write_text(
         json.dumps({"kind": "sandbox", "endpoint": sandbox.endpoint_url, "profile": "", "region": "", "stage": stage})
     )
+
+
+def target_of(sandbox, stage: str = "dev") -> DeployTarget:
+    return DeployTarget("sandbox", sandbox.endpoint_url, "", "", stage)
 
 
 @pytest.fixture(scope="module")
@@ -228,7 +232,7 @@ async def test_readable_errors_no_target_and_a_stage_not_deployed(sandbox, hello
         assert "no deploy target yet" in pane.status_text() and "Deploy pane (5" in pane.status_text()
         assert not of_type(posted, CloudExecutionStarted)
 
-        point_at(root, sandbox, stage="nowhere")
+        app.state.choose_target(target_of(sandbox, "nowhere"))  # as the Deploy pane does when it plans
         await pilot.press("r")
         await settle(pilot)
         error = of_type(posted, InvokeFailed)[-1].error
@@ -237,7 +241,7 @@ async def test_readable_errors_no_target_and_a_stage_not_deployed(sandbox, hello
         assert pane.status_text().startswith("✗ stage nowhere")
         assert app.is_running and not pane.starting and not of_type(posted, CloudExecutionStarted)
 
-        point_at(root, sandbox)  # the stage the module deployed: hello-world is the same project
+        app.state.choose_target(target_of(sandbox))  # the stage the module deployed: hello-world is the same project
         await pilot.press("r")
         await settle(pilot)
         assert of_type(posted, CloudExecutionFinished)[-1].execution.status == "succeeded"
