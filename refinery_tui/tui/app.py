@@ -22,7 +22,6 @@ from refinery_tui import saved_inputs
 from refinery_tui.local.executor import Event
 from refinery_tui.local.session import InvalidProject, LocalSession
 from refinery_tui.model import schema
-from refinery_tui.model.diagnostics import Diagnostic
 from refinery_tui.model.project import Project
 from refinery_tui.model.validator import ValidationResult
 from refinery_tui.tui import keymap, navigation, project_watch
@@ -282,11 +281,9 @@ the focused pane; `escape` backs out; `q` quits (asking first when edits are uns
         self.files_changed([message.path], saved=True)
 
     def files_changed(self, paths: list[Path], saved: bool = False) -> None:
-        """Validate again after a save or a change to project.yaml or a block's code; offer a re-run from the
-        blocks whose code changed."""
-        paths = [path.resolve() for path in paths]
-        blocks = [block for path in paths for block in self.session.blocks_using(path)] if self.session else []
-        if saved or blocks or self.root / schema.PROJECT_FILE in paths:
+        """Validate again after a save, or a change to project.yaml or to a block's code; offer a re-run."""
+        touches_project, blocks = project_watch.what_changed(self.root, self.session, paths)
+        if saved or touches_project:
             self.revalidate()
         if blocks:
             self.post_message(RerunWanted(blocks))
@@ -772,4 +769,4 @@ def run_workbench(root: Path | str) -> int:
     return app.return_code or 0
 
 
-__all__ = ["WorkbenchApp", "run_workbench", "Diagnostic"]
+__all__ = ["WorkbenchApp", "run_workbench"]

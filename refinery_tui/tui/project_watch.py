@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from refinery_tui.local.session import LocalSession
+from refinery_tui.model import schema
 from refinery_tui.model.validator import ValidationResult, validate_project
 
 
@@ -26,3 +27,11 @@ def watch_files(root: Path, stop: threading.Event, report: Callable[[list[Path]]
 def validate(root: Path, session: LocalSession | None) -> ValidationResult:
     """Validate project.yaml again (through the session when there is one, so runs switch to the new model)."""
     return session.reload() if session is not None else validate_project(root)
+
+
+def what_changed(root: Path, session: LocalSession | None, paths: list[Path]) -> tuple[bool, list[str]]:
+    """Whether these changed files touch the project (project.yaml or a block's code: validate again), and the
+    blocks whose code they are (a run may re-run from them)."""
+    paths = [path.resolve() for path in paths]
+    blocks = [block for path in paths for block in session.blocks_using(path)] if session is not None else []
+    return bool(blocks) or root / schema.PROJECT_FILE in paths, blocks
