@@ -10,8 +10,9 @@ from textual.widgets import Tree
 from textual.widgets.tree import TreeNode as UiNode
 
 from refinery_tui.model.graph import ProjectGraph, TreeNode
-from refinery_tui.model.project import CodeBlock, Project
+from refinery_tui.model.project import CodeBlock, Project, Transition
 from refinery_tui.textview import TRANSITION_SYMBOLS
+from refinery_tui.tui.messages import BlockSettingsWanted, OpenFile
 
 TRANSITION_STYLES = {
     "then": "bold",
@@ -40,11 +41,13 @@ class NodeData:
     block: str
     key: str
     link: bool
+    source: TreeNode  # the graph's node: the transition that leads here, for labels and transition edits
 
 
 class BlockTree(Tree[NodeData]):
-    ALLOW_MAXIMIZE = True
     """Enter opens a block (a link jumps to the block's first place); `b` toggles a breakpoint."""
+
+    ALLOW_MAXIMIZE = True
 
     HELP = """\
 ## Block tree
@@ -71,7 +74,7 @@ it, or after `o` there (or in the Logs pane) opens one.
         Binding("l", "expand_node", "Expand", show=False, id="tree.expand"),
         Binding("h", "collapse_node", "Collapse", show=False, id="tree.collapse"),
         Binding("b", "app.toggle_breakpoint", "Breakpoint", id="tree.breakpoint"),
-        Binding("i", "app.block_settings", "Settings", id="tree.settings"),
+        Binding("i", "block_settings", "Settings", id="tree.settings"),
     ]
 
     def __init__(self, **kwargs) -> None:
@@ -101,6 +104,32 @@ it, or after `o` there (or in the Logs pane) opens one.
         node = self.cursor_node
         return node.data.block if node is not None and node.data is not None else None
 
+    def selected_transition(self) -> tuple[int, Transition] | None:
+        """(index in the project, transition) of the transition leading to the cursor's node, if one does."""
+        node = self.cursor_node
+        source = node.data.source if node is not None and node.data is not None else None
+        if source is None or source.via is None:
+            return None
+        return source.via_index, source.via
+
+    def action_block_settings(self) -> None:
+        if self.selected_block is not None:
+            self.post_message(BlockSettingsWanted(self.selected_block))
+
+    def on_tree_node_selected(self, event: Tree.NodeSelected[NodeData]) -> None:
+        """Enter: a code block opens in the editor, another block shows its settings, a link jumps."""
+        data = event.node.data
+        block = self.project.blocks.get(data.block) if data is not None and self.project is not None else None
+        if block is None:
+            return
+        event.stop()
+        if data.link:
+            self.select_block(data.block)
+        elif isinstance(block, CodeBlock):
+            self.post_message(OpenFile(self.project.root / block.code_file))
+        else:
+            self.post_message(BlockSettingsWanted(block.name))
+
     def show_project(self, project: Project) -> None:
         """Rebuild from the model, keeping expanded nodes and the cursor (by their stable keys)."""
         expanded = {key for key, nodes in self._key_index().items() if nodes.is_expanded} if self.project else None
@@ -113,13 +142,12 @@ it, or after `o` there (or in the Logs pane) opens one.
         stack: list[tuple[UiNode[NodeData], TreeNode]] = [(self.root, root) for root in reversed(graph.tree())]
         while stack:
             parent, node = stack.pop()
-            data = NodeData(node.block, node.key, node.link)
+            data = NodeData(node.block, node.key, node.link, node)
             label = self._label(node)
             if node.children:
                 ui_node = parent.add(label, data=data, expand=expanded is None or node.key in expanded)
             else:
                 ui_node = parent.add_leaf(label, data=data)
-            ui_node._refinery_source = node  # type: ignore[attr-defined]
             index[node.key] = ui_node
             self._block_nodes.setdefault(node.block, []).append(ui_node)
             for child in reversed(node.children):
@@ -173,7 +201,7 @@ it, or after `o` there (or in the Logs pane) opens one.
             if only is not None and block != only:
                 continue
             for node in nodes:
-                node.set_label(self._label(node._refinery_source))  # type: ignore[attr-defined]
+                node.set_label(self._label(node.data.source))
 
     def first_place(self, block: str) -> UiNode[NodeData] | None:
         for node in self._block_nodes.get(block, []):

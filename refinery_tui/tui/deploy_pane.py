@@ -17,9 +17,10 @@ from refinery_tui.cloud.stage import KINDS, StageTarget
 from refinery_tui.tui.command_log import CommandLog
 from refinery_tui.tui.deploy_job import DeployDriver, apply_plan, plan_stage
 from refinery_tui.tui.deploy_table import DeployTable
-from refinery_tui.tui.deploy_target import default_target, load_target, save_target
+from refinery_tui.tui.deploy_target import default_target
 from refinery_tui.tui.messages import AwsCallsReady, DeployEventsReady, DeployFailed, DeployFinished, DeployPlanned
 from refinery_tui.tui.modals import Confirm, TypeToConfirm
+from refinery_tui.tui.project_state import ProjectState
 
 FAILED_VERBS = {
     "plan": "cannot plan",
@@ -66,9 +67,9 @@ AWS-compatible endpoint (LocalStack, ...).
         Binding("k", "cursor_up", "Up", show=False, id="deploy.up"),
     ]
 
-    def __init__(self, root: Path | str, **kwargs) -> None:
+    def __init__(self, state: ProjectState, **kwargs) -> None:
         super().__init__(**kwargs)
-        self.root = Path(root)
+        self.project_state, self.root = state, state.root
         self.driver = DeployDriver(self)
         self.busy: str | None = None
         self.plan = None
@@ -78,7 +79,7 @@ AWS-compatible endpoint (LocalStack, ...).
         self.retry: tuple[str, StageTarget] | None = None
 
     def compose(self) -> ComposeResult:
-        target = load_target(self.root)
+        target = self.project_state.deploy_target()
         with Horizontal(id="deploy-target"):
             yield Select(
                 [(kind, kind) for kind in KINDS], value=target.kind, allow_blank=False, compact=True, id="deploy-kind"
@@ -186,7 +187,7 @@ AWS-compatible endpoint (LocalStack, ...).
         if problem:
             self.post_message(DeployFailed(operation, problem, target))
             return
-        save_target(self.root, target)
+        self.project_state.choose_target(target)
         self.busy = "listing what to tear down" if teardown else "planning"
         self.set_status(
             f"{self.busy} stage {target.stage} on {target.describe()} (packaging the blocks, reading "

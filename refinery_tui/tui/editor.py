@@ -1,7 +1,13 @@
-"""The editor: one tab per open file, syntax highlighted, atomic save, a dirty marker, on-disk change detection."""
+"""The editor: one tab per open file, syntax highlighted, atomic save, a dirty marker, on-disk changes (reload,
+or ask when there are unsaved edits), `$EDITOR`."""
 
 from __future__ import annotations
 
+import difflib
+import os
+import shlex
+import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 from textual.binding import Binding
@@ -87,7 +93,7 @@ edits.
     BINDINGS = [
         Binding("ctrl+s", "save", "Save", id="editor.save"),  # not priority: keys typed before it land first
         Binding("ctrl+t", "close_tab", "Close tab", id="editor.close"),  # ctrl+w deletes a word in the editor
-        Binding("ctrl+o", "app.external_editor", "$EDITOR", id="editor.external"),
+        Binding("ctrl+o", "external_editor", "$EDITOR", id="editor.external"),
     ]
 
     def compose(self):
@@ -147,7 +153,17 @@ edits.
         editor.saved_text = editor.text
         editor.disk_stamp = _stamp(editor.path)
         self._mark(editor)
-        self.post_message(FileSaved(editor.path))
+        self.saved(editor.path)
+
+    def saved(self, path: Path) -> None:
+        """Say a file was saved (a Python syntax error at once, as a notification)."""
+        if path.suffix == ".py":
+            from refinery_tui.model.code_check import check_python
+
+            problems = check_python(path.read_text(encoding="utf-8"))
+            if problems and problems[0].message.startswith("Python syntax error"):
+                self.notify(f"{path.name}:{problems[0].line}: {problems[0].message}", severity="error")
+        self.post_message(FileSaved(path))
 
     def action_save(self) -> None:
         editor = self.current
@@ -168,10 +184,87 @@ edits.
     def changed_on_disk(self, editor: CodeEditor) -> bool:
         return _stamp(editor.path) != editor.disk_stamp
 
+    def take_disk_change(self, path: Path) -> bool:
+        """A file changed on disk: reload its tab if it has no unsaved edits, ask if it has. False when the change
+        is not news (our own save, or a conflict the user now decides)."""
+        editor = self.editor_for(path)
+        if editor is None:
+            return True
+        if not self.changed_on_disk(editor):
+            return False
+        if editor.dirty:
+            self.resolve_conflict(editor)
+            return False
+        self.reload(editor)
+        return True
+
+    def resolve_conflict(self, editor: CodeEditor) -> None:
+        from refinery_tui.tui.modals import Choose, ShowText
+
+        def chosen(choice: str | None) -> None:
+            if choice == "reload":
+                self.reload(editor)
+            elif choice == "keep":
+                editor.disk_stamp = None  # the next save overwrites the file on disk
+                self.notify("keeping your edits; ctrl+s overwrites the file on disk")
+            elif choice == "diff":
+                disk = editor.path.read_text(encoding="utf-8") if editor.path.exists() else ""
+                diff = "".join(
+                    difflib.unified_diff(disk.splitlines(True), editor.text.splitlines(True), "on disk", "your edits")
+                )
+                self.app.push_screen(
+                    ShowText(f"## {editor.path.name}: on disk → your edits\n\n```diff\n{diff}\n```"),
+                    lambda _: self.resolve_conflict(editor),
+                )
+
+        self.app.push_screen(
+            Choose(
+                f"{editor.path.name} changed on disk, and you have unsaved edits.",
+                [("reload", "r", "Reload from disk"), ("keep", "k", "Keep mine"), ("diff", "d", "Show diff")],
+            ),
+            chosen,
+        )
+
+    async def action_external_editor(self) -> None:
+        """Save, suspend the workbench and edit the file in `$VISUAL` / `$EDITOR`; pick the change up after."""
+        editor = self.current
+        if editor is None:
+            return
+        if editor.dirty:
+            self.save(editor)
+        command = shlex.split(os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi") + [str(editor.path)]
+        try:
+            with self.app.suspend():
+                subprocess.run(command, check=False)
+        except (OSError, Exception) as exc:  # noqa: BLE001 - a missing editor is a notification
+            self.notify(f"cannot start the editor: {exc}", severity="error")
+            return
+        self.reload(editor)
+        self.saved(editor.path)
+
     async def close(self, editor: CodeEditor) -> None:
         await self.tabs.remove_pane(_tab_id(editor.path))
         if not self.editors():
             self.query_one("#editor-empty").display = True
+
+    def focus_current(self) -> None:
+        if self.current is not None:
+            self.current.focus()
+
+    def confirm_losing_edits(self, doing: str, then: Callable[[], object]) -> None:
+        """`then()` at once when no file has unsaved edits; else after asking ("Quit and lose the unsaved edits
+        in a.py?")."""
+        dirty = [editor.path.name for editor in self.editors() if editor.dirty]
+        if not dirty:
+            then()
+            return
+        from refinery_tui.tui.modals import Confirm
+
+        def confirmed(yes: bool | None) -> None:
+            if yes:
+                then()
+
+        self.app.push_screen(Confirm(f"{doing} and lose the unsaved edits in {', '.join(dirty)}?"), confirmed)
 
     async def action_close_tab(self) -> None:
         editor = self.current

@@ -4,7 +4,6 @@ then follow it live: its invocations as the logs tell them, then its outcome fro
 from __future__ import annotations
 
 import threading
-from pathlib import Path
 from typing import Any
 
 from rich.text import Text
@@ -16,13 +15,11 @@ from textual.widgets import Select, Static, TextArea
 from textual.worker import Worker, WorkerState
 
 from refinery_tui import saved_inputs
-from refinery_tui.tui.deploy_target import TARGET_FILE, load_target
 from refinery_tui.tui.invoke_driver import InvokeDriver, call_listener
 from refinery_tui.tui.invoke_job import (
     InvokeJob,
     InvokeRequest,
     ReopenJob,
-    entry_blocks,
     hows_for,
     parse_input,
     readable,
@@ -36,8 +33,10 @@ from refinery_tui.tui.messages import (
     CloudExecutionUpdated,
     InvokeEntriesLoaded,
     InvokeFailed,
+    ProjectStateChanged,
     RecentExecutionsLoaded,
 )
+from refinery_tui.tui.project_state import ProjectState
 from refinery_tui.tui.run_view import compact_json
 
 NO_TARGET = (
@@ -89,9 +88,9 @@ pane saved (its top line; `p` there plans and saves them); the line at the top r
         Binding("k", "cursor_up", "Up", show=False, id="invoke.up"),
     ]
 
-    def __init__(self, root: Path | str, **kwargs) -> None:
+    def __init__(self, state: ProjectState, **kwargs) -> None:
         super().__init__(**kwargs)
-        self.root = Path(root)
+        self.project_state, self.root = state, state.root
         self.driver = InvokeDriver(self)
         self.entries: dict[str, dict[str, Any]] = {}
         self.drafts: dict[str, str] = {}
@@ -123,6 +122,12 @@ pane saved (its top line; `p` there plans and saves them); the line at the top r
     def on_mount(self) -> None:
         self.set_status(IDLE)
         self.query_one("#invoke-result").display = False
+        self.show_target()
+        self.load_entries()
+        self.project_state.subscribe(lambda what: self.post_message(ProjectStateChanged(what)))
+
+    def on_project_state_changed(self, message: ProjectStateChanged) -> None:
+        message.stop()
         self.show_target()
         self.load_entries()
 
@@ -161,21 +166,28 @@ pane saved (its top line; `p` there plans and saves them); the line at the top r
         result.update(Text("\n".join(lines), style=style, no_wrap=True, overflow="ellipsis"))
 
     def has_target(self) -> bool:
-        return (self.root / ".refinery" / TARGET_FILE).is_file()
+        return self.project_state.target is not None
 
     def show_target(self) -> None:
         label = self.query_one("#invoke-target", Static)
         if not self.has_target():
             label.update(Text("no target: Deploy pane (5)", style="dim"))
             return
-        target = load_target(self.root)
+        target = self.project_state.deploy_target()
         label.update(Text(f"stage {target.stage} · {target.describe()}", style="dim"))
 
     # the entry blocks
 
     @work(thread=True, exclusive=True, group="invoke-entries", exit_on_error=False)
     def load_entries(self) -> None:
-        self.post_message(InvokeEntriesLoaded(*entry_blocks(self.root)))
+        from refinery_tui.cloud.invoker import entry_points
+
+        manifest = self.project_state.manifest
+        if manifest is None:
+            self.post_message(InvokeEntriesLoaded({}, "the project has errors: see Problems"))
+            return
+        entries = {name: manifest["blocks"][name] for name in entry_points(manifest)}
+        self.post_message(InvokeEntriesLoaded(entries))
 
     def on_invoke_entries_loaded(self, message: InvokeEntriesLoaded) -> None:
         message.stop()
@@ -378,7 +390,7 @@ pane saved (its top line; `p` there plans and saves them); the line at the top r
             self.set_status(f"✗ {NO_TARGET}", "bold red")
             return
         self.set_status("reading the stage's recent executions…", "yellow")
-        self.recent_worker(load_target(self.root))
+        self.recent_worker(self.project_state.deploy_target())
 
     @work(thread=True, group="invoke-recent", exit_on_error=False)
     def recent_worker(self, target: Any) -> None:
@@ -409,7 +421,7 @@ pane saved (its top line; `p` there plans and saves them); the line at the top r
         """Stop following the previous execution and clear what it showed; the target to start on."""
         if self._stop is not None:
             self._stop.set()
-        target = load_target(self.root)
+        target = self.project_state.deploy_target()
         self._stop = threading.Event()
         self.starting, self.following = True, False
         self.execution_id, self.run, self.execution, self.stage = None, None, None, target.stage

@@ -17,7 +17,6 @@ from textual.widgets import Input, Static
 from refinery_tui.cloud.logfilter import FilterError, LogFilter
 from refinery_tui.cloud.loglines import LogLine
 from refinery_tui.cloud.stage import StageTarget
-from refinery_tui.tui.deploy_target import TARGET_FILE, load_target
 from refinery_tui.tui.log_screens import ExecutionScreen, LineDetail
 from refinery_tui.tui.log_status import TailFacts, placeholder, status_line
 from refinery_tui.tui.log_tail import LogsDriver, tail_stage
@@ -38,6 +37,7 @@ from refinery_tui.tui.logbuffer import (
 )
 from refinery_tui.tui.logquery import parse_filter
 from refinery_tui.tui.messages import CloudExecutionSelected, LogLinesReady, LogsConnected, LogsFailed
+from refinery_tui.tui.project_state import ProjectState
 
 FILTER_DELAY_S = 0.2
 """The filter applies this long after the last key typed in the box (Enter applies it at once)."""
@@ -82,9 +82,9 @@ A live tail (real AWS) may be **sampled** by CloudWatch when lines come too fast
         Binding("R", "restart", "Restart tail", show=False, id="logs.restart"),
     ]
 
-    def __init__(self, root: Path | str, limit: int = MAX_LINES, **kwargs) -> None:
+    def __init__(self, state: ProjectState, limit: int = MAX_LINES, **kwargs) -> None:
         super().__init__(**kwargs)
-        self.root = Path(root)
+        self.project_state, self.root = state, state.root
         self.buffer = LogBuffer(limit)
         self.driver: LogsDriver | None = None
         self.stop: threading.Event | None = None
@@ -165,7 +165,7 @@ A live tail (real AWS) may be **sampled** by CloudWatch when lines come too fast
     # the tail
 
     def configured(self) -> bool:
-        return (self.root / ".refinery" / TARGET_FILE).is_file()
+        return self.project_state.target is not None
 
     def start_if_needed(self) -> None:
         """When the pane shows: tail the saved target's stage, unless that tail is already running (on the same
@@ -175,7 +175,7 @@ A live tail (real AWS) may be **sampled** by CloudWatch when lines come too fast
                 self.state = "unconfigured"
                 self.show_state()
             return
-        target = load_target(self.root)
+        target = self.project_state.deploy_target()
         if (
             self.driver is not None
             and target == self.target
@@ -187,7 +187,7 @@ A live tail (real AWS) may be **sampled** by CloudWatch when lines come too fast
 
     def code_blocks(self) -> list[str] | None:
         """The project's code blocks as the app has them now (each has a log group), or None if unknown."""
-        project = getattr(self.app, "project", None)
+        project = self.project_state.project
         if project is None:
             return None
         return sorted(name for name, block in project.blocks.items() if block.type == "code")
@@ -242,7 +242,7 @@ A live tail (real AWS) may be **sampled** by CloudWatch when lines come too fast
             self.state = "unconfigured"
             self.show_state()
             return
-        self.start_tail(load_target(self.root))
+        self.start_tail(self.project_state.deploy_target())
 
     # lines in
 

@@ -190,3 +190,24 @@ class RecentExecutionsLoaded(Message):
 
     executions: list[Any]
     error: str | None = None
+
+
+@dataclass
+class ProjectStateChanged(Message):
+    """The ProjectState changed: `what` holds "project" (model, problems, manifest) and/or "target"."""
+
+    what: set[str]
+
+
+@dataclass
+class BlockSettingsWanted(Message):
+    """Show the settings of this block (Enter on a block without code, `i` in the tree)."""
+
+    block: str
+
+
+@dataclass
+class RerunWanted(Message):
+    """These blocks' code changed (saved here or on disk): a run may re-run from the earliest of them."""
+
+    blocks: list[str]

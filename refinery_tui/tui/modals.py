@@ -1,11 +1,15 @@
-"""Modal screens: confirm, confirm by typing a word, choose, ask for text, show text (help, diffs, settings)."""
+"""Modal screens: confirm, confirm by typing a word, choose, ask for text, show text (help, keys, diffs)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from pathlib import Path
+
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import ActiveBinding, Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
+from textual.widget import Widget
 from textual.widgets import Button, Input, Label, Markdown, Static
 
 
@@ -124,3 +128,28 @@ class TypeToConfirm(ModalScreen[bool]):
 
     def action_cancel(self) -> None:
         self.dismiss(False)
+
+
+class HelpScreen(ShowText):
+    """The help of the focused pane (the nearest widget with a HELP text), then the app's."""
+
+    def __init__(self, focused: Widget | None, app_help: str) -> None:
+        widget = focused
+        while widget is not None and not getattr(widget, "HELP", None):
+            widget = widget.parent
+        super().__init__((getattr(widget, "HELP", None) or app_help) + "\n\n" + app_help)
+
+
+class KeysScreen(ShowText):
+    """The keys that work here (the active bindings, each once, with its id for remapping)."""
+
+    def __init__(self, bindings: Mapping[str, ActiveBinding], keymap_file: Path) -> None:
+        rows = ["## Keys", "", "| key | does | id |", "| --- | --- | --- |"]
+        seen = set()
+        for key, active in bindings.items():
+            binding = active.binding
+            if binding.description and (binding.id or key) not in seen:
+                seen.add(binding.id or key)
+                rows.append(f"| `{binding.key_display or key}` | {binding.description} | `{binding.id or ''}` |")
+        rows += ["", f'Remap keys in `{keymap_file}` (a `[keymap]` table of binding id = "keys").']
+        super().__init__("\n".join(rows))

@@ -16,6 +16,7 @@ from refinery_tui.tui.app import WorkbenchApp
 from refinery_tui.tui.command_log import MAX_CALLS, CallQueue
 from refinery_tui.tui.messages import DeployFailed, DeployFinished, DeployPlanned
 from refinery_tui.tui.modals import Confirm, TypeToConfirm
+from refinery_tui.tui.palette import workbench_commands
 from tests.cloud.cloud_helpers import running_sandbox
 from tests.conftest import PROJECTS
 
@@ -315,7 +316,7 @@ async def test_help_keys_palette_and_remapping(sandbox, endpoint, project, tmp_p
         for binding_id in ("deploy.plan", "deploy.apply", "deploy.retry", "deploy.teardown", "deploy.log"):
             assert binding_id in app.screen.markdown
         await pilot.press("escape")
-        titles = [command.title for command in app.get_system_commands(app.screen)]
+        titles = [command.title for command in workbench_commands(app, app.focused)]
         assert {"Deploy: Plan", "Deploy: Apply", "Deploy: Tear down", "Deploy: AWS command log"} <= set(titles)
         await pilot.press("5", "f9")
         await settle(pilot)

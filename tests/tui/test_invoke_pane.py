@@ -13,12 +13,14 @@ import threading
 import pytest
 
 from refinery_tui import saved_inputs
+from refinery_tui.cloud.stage import StageTarget
 from refinery_tui.local.session import LocalSession
 from refinery_tui.tui.app import WorkbenchApp
 from refinery_tui.tui.deploy_target import load_target
 from refinery_tui.tui.invoke_job import InvokeJob, InvokeRequest
 from refinery_tui.tui.invoke_pane import InvokePane
 from refinery_tui.tui.messages import CloudExecutionFinished, CloudExecutionStarted, CloudExecutionUpdated, InvokeFailed
+from refinery_tui.tui.palette import workbench_commands
 from tests.cloud.cloud_helpers import deploy, run_deployed, running_sandbox
 from tests.conftest import PROJECTS
 
@@ -44,6 +46,10 @@ def point_at(root, sandbox, stage: str = "dev") -> None:
     (root / ".refinery" / "deploy-target.json").write_text(
         json.dumps({"kind": "sandbox", "endpoint": sandbox.endpoint_url, "profile": "", "region": "", "stage": stage})
     )
+
+
+def target_of(sandbox, stage: str = "dev") -> StageTarget:
+    return StageTarget("sandbox", sandbox.endpoint_url, "", "", stage)
 
 
 @pytest.fixture(scope="module")
@@ -227,7 +233,7 @@ async def test_readable_errors_no_target_and_a_stage_not_deployed(sandbox, hello
         assert "no deploy target yet" in pane.status_text() and "Deploy pane (5" in pane.status_text()
         assert not of_type(posted, CloudExecutionStarted)
 
-        point_at(root, sandbox, stage="nowhere")
+        app.state.choose_target(target_of(sandbox, "nowhere"))  # as the Deploy pane does when it plans
         await pilot.press("r")
         await settle(pilot)
         error = of_type(posted, InvokeFailed)[-1].error
@@ -236,7 +242,7 @@ async def test_readable_errors_no_target_and_a_stage_not_deployed(sandbox, hello
         assert pane.status_text().startswith("✗ stage nowhere")
         assert app.is_running and not pane.starting and not of_type(posted, CloudExecutionStarted)
 
-        point_at(root, sandbox)  # the stage the module deployed: hello-world is the same project
+        app.state.choose_target(target_of(sandbox))  # the stage the module deployed: hello-world is the same project
         await pilot.press("r")
         await settle(pilot)
         assert of_type(posted, CloudExecutionFinished)[-1].execution.status == "succeeded"
@@ -254,7 +260,7 @@ async def test_keys_help_and_palette(hello):
         for binding_id in ("invoke.start", "invoke.sync", "invoke.block", "invoke.input", "invoke.open"):
             assert binding_id in app.screen.markdown
         await pilot.press("escape")
-        titles = {command.title for command in app.get_system_commands(app.screen)}
+        titles = {command.title for command in workbench_commands(app, app.focused)}
         assert {"Invoke: Start", "Invoke: Toggle sync", "Invoke: Choose block", "Invoke: Open in Run pane"} <= titles
         await pilot.press("6", "b")
         await pilot.pause()

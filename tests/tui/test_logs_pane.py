@@ -23,6 +23,7 @@ from refinery_tui.tui.logbuffer import EVENT_ID, EXECUTION, KIND, MAX_LINES, Log
 from refinery_tui.tui.logquery import parse_filter
 from refinery_tui.tui.logs_pane import LogsPane
 from refinery_tui.tui.messages import CloudExecutionSelected
+from refinery_tui.tui.palette import workbench_commands
 from tests.cloud.cloud_helpers import deploy, run_deployed, running_sandbox
 from tests.conftest import PROJECTS
 
@@ -410,7 +411,7 @@ async def test_keys_help_palette_and_remapping(project, tmp_path, monkeypatch):
         pane.add_lines(synthetic(5))
         await pilot.press("F")
         assert not pane.view.following
-        titles = {command.title for command in app.get_system_commands(app.screen)}
+        titles = {command.title for command in workbench_commands(app, app.focused)}
         assert {"Logs: Follow", "Logs: Filter", "Logs: Wrap", "Logs: Open line", "Logs: Execution"} <= titles
         await pilot.press("z")
         assert app.screen.maximized is pane

@@ -12,6 +12,7 @@ from refinery_tui.tui.app import WorkbenchApp
 from refinery_tui.tui.editor import CodeEditor
 from refinery_tui.tui.messages import FileSaved, FilesChanged, OpenFile, RunFinished
 from refinery_tui.tui.modals import Ask, Choose, Confirm
+from refinery_tui.tui.palette import workbench_commands
 from tests.conftest import PROJECTS
 
 needs_node = pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
@@ -248,7 +249,7 @@ async def test_help_keys_and_palette(project):
         await pilot.pause()
         assert "tree.breakpoint" in app.screen.markdown
         await pilot.press("escape")
-        titles = [command.title for command in app.get_system_commands(app.screen)]
+        titles = [command.title for command in workbench_commands(app, app.focused)]
         assert "Run: Step" in titles and "Block: Rename" in titles and "Transition: Add" in titles
 
 
@@ -467,3 +468,66 @@ async def test_the_highlighted_problem_is_shown_whole(project):
         detail = str(app.query_one("#problem-detail").render())
         assert "on_exception names a block that does not exist: 'report-eror' (did you mean 'report-error'?)" in detail
         assert "hint:" in detail
+
+
+async def test_the_palette_follows_the_context(project):
+    app = make_app(project)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+
+        def titles() -> list[str]:
+            return [command.title for command in workbench_commands(app, app.focused)]
+
+        assert {"Block: Rename", "Run: Start", "Run: Step"} <= set(titles())
+        assert not {"Transition: Change", "File: Save", "Run: Cancel", "Run: Pause"} & set(titles())
+        assert titles()[0].startswith("Block")  # the focused pane's commands first
+        await pilot.press("j")
+        assert {"Transition: Change", "Transition: Remove"} <= set(titles())
+        await pilot.press("enter")
+        await pilot.pause()
+        assert "File: Save" in titles() and titles()[0].startswith("File")
+        app.run_pane.set_input({"numbers": [1]})
+        app.block_tree.focus()
+        await pilot.press("s")
+        await wait_for_status(pilot, "paused", 50)
+        assert {"Run: Continue", "Run: Step", "Run: Cancel"} <= set(titles()) and "Run: Start" not in titles()
+        await pilot.press("x")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert "Run: Start" in titles() and "Run: Cancel" not in titles()
+
+
+async def test_the_palette_runs_a_command_found_by_its_title(project):
+    from textual.command import CommandList, CommandPalette
+
+    app = make_app(project)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        assert isinstance(app.screen, CommandPalette)
+        await pilot.press(*"View: Zoom")
+        for _ in range(50):  # the palette searches on a worker
+            await pilot.pause(0.02)
+            if app.screen.query_one(CommandList).option_count:
+                break
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.screen.maximized is app.block_tree
+
+
+async def test_project_state_is_what_the_panes_read(project):
+    app = make_app(project)
+    async with app.run_test(size=(120, 40)) as pilot:
+        state = app.state
+        assert state.ok and state.project is app.session.project and "blocks" in state.manifest
+        assert app.query_one("#invoke").project_state is state and app.deploy_pane.project_state is state
+        assert app.logs_pane.project_state is state
+        good = state.project
+        text = (project / "project.yaml").read_text()
+        (project / "project.yaml").write_text(text.replace("type: merge}", "type: merj}", 1))
+        app.post_message(FilesChanged([project / "project.yaml"]))
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert not state.ok and state.project is good  # the last good model stays, the problems are new
+        assert any("merj" in d.message for d in state.problems)
+        assert "✗" in str(app.bottom.get_tab("tab-problems").label)

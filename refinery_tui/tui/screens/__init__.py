@@ -1,0 +1,1 @@
+"""Screens and the flows that use them: structure editing, block settings."""
