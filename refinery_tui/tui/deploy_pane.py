@@ -117,6 +117,10 @@ AWS-compatible endpoint (LocalStack, ...).
     def command_log(self) -> CommandLog:
         return self.query_one(CommandLog)
 
+    def record_call(self, call: Any) -> None:
+        """An AWS call another pane made, for the command log; safe to call from any thread."""
+        self.driver.calls.add(call)
+
     def status_text(self) -> str:
         return str(self.query_one("#deploy-status", Static).render())
 

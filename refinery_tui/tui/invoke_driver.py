@@ -37,10 +37,10 @@ def call_listener(app: Any):
     panes = app.query(DeployPane)
     if not panes:
         return None
-    calls = panes.first().driver.calls
+    deploy_pane = panes.first()
 
     def record(call: Any) -> None:
         if call.service not in ("logs", "dynamodb", "sts"):
-            calls.add(call)
+            deploy_pane.record_call(call)
 
     return record

@@ -10,9 +10,11 @@ command=${1:-refinery-tui}
 session=deploywalk
 project=all-transitions
 source "$here/with_sandbox.sh"
+source "$here/ready.sh"
 
 "$drive" start deploywalk --size 80x24 -- env "AWS_ENDPOINT_URL=$endpoint" $command "$work/$project"
 "$drive" wait deploywalk "start" 20
+wait_ready deploywalk
 "$drive" keys deploywalk 5
 "$drive" wait deploywalk "p plans" 10
 "$drive" keys deploywalk p

@@ -11,11 +11,13 @@ command=${1:-refinery-tui}
 session=logswalk
 project=hello-world
 source "$here/with_sandbox.sh"
+source "$here/ready.sh"
 env "AWS_ENDPOINT_URL=$endpoint" AWS_ACCESS_KEY_ID=sandbox AWS_SECRET_ACCESS_KEY=sandbox AWS_REGION=us-east-1 \
   $command deploy "$work/$project" --stage dev --yes > /dev/null
 
 "$drive" start logswalk --size 80x24 -- env "AWS_ENDPOINT_URL=$endpoint" $command "$work/$project"
 "$drive" wait logswalk "greet" 20
+wait_ready logswalk
 # the Deploy pane remembers the target: plan once so it is saved, then invoke from the Invoke pane
 "$drive" keys logswalk 5 p
 "$drive" wait logswalk "11 unchanged" 30

@@ -10,6 +10,7 @@ drive=${TUI_DRIVE:-$repo/../shared/tools/tui-drive}
 command=${1:-refinery-tui}
 # A terminal reads ESC followed quickly by a key as alt+key, so a lone Escape needs the terminal's escape delay
 # to pass before the next key: this is the terminal's protocol, not waiting for the app.
+source "$here/ready.sh"
 escape() { "$drive" keys walk Escape; sleep 0.3; }
 work=$(mktemp -d)
 trap 'rm -rf "$work"; "$drive" stop walk >/dev/null 2>&1 || true' EXIT
@@ -19,6 +20,7 @@ rm -rf "$work/all-transitions/.refinery"
 # $EDITOR is a stand-in that edits the file without a screen, to check that the workbench suspends and picks it up
 "$drive" start walk --size 80x24 -- env "EDITOR=sed -i s/edited/EDITED/" $command "$work/all-transitions"
 "$drive" wait walk "start" 20
+wait_ready walk
 # a first run, with an input typed in the input box
 "$drive" keys walk C-j
 "$drive" type walk '{"numbers": [1, 2]}'
