@@ -40,8 +40,7 @@ escape
 "$drive" wait walk "edited" 10
 # open the file in $EDITOR (ctrl+o): the workbench suspends, and re-runs with the change when it comes back
 "$drive" keys walk 2 C-o
-"$drive" wait walk "re-run" 30
-escape
+wait_ready walk
 "$drive" keys walk 3 z
 "$drive" wait walk '"verdict": "EDITED"' 30
 escape
