@@ -79,22 +79,23 @@ the focused pane; `escape` backs out; `q` quits (asking first when edits are uns
         Binding("5", "focus_pane('deploy')", "Deploy", show=False, id="pane.deploy"),
         Binding("6", "focus_pane('invoke')", "Invoke", show=False, id="pane.invoke"),
         Binding("7", "focus_pane('logs')", "Logs", show=False, id="pane.logs"),
-        Binding("r", "run_start", "Run", id="run.start"),
-        Binding("s", "run_step", "Step", id="run.step"),
-        Binding("c", "run_continue", "Continue", id="run.continue"),
-        Binding("p", "run_pause", "Pause", show=False, id="run.pause"),
-        Binding("x", "run_cancel", "Cancel", show=False, id="run.cancel"),
-        Binding("a", "toggle_auto_rerun", "Auto re-run", show=False, id="run.auto"),
-        Binding("f5", "run_start", "Run", show=False, id="app.run"),
-        Binding("f6", "run_step", "Step", show=False, id="app.step"),
-        Binding("f8", "run_continue", "Continue", show=False, id="app.continue"),
-        Binding("ctrl+j", "focus_input", "Input", show=False, id="app.input"),
-        Binding("n", "add_block", "New block", show=False, id="block.add"),
-        Binding("f2", "rename_block", "Rename", show=False, id="block.rename"),
-        Binding("delete", "delete_block", "Delete", show=False, id="block.delete"),
-        Binding("t", "add_transition", "Transition", show=False, id="transition.add"),
-        Binding("T", "delete_transition", "Remove transition", show=False, id="transition.delete"),
-        Binding("e", "edit_transition", "Change transition", show=False, id="transition.edit"),
+        Binding("r", "run('start')", "Run", id="run.start"),
+        Binding("s", "run('step')", "Step", id="run.step"),
+        Binding("c", "run('continue')", "Continue", id="run.continue"),
+        Binding("p", "run('pause')", "Pause", show=False, id="run.pause"),
+        Binding("x", "run('cancel')", "Cancel", show=False, id="run.cancel"),
+        Binding("a", "run('auto')", "Auto re-run", show=False, id="run.auto"),
+        Binding("f5", "run('start')", "Run", show=False, id="app.run"),
+        Binding("f6", "run('step')", "Step", show=False, id="app.step"),
+        Binding("f8", "run('continue')", "Continue", show=False, id="app.continue"),
+        Binding("ctrl+j", "run('input')", "Input", show=False, id="app.input"),
+        Binding("n", "structure('add_block')", "New block", show=False, id="block.add"),
+        Binding("f2", "structure('rename_block')", "Rename", show=False, id="block.rename"),
+        Binding("delete", "structure('delete_block')", "Delete", show=False, id="block.delete"),
+        Binding("t", "structure('add_transition')", "Transition", show=False, id="transition.add"),
+        Binding("T", "structure('delete_transition')", "Remove transition", show=False, id="transition.delete"),
+        Binding("e", "structure('edit_transition')", "Change transition", show=False, id="transition.edit"),
+        Binding("ctrl+o", "external_editor", "$EDITOR", show=False, id="app.external_editor"),
         Binding("y", "open_project_file", "project.yaml", show=False, id="app.project_file"),
     ]
 
@@ -255,61 +256,16 @@ the focused pane; `escape` backs out; `q` quits (asking first when edits are uns
         if project is not None and message.block in project.blocks:
             self.push_screen(BlockSettings(project, message.block))
 
-    def action_add_block(self) -> None:
-        self.structure.add_block()
-
-    def action_rename_block(self) -> None:
-        self.structure.rename_block()
-
-    def action_delete_block(self) -> None:
-        self.structure.delete_block()
-
-    def action_add_transition(self) -> None:
-        self.structure.add_transition()
-
-    def action_edit_transition(self) -> None:
-        self.structure.edit_transition()
-
-    def action_delete_transition(self) -> None:
-        self.structure.delete_transition()
+    def action_structure(self, edit: str) -> None:
+        self.structure.start(edit)
 
     # runs: the Run pane owns them; the run keys forward to it
 
-    def action_run_start(self) -> None:
-        self.run_pane.controller.start(step=False)
-
-    def action_run_step(self) -> None:
-        self.run_pane.controller.advance(step=True)
-
-    def action_run_continue(self) -> None:
-        self.run_pane.controller.advance(step=False)
-
-    def action_run_pause(self) -> None:
-        self.run_pane.controller.pause()
-
-    def action_run_cancel(self) -> None:
-        self.run_pane.controller.cancel()
-
-    def action_replay_selected(self) -> None:
-        self.run_pane.action_replay_selected()
-
-    def action_toggle_history(self) -> None:
-        self.run_pane.action_toggle_history()
-
-    def action_toggle_auto_rerun(self) -> None:
-        self.run_pane.controller.toggle_auto_rerun()
+    def action_run(self, command: str) -> None:
+        self.run_pane.command(command)
 
     def action_toggle_breakpoint(self) -> None:
         self.run_pane.controller.toggle_breakpoint(self.block_tree.selected_block)
-
-    def action_focus_input(self) -> None:
-        self.run_pane.focus_input()
-
-    def action_save_input_as(self) -> None:
-        self.run_pane.input_box.save_as()
-
-    def action_load_input(self) -> None:
-        self.run_pane.input_box.load()
 
     def on_problems_wanted(self, message: ProblemsWanted) -> None:
         self.bottom.show("problems")
@@ -348,6 +304,9 @@ the focused pane; `escape` backs out; `q` quits (asking first when edits are uns
             self.bottom.show(pane)
             focus = {"run": self.run_pane.table, "deploy": self.deploy_pane.table, "logs": self.logs_pane.view}
             (focus.get(pane) or self.query_one(f"#{pane}")).focus()
+
+    async def action_external_editor(self) -> None:
+        await self.editor.action_external_editor()  # also from the tree: the file open in the editor
 
     async def action_quit(self) -> None:
         self.editor.confirm_losing_edits("Quit", self.leave)

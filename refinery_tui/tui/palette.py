@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
@@ -70,29 +71,35 @@ def run_commands(app: Any) -> list[PaletteCommand]:
             PaletteCommand(
                 "Run: Start",
                 "Run the project from its entry block with the input in the Run pane",
-                app.action_run_start,
+                partial(app.action_run, "start"),
             )
         )
     if not running or paused:
-        commands.append(PaletteCommand("Run: Step", "Run one invocation at a time", app.action_run_step))
-        commands.append(PaletteCommand("Run: Continue", "Continue a paused run", app.action_run_continue))
+        commands.append(PaletteCommand("Run: Step", "Run one invocation at a time", partial(app.action_run, "step")))
+        commands.append(PaletteCommand("Run: Continue", "Continue a paused run", partial(app.action_run, "continue")))
     if running and not paused:
-        commands.append(PaletteCommand("Run: Pause", "Pause before the next invocation", app.action_run_pause))
+        commands.append(
+            PaletteCommand("Run: Pause", "Pause before the next invocation", partial(app.action_run, "pause"))
+        )
     if running:
-        commands.append(PaletteCommand("Run: Cancel", "Cancel the run", app.action_run_cancel))
+        commands.append(PaletteCommand("Run: Cancel", "Cancel the run", partial(app.action_run, "cancel")))
     if not running and run.last_execution is not None:
         commands.append(
             PaletteCommand(
-                "Run: Replay from selected", "Re-run from the selected invocation's block", app.action_replay_selected
+                "Run: Replay from selected",
+                "Re-run from the selected invocation's block",
+                partial(app.action_run, "replay"),
             )
         )
     return commands + [
         PaletteCommand(
-            "Run: Toggle auto re-run", "Re-run from a block when its file is saved", app.action_toggle_auto_rerun
+            "Run: Toggle auto re-run", "Re-run from a block when its file is saved", partial(app.action_run, "auto")
         ),
-        PaletteCommand("Run: History", "Past executions", app.action_toggle_history),
-        PaletteCommand("Input: Save as", "Keep the current input as inputs/NAME.json", app.action_save_input_as),
-        PaletteCommand("Input: Load", "Put a saved input in the input box", app.action_load_input),
+        PaletteCommand("Run: History", "Past executions", partial(app.action_run, "history")),
+        PaletteCommand(
+            "Input: Save as", "Keep the current input as inputs/NAME.json", partial(app.action_run, "save_input")
+        ),
+        PaletteCommand("Input: Load", "Put a saved input in the input box", partial(app.action_run, "load_input")),
     ]
 
 

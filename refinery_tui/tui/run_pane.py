@@ -149,6 +149,24 @@ Runs the workflow locally, with the semantics it has when deployed.
     def load_saved_input(self) -> None:
         self.input_box.load_saved(self.controller.entry_block())
 
+    def command(self, name: str) -> None:
+        """The run keys and the palette's run commands, by name (the app forwards its bindings here)."""
+        controller, box = self.controller, self.input_box
+        actions = {
+            "start": lambda: controller.start(step=False),
+            "step": lambda: controller.advance(step=True),
+            "continue": lambda: controller.advance(step=False),
+            "pause": controller.pause,
+            "cancel": controller.cancel,
+            "replay": self.action_replay_selected,
+            "history": self.action_toggle_history,
+            "auto": controller.toggle_auto_rerun,
+            "input": self.focus_input,
+            "save_input": box.save_as,
+            "load_input": box.load,
+        }
+        actions[name]()
+
     def action_replay_selected(self) -> None:
         self.controller.replay_selected()
 

@@ -41,6 +41,7 @@ escape
 # open the file in $EDITOR (ctrl+o): the workbench suspends, and re-runs with the change when it comes back
 "$drive" keys walk 2 C-o
 wait_ready walk
+escape
 "$drive" keys walk 3 z
 "$drive" wait walk '"verdict": "EDITED"' 30
 escape

@@ -414,13 +414,13 @@ async def test_saved_inputs(project):
     app = make_app(project)
     async with app.run_test(size=(120, 40)) as pilot:
         app.run_pane.set_input({"numbers": [42]})
-        app.action_save_input_as()
+        app.action_run("save_input")
         await pilot.pause()
         await pilot.press(*"big one", "enter")
         await pilot.pause()
         assert (project / "inputs" / "big-one.json").is_file()
         app.run_pane.set_input({})
-        app.action_load_input()
+        app.action_run("load_input")
         await pilot.pause()
         assert isinstance(app.screen, Choose)
         await pilot.press("2")  # 1: input.json, 2: big-one

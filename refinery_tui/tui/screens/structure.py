@@ -63,6 +63,13 @@ class StructureEditor:
 
     # blocks
 
+    EDITS = ("add_block", "rename_block", "delete_block", "add_transition", "edit_transition", "delete_transition")
+
+    def start(self, edit: str) -> None:
+        """Start one of the EDITS by name (the app's bindings)."""
+        if edit in self.EDITS:
+            getattr(self, edit)()
+
     def add_block(self) -> None:
         def named(answer: str | None) -> None:
             if not answer:
