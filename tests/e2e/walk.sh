@@ -49,10 +49,15 @@ escape
 escape
 "$drive" keys walk s
 "$drive" wait walk "paused (step) before 'start'" 20
-for _ in $(seq 1 20); do
-  if "$drive" snap walk | grep -q "✓ succeeded"; then break; fi
-  "$drive" keys walk s
-  "$drive" wait walk "paused" 5 >/dev/null 2>&1 || true
+# a step is taken only while paused: press s, then wait until the screen shows the step was taken (it changes)
+for _ in $(seq 1 60); do
+  before=$("$drive" snap walk)
+  if grep -q "✓ succeeded" <<<"$before"; then break; fi
+  if grep -q "⏸ paused" <<<"$before"; then "$drive" keys walk s; fi
+  for _ in $(seq 1 30); do
+    [[ "$("$drive" snap walk)" != "$before" ]] && break
+    sleep 0.1  # polling the screen, as tui-drive's own wait does
+  done
 done
 "$drive" wait walk "✓ succeeded" 20
 "$drive" snap walk
