@@ -54,6 +54,10 @@ class InvocationRow:
         retry = f" (attempt {self.attempt + 1})" if self.attempt else ""
         return f"  {self.label:<{width}} {self.symbol} {self.duration_ms or 0.0:7.1f} ms  {self.detail}{retry}"
 
+    def history_line(self) -> str:
+        """`refinery-tui history`'s line for a recorded invocation."""
+        return f"  {self.label:<24} {self.status:<9} {self.duration_ms or 0.0:8.1f} ms  {self.detail}"
+
 
 def error_text(error: dict[str, Any] | None) -> str:
     """`Type: message` of an invocation's error."""
@@ -81,7 +85,7 @@ def row_of_event(event: RunEvent) -> InvocationRow | None:
     return None
 
 
-def row_of_record(record: Any) -> InvocationRow:
+def row_of_record(record: Any, preview_chars: int = TABLE_PREVIEW_CHARS) -> InvocationRow:
     """The row of an invocation in the local run history (an `InvocationRecord`)."""
     place = tuple(frame[1] for frame in record.context.get("frames", []))
     return InvocationRow(
@@ -90,7 +94,7 @@ def row_of_record(record: Any) -> InvocationRow:
         place,
         record.status,
         record.duration_ms,
-        _outcome_text(record.status, record.output, record.error),
+        _outcome_text(record.status, record.output, record.error, preview_chars),
         record.attempt,
     )
 
@@ -108,7 +112,7 @@ def row_of_deployed(invocation: Any) -> InvocationRow:
     )
 
 
-def _outcome_text(status: str, output: Any, error: dict[str, Any] | None) -> str:
+def _outcome_text(status: str, output: Any, error: dict[str, Any] | None, chars: int = TABLE_PREVIEW_CHARS) -> str:
     if status == "succeeded":
-        return preview(output, TABLE_PREVIEW_CHARS)
+        return preview(output, chars)
     return error_text(error) if status == "failed" else ""

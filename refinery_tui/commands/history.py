@@ -8,7 +8,9 @@ from pathlib import Path
 
 from refinery_tui.commands.outcome import UsageError
 from refinery_tui.local.history import History, compare_executions
-from refinery_tui.runtime.events import preview
+from refinery_tui.run_rows import row_of_record
+
+HISTORY_PREVIEW_CHARS = 100
 
 
 def _when(stamp: float | None) -> str:
@@ -89,13 +91,7 @@ def show_history(project: str, execution: str | None, compare: str | None, as_js
             return 0
         print(f"{record.id}  {record.status}  started {_when(record.started)}  from '{record.entry}'")
         for item in invocations:
-            place = "".join(f"[{frame[1]}]" for frame in item.context.get("frames", []))
-            detail = (
-                preview(item.output, 100)
-                if item.status == "succeeded"
-                else f"{item.error.get('type')}: {item.error.get('message')}"
-            )
-            print(f"  {item.block + place:<24} {item.status:<9} {item.duration_ms:8.1f} ms  {detail}")
+            print(row_of_record(item, HISTORY_PREVIEW_CHARS).history_line())
         for error in record.errors:
             print(f"  error: {error}")
         return 0

@@ -111,7 +111,7 @@ async def _latency(root: Path, with_run: bool) -> tuple[list[float], bool]:
                     await asyncio.sleep(0.0005)
                 latencies.append(repaints[-1] - start)
                 await asyncio.sleep(0.02)  # a person's pace between key presses
-            still_running = app.running
+            still_running = app.run_pane.controller.running
             await app.workers.wait_for_complete()
     finally:
         Screen._compositor_refresh = original
