@@ -8,17 +8,7 @@ import sys
 from typing import Any, TextIO
 
 from refinery_tui.cloud.planner import ACTION_SYMBOLS
-from refinery_tui.commands.outcome import EXIT_FAILED, EXIT_OK, UsageError
-
-
-def open_deployer(project: str, stage: str, profile: str | None, region: str | None, endpoint_url: str | None):
-    """The stage's Deployer (cloud/stage.py opens the stage; its errors are usage errors)."""
-    from refinery_tui.cloud.stage import StageError, open_stage
-
-    try:
-        return open_stage(project, stage, profile=profile, region=region, endpoint_url=endpoint_url).deployer()
-    except StageError as exc:
-        raise UsageError(str(exc)) from None
+from refinery_tui.commands.outcome import EXIT_FAILED, EXIT_OK, UsageError, opened_stage
 
 
 def _plan(deployer, make):
@@ -90,7 +80,7 @@ def deploy(
     out: TextIO | None = None,
 ) -> int:
     out = out or sys.stdout
-    deployer = open_deployer(project, stage, profile, region, endpoint_url)
+    deployer = opened_stage(project, stage, profile, region, endpoint_url).deployer()
     plan = _plan(deployer, deployer.plan)
     if as_json:
         for change in plan.changes:
@@ -148,7 +138,7 @@ def teardown(
     out: TextIO | None = None,
 ) -> int:
     out = out or sys.stdout
-    deployer = open_deployer(project, stage, profile, region, endpoint_url)
+    deployer = opened_stage(project, stage, profile, region, endpoint_url).deployer()
     plan = _plan(deployer, deployer.teardown_plan)
     if not plan.pending:
         out.write(f"nothing of {deployer.project.name} stage {stage} is deployed on {deployer.aws.describe()}.\n")

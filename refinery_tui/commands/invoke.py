@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from refinery_tui import saved_inputs
-from refinery_tui.commands.outcome import EXIT_FAILED, EXIT_OK, UsageError
+from refinery_tui.commands.outcome import EXIT_FAILED, EXIT_OK, UsageError, opened_stage
 from refinery_tui.run_printers import HumanPrinter
 from refinery_tui.runtime.events import DeployedExecutionFinished, Event, ExecutionInvoked, InvocationEnded
 from refinery_tui.saved_inputs import InputError, parse_input
@@ -68,13 +68,9 @@ def invoke(
     from botocore.exceptions import BotoCoreError, ClientError
 
     from refinery_tui.cloud.invoker import InvokeError, entry_points
-    from refinery_tui.cloud.stage import StageError, open_stage
 
     out = out or sys.stdout
-    try:
-        opened = open_stage(project, stage, profile=profile, region=region, endpoint_url=endpoint_url)
-    except StageError as exc:
-        raise UsageError(str(exc)) from None
+    opened = opened_stage(project, stage, profile, region, endpoint_url)
     entries = entry_points(opened.manifest)
     block = block or (entries[0] if entries else None)
     if block is None or block not in opened.manifest["blocks"]:

@@ -10,18 +10,9 @@ import threading
 import time
 from typing import TextIO
 
-from refinery_tui.commands.outcome import EXIT_FAILED, EXIT_OK, UsageError
+from refinery_tui.commands.outcome import EXIT_FAILED, EXIT_OK, UsageError, opened_stage
 
 COLOURS = (31, 32, 33, 34, 35, 36, 91, 92, 93, 94, 95, 96)
-
-
-def _open(project: str, stage: str, profile: str | None, region: str | None, endpoint_url: str | None):
-    from refinery_tui.cloud.stage import StageError, open_stage
-
-    try:
-        return open_stage(project, stage, profile=profile, region=region, endpoint_url=endpoint_url)
-    except StageError as exc:
-        raise UsageError(str(exc)) from None
 
 
 def block_colour(block: str | None) -> int:
@@ -71,7 +62,7 @@ def logs(
         chosen = LogFilter(frozenset(blocks), execution, frozenset(level.upper() for level in levels), text, regex)
     except FilterError as exc:
         raise UsageError(str(exc)) from None
-    opened = _open(project, stage, profile, region, endpoint_url)
+    opened = opened_stage(project, stage, profile, region, endpoint_url)
     unknown = [b for b in blocks if b not in opened.manifest["blocks"]]
     if unknown:
         raise UsageError(f"no block named {', '.join(repr(b) for b in unknown)} in {opened.project.name}")
@@ -119,7 +110,7 @@ def list_executions(
     from botocore.exceptions import BotoCoreError, ClientError
 
     out = out or sys.stdout
-    opened = _open(project, stage, profile, region, endpoint_url)
+    opened = opened_stage(project, stage, profile, region, endpoint_url)
     try:
         found = opened.executions().recent(limit)
     except (BotoCoreError, ClientError) as exc:

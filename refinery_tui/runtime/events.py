@@ -209,10 +209,14 @@ class ExecutionFinished(RunEvent):
 class DeployedExecutionFinished(ExecutionFinished):
     """A deployed execution's end as its state table records it (which knows nothing of replays)."""
 
-    def to_json(self) -> dict[str, Any]:
-        line = super().to_json()
-        del line["replay_of"]
-        return line
+    json_order: ClassVar[tuple[str, ...]] = (
+        "execution_id",
+        "status",
+        "outputs",
+        "errors",
+        "invocations",
+        "duration_ms",
+    )
 
 
 @dataclass(frozen=True)
@@ -225,10 +229,14 @@ class OutputsCompared(RunEvent):
     unchanged: list[str] = field(default_factory=list)
     only_old: list[str] = field(default_factory=list)
     only_new: list[str] = field(default_factory=list)
-
-    def to_json(self) -> dict[str, Any]:
-        line = super().to_json()
-        return {"event": self.kind, "base_execution": self.base_execution, "execution_id": self.execution_id, **line}
+    json_order: ClassVar[tuple[str, ...]] = (
+        "base_execution",
+        "execution_id",
+        "changed",
+        "unchanged",
+        "only_old",
+        "only_new",
+    )
 
 
 @dataclass(frozen=True)

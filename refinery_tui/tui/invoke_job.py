@@ -144,22 +144,6 @@ class InvokeJob:
         self.driver.finished(execution_id, followed.run, followed.execution, error, followed.note)
 
 
-def entry_blocks(root: Path) -> tuple[dict[str, dict[str, Any]], str | None]:
-    """The blocks an execution can start at (name → its manifest entry), or why there are none."""
-    from refinery_tui.cloud.invoker import entry_points
-    from refinery_tui.model import ProjectNotFound, validate_project
-    from refinery_tui.model.manifest import build_manifest
-
-    try:
-        result = validate_project(root)
-    except ProjectNotFound as exc:
-        return {}, str(exc)
-    if result.project is None:
-        return {}, "the project has errors: see Problems"
-    manifest = build_manifest(result.project)
-    return {name: manifest["blocks"][name] for name in entry_points(manifest)}, None
-
-
 def recent_executions(root: Path, target: StageTarget, limit: int = 30) -> list[Any]:
     """The stage's latest executions (newest first), from its state table."""
     return connect(root, target).executions().recent(limit)
