@@ -52,14 +52,14 @@ escape
 # a step is taken only while paused: press s, then wait until the screen shows the step was taken (it changes)
 for _ in $(seq 1 60); do
   before=$("$drive" snap walk)
-  if grep -q "✓ succeeded" <<<"$before"; then break; fi
+  if grep -qF "✓ succeeded ·" <<<"$before"; then break; fi  # this run's end (a re-run's says "(re-run)")
   if grep -q "⏸ paused" <<<"$before"; then "$drive" keys walk s; fi
   for _ in $(seq 1 30); do
     [[ "$("$drive" snap walk)" != "$before" ]] && break
     sleep 0.1  # polling the screen, as tui-drive's own wait does
   done
 done
-"$drive" wait walk "✓ succeeded" 20
+"$drive" wait walk "✓ succeeded ·" 20
 "$drive" snap walk
 "$drive" keys walk q
 echo "walk: ok"
