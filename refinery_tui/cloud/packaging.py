@@ -23,6 +23,7 @@ from typing import Any
 from refinery_tui.cloud.block_manifest import block_manifest
 from refinery_tui.cloud.naming import Names
 from refinery_tui.model.project import CodeBlock, Project
+from refinery_tui.model.project_paths import OutsideProject, inside_project
 
 # Bump when the zip layout or the install commands change: every cached zip and library tree is then rebuilt.
 FORMAT_VERSION = "2"
@@ -115,7 +116,10 @@ def _code_arcname(spec: PackageSpec) -> str:
 
 
 def _read_code(spec: PackageSpec) -> bytes:
-    path = Path(spec.project_root) / _code_arcname(spec)
+    try:
+        path = inside_project(spec.project_root, _code_arcname(spec))
+    except OutsideProject as error:
+        raise PackagingError(f"block {spec.block!r}: its code file leads outside the project: {error}") from None
     try:
         return path.read_bytes()
     except FileNotFoundError:

@@ -11,6 +11,7 @@ from refinery_tui.model.diagnostics import Diagnostic, Position, Severity, did_y
 from refinery_tui.model.graph import ProjectGraph
 from refinery_tui.model.loader import LoadResult, load_project
 from refinery_tui.model.project import ApiEndpointBlock, CodeBlock, Project, ScheduleBlock, Transition
+from refinery_tui.model.project_paths import OutsideProject, inside_project
 from refinery_tui.model.yaml_source import ScalarInfo
 from refinery_tui.runtime.expressions import ExpressionSyntaxError, compile_expression
 
@@ -147,7 +148,16 @@ class _Checker:
             return
         if self.root is None:
             return
-        path = self.root / relative
+        try:
+            path = inside_project(self.root, relative)
+        except OutsideProject as exc:
+            self.report(
+                position,
+                f"the file of block '{block.name}' leads outside the project: {exc}",
+                "copy the code into the project folder instead of linking to it",
+                code="bad-path",
+            )
+            return
         try:
             is_folder = path.is_dir()
             exists = path.is_file()

@@ -21,6 +21,7 @@ from textual.worker import Worker, WorkerState
 from refinery_tui.local.session import InvalidProject, LocalSession
 from refinery_tui.model import schema
 from refinery_tui.model.project import Project
+from refinery_tui.model.project_paths import leads_inside
 from refinery_tui.model.validator import ValidationResult
 from refinery_tui.tui import keymap, navigation, project_watch
 from refinery_tui.tui.block_tree import BlockTree
@@ -241,6 +242,9 @@ the focused pane; `escape` backs out; `q` quits (asking first when edits are uns
         self.run_pane.controller.replay_after_save(message.blocks)
 
     async def on_open_file(self, message: OpenFile) -> None:
+        if not leads_inside(self.root, message.path):
+            self.notify(f"{message.path.name} leads outside the project; not opened", severity="error")
+            return
         await self.editor.open(message.path, message.line, message.column)
 
     async def action_open_project_file(self) -> None:

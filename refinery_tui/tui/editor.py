@@ -87,7 +87,8 @@ edits.
 - `ctrl+o`: edit the file in `$EDITOR`; the workbench suspends and picks the change up afterwards.
 - `ctrl+t`: close the tab (asks first when there are unsaved edits); `escape` goes back to the tree.
 - `ctrl+home` / `ctrl+end`: the start / end of the file.
-- When the file changes on disk while you have unsaved edits, you choose: reload, keep yours, or see the diff.
+- When the file changes on disk while you have unsaved edits (or right before you save), you choose: reload,
+  keep yours, or see the diff.
 """
 
     BINDINGS = [
@@ -148,12 +149,17 @@ edits.
             return
         tab.label = ("● " if editor.dirty else "") + editor.path.name
 
-    def save(self, editor: CodeEditor) -> None:
+    def save(self, editor: CodeEditor) -> bool:
+        """Write the tab to its file; when the file changed on disk since it was read, ask first (False)."""
+        if self.changed_on_disk(editor):
+            self.resolve_conflict(editor, saving=True)
+            return False
         atomic_write_text(editor.path, editor.text)
         editor.saved_text = editor.text
         editor.disk_stamp = _stamp(editor.path)
         self._mark(editor)
         self.saved(editor.path)
+        return True
 
     def saved(self, path: Path) -> None:
         """Say a file was saved (a Python syntax error at once, as a notification)."""
@@ -167,8 +173,7 @@ edits.
 
     def action_save(self) -> None:
         editor = self.current
-        if editor is not None:
-            self.save(editor)
+        if editor is not None and self.save(editor):
             self.notify(f"saved {editor.path.name}", timeout=2)
 
     def reload(self, editor: CodeEditor) -> None:
@@ -198,15 +203,19 @@ edits.
         self.reload(editor)
         return True
 
-    def resolve_conflict(self, editor: CodeEditor) -> None:
+    def resolve_conflict(self, editor: CodeEditor, saving: bool = False) -> None:
+        """Ask what to do with a tab whose file changed on disk; `saving`: asked by a save, which "keep" finishes."""
         from refinery_tui.tui.modals import Choose, ShowText
 
         def chosen(choice: str | None) -> None:
             if choice == "reload":
                 self.reload(editor)
             elif choice == "keep":
-                editor.disk_stamp = None  # the next save overwrites the file on disk
-                self.notify("keeping your edits; ctrl+s overwrites the file on disk")
+                editor.disk_stamp = _stamp(editor.path)  # the disk's version is seen: the next save overwrites it
+                if saving and self.save(editor):
+                    self.notify(f"saved {editor.path.name} over the version on disk", timeout=3)
+                elif not saving:
+                    self.notify("keeping your edits; ctrl+s overwrites the file on disk")
             elif choice == "diff":
                 disk = editor.path.read_text(encoding="utf-8") if editor.path.exists() else ""
                 diff = "".join(
@@ -214,7 +223,7 @@ edits.
                 )
                 self.app.push_screen(
                     ShowText(f"## {editor.path.name}: on disk → your edits\n\n```diff\n{diff}\n```"),
-                    lambda _: self.resolve_conflict(editor),
+                    lambda _: self.resolve_conflict(editor, saving),
                 )
 
         self.app.push_screen(
@@ -230,8 +239,8 @@ edits.
         editor = self.current
         if editor is None:
             return
-        if editor.dirty:
-            self.save(editor)
+        if editor.dirty and not self.save(editor):
+            return
         command = shlex.split(os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi") + [str(editor.path)]
         try:
             with self.app.suspend():
