@@ -9,6 +9,7 @@ from typing import Any
 from refinery_tui.model import schema
 from refinery_tui.model.diagnostics import Diagnostic, Position, Severity, did_you_mean
 from refinery_tui.model.project import Block, Project, Transition, make_block
+from refinery_tui.model.yaml_limits import MAX_CHARS, too_big
 from refinery_tui.model.yaml_source import LocatedList, LocatedMap, ScalarInfo, parse_yaml
 
 
@@ -344,6 +345,9 @@ def load_project(root: Path | str) -> LoadResult:
     if not found:
         raise ProjectNotFound(f"{path}: no such file (is '{root}' a refinery-tui project?)")
     try:
+        size = path.stat().st_size
+        if size > MAX_CHARS:  # refused before it is read
+            return LoadResult(None, [too_big(schema.PROJECT_FILE, size)])
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
         return LoadResult(

@@ -8,6 +8,7 @@ from typing import Any
 import yaml
 
 from refinery_tui.model.diagnostics import Diagnostic, Position
+from refinery_tui.model.yaml_limits import MAX_NODES, GuardedLoader, LimitExceeded, check_size, prescan
 
 
 class LocatedMap(dict):
@@ -57,15 +58,12 @@ def _pos(mark: yaml.Mark) -> Position:
     return Position(mark.line + 1, mark.column + 1)
 
 
-MAX_NODES = 500_000
-
-
 class _TooLarge(Exception):
     pass
 
 
 class _Builder:
-    def __init__(self, filename: str, loader: yaml.SafeLoader) -> None:
+    def __init__(self, filename: str, loader: GuardedLoader) -> None:
         self.filename = filename
         self.loader = loader
         self.diagnostics: list[Diagnostic] = []
@@ -153,11 +151,19 @@ class _Builder:
 
 
 def parse_yaml(text: str, filename: str) -> ParsedYaml:
-    """Parse text; a syntax error becomes a diagnostic and the value None."""
-    loader = yaml.SafeLoader(text)
+    """Parse text; a syntax error, or a document over the limits (yaml_limits), becomes a diagnostic and the value
+    None."""
+    try:
+        check_size(text, filename)
+        prescan(text, filename)
+    except LimitExceeded as exc:
+        return ParsedYaml(None, [exc.diagnostic])
+    loader = GuardedLoader(text, filename)
     try:
         try:
             node = loader.get_single_node()
+        except LimitExceeded as exc:
+            return ParsedYaml(None, [exc.diagnostic])
         except yaml.MarkedYAMLError as exc:
             mark = exc.problem_mark or exc.context_mark
             position = _pos(mark) if mark else Position()
@@ -189,7 +195,7 @@ def parse_yaml(text: str, filename: str) -> ParsedYaml:
                     Diagnostic(
                         filename,
                         _pos(exc.args[0].start_mark),
-                        f"the YAML expands to more than {MAX_NODES} values",
+                        f"the YAML expands to more than {MAX_NODES:,} values once its aliases are filled in",
                         "aliases (*name) that repeat large anchors multiply the size; write the values out",
                         code="too-large",
                     )
