@@ -7,25 +7,27 @@ from pathlib import Path
 from typing import Any
 
 from refinery_tui.model.files import atomic_write_text
+from refinery_tui.model.run_data import FOLDER, run_data_folder
 
 _MISSING = object()
 
 
 def _path(root: Path, block: str) -> Path:
-    return Path(root) / ".refinery" / "inputs" / f"{block}.json"
+    return Path(root) / FOLDER / "inputs" / f"{block}.json"
 
 
 def remember(root: Path, block: str, value: Any) -> None:
     """Keep `value` as the last input given to `block` (and as the project's last input)."""
     text = json.dumps(value, indent=2, ensure_ascii=False)
+    folder = run_data_folder(root)
     atomic_write_text(_path(root, block), text)
-    atomic_write_text(Path(root) / ".refinery" / "last-input.json", text)
+    atomic_write_text(folder / "last-input.json", text)
 
 
 def recall(root: Path, block: str | None = None) -> Any:
     """The last input given to `block`, else the project's last input, else its `input.json`; None when none."""
     candidates = ([_path(root, block)] if block else []) + [
-        Path(root) / ".refinery" / "last-input.json",
+        Path(root) / FOLDER / "last-input.json",
         Path(root) / "input.json",
     ]
     for path in candidates:

@@ -270,3 +270,48 @@ def test_yaml_11_spellings_on_untouched_lines_are_kept(tmp_path):
     assert lines[2] == "    a: {type: code, timeout: 010, env: {A: yes}}   # octal and yes"
     assert lines[3] == "    b: {type: code, description: touched}"
     assert lines[5] == "    -   {from: a, to: b, type: if, expression: yes}"
+
+
+COMMENTED = """\
+name: commented
+blocks:
+  a: {type: code}  # a's note
+  b: {type: code}
+  c: {type: code}  # c goes away
+
+# --- the wiring: a to b to c ---
+transitions:
+  - {from: a, to: b}
+  - {from: b, to: c}  # removed with c
+
+  # a footer about the transitions
+# end of file
+"""
+
+
+def test_removing_the_last_block_and_transition_keeps_the_comments_around_them(tmp_path):
+    (tmp_path / "project.yaml").write_text(COMMENTED)
+    project = load_project(tmp_path).project
+    project.remove_block("c")
+    save_project(project)
+    text = (tmp_path / "project.yaml").read_text()
+    assert "c goes away" not in text and "removed with c" not in text
+    assert _comments(text) == [
+        "# a's note",
+        "# --- the wiring: a to b to c ---",
+        "# a footer about the transitions",
+        "# end of file",
+    ]
+    assert text.index("# --- the wiring") < text.index("transitions:") < text.index("# a footer")
+    assert load_project(tmp_path).project == project
+
+
+def test_removing_every_transition_keeps_the_footer(tmp_path):
+    (tmp_path / "project.yaml").write_text(COMMENTED)
+    project = load_project(tmp_path).project
+    while project.transitions:
+        project.remove_transition(len(project.transitions) - 1)
+    save_project(project)
+    text = (tmp_path / "project.yaml").read_text()
+    assert "# a footer about the transitions" in text and text.rstrip().endswith("# end of file")
+    assert load_project(tmp_path).project == project

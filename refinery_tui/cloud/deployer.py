@@ -18,6 +18,7 @@ from refinery_tui.cloud.packaging import Package, package_all
 from refinery_tui.cloud.planner import Change, Plan, make_plan
 from refinery_tui.model.manifest import build_manifest
 from refinery_tui.model.project import Project
+from refinery_tui.model.run_data import run_data_folder
 
 Listener = Callable[[dict[str, Any]], None]
 
@@ -70,7 +71,7 @@ class Deployer:
         self.root = Path(root)
         self.aws = aws
         self.names = Names(project.name, stage)
-        self.cache_dir = cache_dir or self.root / ".refinery" / "build"
+        self.cache_dir = cache_dir or run_data_folder(self.root) / "build"
         self.parallel = max(1, parallel)
         self._target = placement
         self._packages: dict[str, Package] | None = None

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from refinery_tui.model.run_data import run_data_folder
+
 INLINE_LIMIT = 64 * 1024
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS executions (
@@ -78,11 +80,7 @@ class History:
     """One connection, used from one thread at a time (the executor's controller); a lock guards the rest."""
 
     def __init__(self, project_root: Path) -> None:
-        self.folder = Path(project_root) / ".refinery"
-        self.folder.mkdir(parents=True, exist_ok=True)
-        gitignore = self.folder / ".gitignore"
-        if not gitignore.exists():
-            gitignore.write_text("*\n")
+        self.folder = run_data_folder(project_root)
         self.payloads = self.folder / "payloads"
         self._lock = threading.RLock()
         self.db = sqlite3.connect(self.folder / "history.sqlite3", check_same_thread=False, isolation_level=None)

@@ -17,6 +17,7 @@ from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 from refinery_tui.model import schema
 from refinery_tui.model.files import atomic_write_text
 from refinery_tui.model.project import ModelError, Project
+from refinery_tui.model.yaml_comments import delete_item, reattach
 
 _PLAIN_RESOLVER = yaml.resolver.Resolver()
 _KNOWN_BLOCK_FIELDS = tuple(
@@ -111,9 +112,11 @@ class _Sync:
                 doc["on_exception"] = new
             self.changed = True
 
-    def blocks(self, target: CommentedMap, new: dict[str, dict[str, Any]]) -> None:
+    def blocks(self, target: CommentedMap, new: dict[str, dict[str, Any]]) -> str:
+        """Make `blocks:` hold new; the comment lines that trailed a removed last block, for `reattach`."""
+        trailing = ""
         for key in [k for k in target if k not in new]:
-            del target[key]
+            trailing += delete_item(target, key)
             self.changed = True
         for index, (name, data) in enumerate(new.items()):
             if name not in target:
@@ -126,8 +129,11 @@ class _Sync:
                 self.changed = True
                 continue
             self.mapping(node, data, _KNOWN_BLOCK_FIELDS, {"env": lambda t, v: self.mapping(t, v, None)})
+        return trailing
 
-    def transitions(self, target: CommentedSeq, new: list[dict[str, Any]]) -> None:
+    def transitions(self, target: CommentedSeq, new: list[dict[str, Any]]) -> str:
+        """Make `transitions:` hold new; the comment lines that trailed a removed last transition."""
+        trailing = ""
         old_keys = [json.dumps(_transition_plain(item), sort_keys=True, default=str) for item in target]
         new_keys = [json.dumps(item, sort_keys=True, default=str) for item in new]
         matcher = difflib.SequenceMatcher(a=old_keys, b=new_keys, autojunk=False)
@@ -139,7 +145,7 @@ class _Sync:
             kept = {i1 + a: j1 + b for a, b in pairs}
             for index in range(i2 - 1, i1 - 1, -1):  # from the end, so earlier indexes stay valid
                 if index not in kept:
-                    del target[index]
+                    trailing += delete_item(target, index)
             position = i1
             for j in range(j1, j2):
                 paired = next((old for old, new_j in kept.items() if new_j == j), None)
@@ -152,6 +158,7 @@ class _Sync:
                     else:
                         target[position] = _node(new[j], flow=True)
                 position += 1
+        return trailing
 
 
 def _transition_plain(item: Any) -> Any:
@@ -236,12 +243,12 @@ def render_project(project: Project, existing: str | None = None) -> str:
         sync.mapping(doc, top, tuple(k for k in schema.TOP_LEVEL_FIELDS if k not in ("blocks", "transitions")))
         if not isinstance(doc.get("blocks"), CommentedMap):
             doc["blocks"] = CommentedMap()
-        sync.blocks(doc["blocks"], data["blocks"])
+        reattach(sync.blocks(doc["blocks"], data["blocks"]), doc["blocks"])
         if not isinstance(doc.get("transitions"), CommentedSeq):
             if not data["transitions"] and "transitions" not in doc:
                 return _dump(handler, doc) if sync.changed else existing
             doc["transitions"] = CommentedSeq()
-        sync.transitions(doc["transitions"], data["transitions"])
+        reattach(sync.transitions(doc["transitions"], data["transitions"]), doc["transitions"])
         if not sync.changed:
             return existing
         return _keep_spacing(existing, _dump(handler, doc), data)

@@ -11,6 +11,7 @@ from typing import Any
 
 from refinery_tui.cloud.stage import KINDS, Stage, StageTarget, explain, one_line, open_stage
 from refinery_tui.model.files import atomic_write_text
+from refinery_tui.model.run_data import run_data_folder
 
 SANDBOX_URL = "http://127.0.0.1:4566"
 TARGET_FILE = "deploy-target.json"
@@ -36,7 +37,7 @@ def load_target(root: Path) -> StageTarget:
 
 def save_target(root: Path, target: StageTarget) -> None:
     try:
-        atomic_write_text(Path(root) / ".refinery" / TARGET_FILE, json.dumps(asdict(target), indent=2) + "\n")
+        atomic_write_text(run_data_folder(root) / TARGET_FILE, json.dumps(asdict(target), indent=2) + "\n")
     except OSError:
         pass  # remembering the target is a convenience; it never stops a deploy
 

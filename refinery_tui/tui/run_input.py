@@ -12,6 +12,7 @@ from textual.widgets import TextArea
 from refinery_tui import saved_inputs
 from refinery_tui.model import schema
 from refinery_tui.model.files import atomic_write_text
+from refinery_tui.model.run_data import run_data_folder
 from refinery_tui.tui.modals import Ask, Choose
 from refinery_tui.tui.run_view import compact_json
 
@@ -72,7 +73,7 @@ class RunInput(TextArea):
             if entry is not None:
                 saved_inputs.remember(self.root, entry, value)
             else:
-                atomic_write_text(self.root / ".refinery" / "last-input.json", json.dumps(value, indent=2))
+                atomic_write_text(run_data_folder(self.root) / "last-input.json", json.dumps(value, indent=2))
         except (OSError, TypeError, ValueError):
             pass
 
