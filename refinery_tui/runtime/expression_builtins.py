@@ -16,7 +16,8 @@ def _round(number: Any, ndigits: Any = None) -> Any:
     return round(number) if ndigits is None else round(number, ndigits)
 
 
-def _str(*args: Any, **kwargs: Any) -> str:
+def bounded_str(*args: Any, **kwargs: Any) -> str:
+    """str(), refusing to build a text longer than an expression may (the repr of a big structure)."""
     if len(args) != 1 or kwargs or isinstance(args[0], str):
         return str(*args, **kwargs)
     text = repr_within(args[0], MAX_SEQUENCE)
@@ -25,16 +26,17 @@ def _str(*args: Any, **kwargs: Any) -> str:
     return text
 
 
-def sequence_index(sequence: list | tuple, value: Any, *bounds: Any, **keywords: Any) -> int:
+def sequence_index(sequence: list | tuple, *args: Any, **keywords: Any) -> int:
     """list.index and tuple.index, with a message that quotes at most a bounded repr of the missing value."""
-    if isinstance(sequence, list) and len(bounds) <= 2 and not keywords:
+    if isinstance(sequence, list) and 1 <= len(args) <= 3 and not keywords:
+        value, bounds = args[0], args[1:]
         try:
             found = value in sequence[slice(*bounds) if len(bounds) == 2 else slice(*bounds, None)]
         except TypeError:
             found = True  # index() raises its own error about the bounds
         if not found:
             raise ValueError(f"{short_repr(value)} is not in list")
-    return sequence.index(value, *bounds, **keywords)
+    return sequence.index(*args, **keywords)
 
 
 def _int(value: Any = 0, base: Any = None) -> int:
@@ -52,7 +54,7 @@ BUILTINS: dict[str, Callable[..., Any]] = {
     "sum": sum,
     "abs": abs,
     "round": _round,
-    "str": _str,
+    "str": str,
     "int": _int,
     "float": float,
     "bool": bool,

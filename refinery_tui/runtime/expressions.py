@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from refinery_tui.runtime.expression_builtins import BUILTINS, METHODS, sequence_index
+from refinery_tui.runtime.expression_builtins import BUILTINS, METHODS, bounded_str, sequence_index
 from refinery_tui.runtime.expression_check import MAX_NESTING, VARIABLES, check
 from refinery_tui.runtime.expression_cost import (
     CHARACTERS_PER_STEP,
@@ -310,6 +310,8 @@ class _Interpreter:
             self.weigh(target, *args)
         else:
             function = BUILTINS[node.func.id]  # the checker allows no other callable names
+            if function is str:
+                function = bounded_str
             if node.func.id != "len":
                 self.weigh(*args, *kwargs.values())
             if node.func.id == "sum" and (len(args) > 1 or "start" in kwargs):

@@ -107,11 +107,33 @@ function codePoints(text) {
   return hasSurrogates(text) ? Array.from(text) : text.split('');
 }
 
+// Long texts are measured once per evaluation's worth of uses: a few recent ones are remembered.
+const LONG_TEXT = 1024;
+const REMEMBERED = 16;
+const lengths = new Map();
+const sharedPoints = new Map();
+
+function remember(cache, text, value) {
+  if (cache.size >= REMEMBERED) cache.clear();
+  cache.set(text, value);
+  return value;
+}
+
+// The code points of text, to read only (never change the array: it may be shared).
+function readCodePoints(text) {
+  if (text.length < LONG_TEXT) return codePoints(text);
+  return sharedPoints.get(text) || remember(sharedPoints, text, codePoints(text));
+}
+
 function strLen(text) {
+  if (text.length >= LONG_TEXT) {
+    const known = lengths.get(text);
+    if (known !== undefined) return known;
+  }
   if (!hasSurrogates(text)) return text.length;
   let count = 0;
   for (const _ of text) count += 1; // eslint-disable-line no-unused-vars
-  return count;
+  return text.length >= LONG_TEXT ? remember(lengths, text, count) : count;
 }
 
 function typeName(value) {
@@ -371,32 +393,6 @@ function bitLength(n) {
   return n === 0n ? 0 : n.toString(2).length;
 }
 
-// How many elements a value holds, nested ones included (text counts 1 per 256 characters); stops past limit.
-function weight(value, limit) {
-  let total = 0;
-  const stack = [value];
-  while (stack.length) {
-    const item = stack.pop();
-    if (typeof item === 'string') total += 1 + Math.floor(strLen(item) / 256);
-    else if (item instanceof Dict) {
-      total += 1 + item.size;
-      for (const [k, v] of item.map.values()) stack.push(k, v);
-    } else if (Array.isArray(item)) {
-      total += 1 + item.length;
-      for (const element of item) stack.push(element);
-    } else if (item instanceof Tuple) {
-      total += 1 + item.items.length;
-      for (const element of item.items) stack.push(element);
-    } else if (item instanceof PySet) {
-      total += 1 + item.size;
-      for (const element of item.map.values()) stack.push(element);
-    } else if (typeof item === 'bigint') total += 1 + Math.floor(bitLength(item) / 64);
-    else total += 1;
-    if (total > limit) return limit + 1;
-  }
-  return total;
-}
-
 function size(value) {
   if (typeof value === 'string') return strLen(value);
   if (Array.isArray(value)) return value.length;
@@ -496,5 +492,5 @@ function parseJSON(text) {
 module.exports = {
   PYTHON, PyError, ExpressionError, ExpressionSyntaxError, ExpressionRuntimeError, Tuple, Dict, PySet, Builtin,
   typeName, isInt, isNumber, big, truthy, hashKey, eq, is, order, compareStrings, contains, iterate, repr,
-  reprFloat, str, bitLength, weight, size, strLen, codePoints, hasSurrogates, fromJS, parseJSON, sameObject,
+  reprFloat, reprString, str, bitLength, size, strLen, codePoints, readCodePoints, hasSurrogates, fromJS, parseJSON, sameObject,
 };
