@@ -10,6 +10,7 @@ runtime/node/expressions.js carries the twin of these rules; both must refuse th
 from __future__ import annotations
 
 import ast
+from collections.abc import Iterator
 from typing import Any
 
 from refinery_tui.runtime.expression_errors import too_costly
@@ -24,23 +25,18 @@ ELEMENTS_PER_STEP = 16
 CHARACTERS_PER_STEP = 4_096
 
 _CONTAINERS = (list, tuple, dict, set, frozenset)
+_HOLDERS = frozenset(_CONTAINERS)
 
 
 def _leaf_weight(value: Any) -> tuple[int, int] | None:
     """(elements, characters) of a value that holds no others; None for a container."""
     if isinstance(value, str):
         return 1, len(value)
-    if isinstance(value, _CONTAINERS):
-        return None
-    if isinstance(value, int) and not isinstance(value, bool):
-        return 1 + value.bit_length() // 64, 0
-    return 1, 0
+    return None if isinstance(value, _CONTAINERS) else (1, 0)
 
 
-def _children(value: Any) -> Any:
-    if isinstance(value, dict):
-        return (part for entry in value.items() for part in entry)
-    return iter(value)
+def _parts(value: Any) -> tuple[Any, ...]:
+    return (value.keys(), value.values()) if isinstance(value, dict) else (value,)
 
 
 class Weigher:
@@ -55,32 +51,48 @@ class Weigher:
         if leaf is not None:
             return leaf
         totals = [[1, 0]]
-        stack = [(value, _children(value))]
+        stack = [(value, self._nested(value, totals[-1]))]
         while stack:
-            container, children = stack[-1]
+            container, nested = stack[-1]
             total = totals[-1]
-            for child in children:
+            if total[0] > MAX_WEIGHT:
+                return MAX_WEIGHT + 1, total[1]  # the walk stops: no more than MAX_WEIGHT visits
+            for child in nested:
                 child_weight = self._known(child)
                 if child_weight is None:
-                    stack.append((child, _children(child)))
                     totals.append([1, 0])
+                    stack.append((child, self._nested(child, totals[-1])))
                     break
                 total[0] += child_weight[0]
                 total[1] = min(total[1] + child_weight[1], MAX_CHARACTERS + 1)
                 if total[0] > MAX_WEIGHT:
-                    return MAX_WEIGHT + 1, total[1]  # the walk stops: no more than MAX_WEIGHT visits
+                    return MAX_WEIGHT + 1, total[1]
             else:
                 stack.pop()
                 totals.pop()
                 self.known[id(container)] = (container, total[0], total[1])
-                if totals:
-                    totals[-1][0] += total[0]
-                    totals[-1][1] = min(totals[-1][1] + total[1], MAX_CHARACTERS + 1)
-                    if totals[-1][0] > MAX_WEIGHT:
-                        return MAX_WEIGHT + 1, totals[-1][1]
-                else:
+                if not totals:
                     return total[0], total[1]
+                totals[-1][0] += total[0]
+                totals[-1][1] = min(totals[-1][1] + total[1], MAX_CHARACTERS + 1)
+                if totals[-1][0] > MAX_WEIGHT:
+                    return MAX_WEIGHT + 1, totals[-1][1]
         raise AssertionError("unreachable")  # pragma: no cover
+
+    @staticmethod
+    def _nested(container: Any, total: list[int]) -> Iterator[Any]:
+        """Count the leaves of container into total at C speed; give the children that are containers."""
+        nested: list[Any] = []
+        for part in _parts(container):
+            kinds = set(map(type, part))
+            total[0] += len(part)
+            if str in kinds:
+                texts = part if kinds == {str} else [item for item in part if type(item) is str]
+                total[1] = min(total[1] + sum(map(len, texts)), MAX_CHARACTERS + 1)
+            if not kinds.isdisjoint(_HOLDERS):
+                total[0] -= sum(1 for item in part if type(item) in _HOLDERS)  # they count themselves
+                nested.extend(item for item in part if type(item) in _HOLDERS)
+        return iter(nested)
 
     def _known(self, value: Any) -> tuple[int, int] | None:
         leaf = _leaf_weight(value)

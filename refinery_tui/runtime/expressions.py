@@ -195,7 +195,7 @@ class _Interpreter:
 
     def built(self, result: Any) -> Any:
         """Charge for a value the expression built and refuse it when it is too big to work with."""
-        self.tick(size(result) // 64)
+        self.tick(size(result) // ELEMENTS_PER_STEP)
         self.weigher.check_result(result)
         return result
 

@@ -25,9 +25,7 @@ const isContainer = (v) => Array.isArray(v) || v instanceof Tuple || v instanceo
 // [elements, characters] of a value that holds no others; null for a container.
 function leafWeight(value) {
   if (typeof value === 'string') return [1, strLen(value)];
-  if (isContainer(value)) return null;
-  if (typeof value === 'bigint') return [1 + Math.floor(bitLength(value) / 64), 0];
-  return [1, 0];
+  return isContainer(value) ? null : [1, 0];
 }
 
 function* children(value) {

@@ -160,13 +160,13 @@ function getItem(container, index) {
   if (i > N.SSIZE_MAX || i < -N.SSIZE_MAX - 1n) {
     throw new PyError('IndexError', "cannot fit 'int' into an index-sized integer");
   }
-  const items = typeof container === 'string' ? V.readCodePoints(container)
+  const items = typeof container === 'string' ? V.textView(container)
     : container instanceof Tuple ? container.items : container;
   if (i < 0n) i += BigInt(items.length);
   if (i < 0n || i >= BigInt(items.length)) {
     throw new PyError('IndexError', `${kind === 'str' ? 'string' : kind} index out of range`);
   }
-  return items[Number(i)];
+  return typeof container === 'string' ? items.at(Number(i)) : items[Number(i)];
 }
 
 function sliceOf(container, lower, upper, stepValue) {
@@ -183,8 +183,8 @@ function sliceOf(container, lower, upper, stepValue) {
   const MAX = Number.MAX_SAFE_INTEGER;
   let start = lower === null ? (step < 0 ? MAX : 0) : sliceIndex(lower);
   let stop = upper === null ? (step < 0 ? -MAX : MAX) : sliceIndex(upper);
-  const items = typeof container === 'string' ? V.readCodePoints(container)
-    : container instanceof Tuple ? container.items : container;
+  const text = typeof container === 'string' ? V.textView(container) : null;
+  const items = text || (container instanceof Tuple ? container.items : container);
   const length = items.length;
   const adjust = (value) => {
     if (value < 0) {
@@ -195,14 +195,16 @@ function sliceOf(container, lower, upper, stepValue) {
   };
   start = adjust(start);
   stop = adjust(stop);
+  if (text && step === 1) return stop > start ? text.slice(start, stop) : '';
+  const at = text ? text.at : (k) => items[k];
   let out;
   if (step === 1) out = stop > start ? items.slice(start, stop) : [];
   else {
     out = [];
-    if (step > 0) for (let i = start; i < stop; i += step) out.push(items[i]);
-    else for (let i = start; i > stop; i += step) out.push(items[i]);
+    if (step > 0) for (let i = start; i < stop; i += step) out.push(at(i));
+    else for (let i = start; i > stop; i += step) out.push(at(i));
   }
-  if (typeof container === 'string') return out.join('');
+  if (text) return out.join('');
   return container instanceof Tuple ? new Tuple(out) : out;
 }
 
@@ -268,7 +270,7 @@ class Interpreter {
 
   // Charge for a value the expression built and refuse it when it is too big to work with.
   built(result) {
-    this.tick(Math.floor(size(result) / 64));
+    this.tick(Math.floor(size(result) / ELEMENTS_PER_STEP));
     this.weigher.checkResult(result);
     return result;
   }

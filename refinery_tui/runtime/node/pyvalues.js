@@ -107,33 +107,62 @@ function codePoints(text) {
   return hasSurrogates(text) ? Array.from(text) : text.split('');
 }
 
-// Long texts are measured once per evaluation's worth of uses: a few recent ones are remembered.
+// Where each code point of text starts (code unit offsets), then text.length; null when every code unit is one.
+// The last long text asked about is remembered: an expression indexes one text many times.
 const LONG_TEXT = 1024;
-const REMEMBERED = 16;
-const lengths = new Map();
-const sharedPoints = new Map();
+let lastText = null;
+let lastOffsets = null;
 
-function remember(cache, text, value) {
-  if (cache.size >= REMEMBERED) cache.clear();
-  cache.set(text, value);
-  return value;
-}
-
-// The code points of text, to read only (never change the array: it may be shared).
-function readCodePoints(text) {
-  if (text.length < LONG_TEXT) return codePoints(text);
-  return sharedPoints.get(text) || remember(sharedPoints, text, codePoints(text));
+function codePointOffsets(text) {
+  if (!hasSurrogates(text)) return null;
+  if (text.length >= LONG_TEXT && text === lastText) return lastOffsets;
+  const offsets = new Uint32Array(text.length + 1);
+  let n = 0;
+  let i = 0;
+  while (i < text.length) {
+    offsets[n] = i;
+    n += 1;
+    const unit = text.charCodeAt(i);
+    const paired = unit >= 0xd800 && unit <= 0xdbff && i + 1 < text.length
+      && (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00;
+    i += paired ? 2 : 1;
+  }
+  offsets[n] = text.length;
+  const result = offsets.subarray(0, n + 1);
+  if (text.length >= LONG_TEXT) {
+    lastText = text;
+    lastOffsets = result;
+  }
+  return result;
 }
 
 function strLen(text) {
-  if (text.length >= LONG_TEXT) {
-    const known = lengths.get(text);
-    if (known !== undefined) return known;
+  if (text.length >= LONG_TEXT || !hasSurrogates(text)) {
+    const offsets = codePointOffsets(text);
+    return offsets === null ? text.length : offsets.length - 1;
   }
-  if (!hasSurrogates(text)) return text.length;
   let count = 0;
-  for (const _ of text) count += 1; // eslint-disable-line no-unused-vars
-  return text.length >= LONG_TEXT ? remember(lengths, text, count) : count;
+  for (let i = 0; i < text.length; i += 1) {
+    const unit = text.charCodeAt(i);
+    const paired = unit >= 0xd800 && unit <= 0xdbff && i + 1 < text.length
+      && (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00;
+    if (paired) i += 1;
+    count += 1;
+  }
+  return count;
+}
+
+// A str as a sequence of code points, read without building one string per code point.
+function textView(text) {
+  const offsets = codePointOffsets(text);
+  if (offsets === null) {
+    return { length: text.length, at: (k) => text[k], slice: (a, b) => text.slice(a, b) };
+  }
+  return {
+    length: offsets.length - 1,
+    at: (k) => text.slice(offsets[k], offsets[k + 1]),
+    slice: (a, b) => text.slice(offsets[a], offsets[b]),
+  };
 }
 
 function typeName(value) {
@@ -248,6 +277,8 @@ const OPS = {
 };
 
 function compareStrings(a, b) {
+  if (a === b) return 0;
+  if (!hasSurrogates(a) && !hasSurrogates(b)) return a < b ? -1 : 1; // code unit order is code point order
   const n = Math.min(a.length, b.length);
   for (let i = 0; i < n; i += 1) {
     const x = a.charCodeAt(i);
@@ -492,5 +523,5 @@ function parseJSON(text) {
 module.exports = {
   PYTHON, PyError, ExpressionError, ExpressionSyntaxError, ExpressionRuntimeError, Tuple, Dict, PySet, Builtin,
   typeName, isInt, isNumber, big, truthy, hashKey, eq, is, order, compareStrings, contains, iterate, repr,
-  reprFloat, reprString, str, bitLength, size, strLen, codePoints, readCodePoints, hasSurrogates, fromJS, parseJSON, sameObject,
+  reprFloat, reprString, str, bitLength, size, strLen, codePoints, textView, hasSurrogates, fromJS, parseJSON, sameObject,
 };
