@@ -22,7 +22,7 @@ MAX_SEQUENCE = 100_000  # items or characters in a value the expression builds
 MAX_WEIGHT = 1_000_000  # elements in the values one operation goes through (nested and repeated ones included)
 MAX_CHARACTERS = 10_000_000  # characters in the values one operation goes through (repeated ones included)
 ELEMENTS_PER_STEP = 16
-CHARACTERS_PER_STEP = 4_096
+CHARACTERS_PER_STEP = 256
 
 _CONTAINERS = (list, tuple, dict, set, frozenset)
 _HOLDERS = frozenset(_CONTAINERS)

@@ -193,6 +193,12 @@ class _Interpreter:
             raise too_costly(f"the values to work on hold more than {MAX_CHARACTERS} characters")
         self.tick(elements // ELEMENTS_PER_STEP + characters // CHARACTERS_PER_STEP)
 
+    def read_texts(self, *values: Any) -> None:
+        """Charge for reading texts by position (the Node twin counts code points to do it)."""
+        for value in values:
+            if isinstance(value, str):
+                self.tick(len(value) // CHARACTERS_PER_STEP)
+
     def built(self, result: Any) -> Any:
         """Charge for a value the expression built and refuse it when it is too big to work with."""
         self.tick(size(result) // ELEMENTS_PER_STEP)
@@ -273,8 +279,11 @@ class _Interpreter:
                 None if part is None else self.eval(part)
                 for part in (node.slice.lower, node.slice.upper, node.slice.step)
             ]
+            self.read_texts(container)
             return self.built(container[slice(*parts)])
-        return container[self.eval(node.slice)]
+        index = self.eval(node.slice)
+        self.read_texts(container, index)
+        return container[index]
 
     def eval_List(self, node: ast.List) -> list:
         return [self.eval(element) for element in node.elts]
@@ -314,6 +323,8 @@ class _Interpreter:
                 function = bounded_str
             if node.func.id != "len":
                 self.weigh(*args, *kwargs.values())
+            else:
+                self.read_texts(*args)
             if node.func.id == "sum" and (len(args) > 1 or "start" in kwargs):
                 start = args[1] if len(args) > 1 else kwargs["start"]
                 if not isinstance(start, (int, float)) or isinstance(start, bool):

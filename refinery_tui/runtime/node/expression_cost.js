@@ -16,7 +16,7 @@ const MAX_SEQUENCE = 100000;
 const MAX_WEIGHT = 1000000;
 const MAX_CHARACTERS = 10000000;
 const ELEMENTS_PER_STEP = 16;
-const CHARACTERS_PER_STEP = 4096;
+const CHARACTERS_PER_STEP = 256;
 
 const tooCostly = (detail) => new ExpressionRuntimeError(`expression too costly: ${detail}`);
 

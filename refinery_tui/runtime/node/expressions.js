@@ -268,6 +268,13 @@ class Interpreter {
     this.tick(Math.floor(elements / ELEMENTS_PER_STEP) + Math.floor(characters / CHARACTERS_PER_STEP));
   }
 
+  // Charge for reading texts by position (code points are counted to do it).
+  readTexts(...values) {
+    for (const value of values) {
+      if (typeof value === 'string') this.tick(Math.floor(V.strLen(value) / CHARACTERS_PER_STEP));
+    }
+  }
+
   // Charge for a value the expression built and refuse it when it is too big to work with.
   built(result) {
     this.tick(Math.floor(size(result) / ELEMENTS_PER_STEP));
@@ -388,9 +395,12 @@ class Interpreter {
     }
     if (node.op === 'slice') {
       const parts = [node.lower, node.upper, node.step].map((part) => (part === null ? null : this.eval(part)));
+      this.readTexts(container);
       return this.built(sliceOf(container, ...parts));
     }
-    return getItem(container, this.eval(node.index));
+    const index = this.eval(node.index);
+    this.readTexts(container, index);
+    return getItem(container, index);
   }
 
   call(node) {
@@ -408,6 +418,7 @@ class Interpreter {
       result = table[node.name](target, args, kwargs);
     } else {
       if (node.func !== 'len') this.weigh(...args, ...kwargs.map(([, value]) => value));
+      else this.readTexts(...args);
       if (node.func === 'sum' && (args.length > 1 || kwargs.some(([name]) => name === 'start'))) {
         const start = args.length > 1 ? args[1] : kwargs.find(([name]) => name === 'start')[1];
         if (!(typeof start === 'bigint' || typeof start === 'number')) {
