@@ -10,7 +10,7 @@
 // {"mode": "calls", "cases": [{"fn": NAME, "args": [...]}]} calls an export of engine.js.
 // {"mode": "measured", "data": JSON_TEXT, "cases": [{"tree": TREE}]} evaluates each tree over the one data set,
 // collecting garbage before each, and gives {"baseline_rss", "peak_rss", "results": [{"ok": {"type", "repr"}} or
-// {"error": ...}, each with "seconds" and "peak_rss" after it]} (peak RSS in bytes).
+// {"error": ...}, each with "seconds", "cpu_seconds" and "peak_rss" after it]} (peak RSS in bytes).
 
 const path = require('path');
 
@@ -95,6 +95,7 @@ function runMeasured(batch) {
   const results = batch.cases.map((testCase) => {
     if (global.gc) global.gc();
     const started = process.hrtime.bigint();
+    const startedCpu = process.cpuUsage();
     let result;
     try {
       const value = expressions.compileTree(testCase.tree).evaluate(get('return_data'), get('block_input'),
@@ -104,6 +105,8 @@ function runMeasured(batch) {
       result = failure(error);
     }
     result.seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    const cpu = process.cpuUsage(startedCpu);
+    result.cpu_seconds = (cpu.user + cpu.system) / 1e6;
     result.peak_rss = peakRss();
     return result;
   });
