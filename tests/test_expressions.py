@@ -318,3 +318,53 @@ def test_arithmetic_matches_python(source, n, m):
             evaluate(source, **env)
         return
     assert evaluate(source, **env) == expected
+
+
+# ---- the issue's two costly expressions, through the real command line
+
+MEASURED_RUN = """
+import json, resource, subprocess, sys, time
+
+def cap():  # a regression fails inside this cap instead of taking the machine's memory
+    resource.setrlimit(resource.RLIMIT_AS, (4 * 2**30, 4 * 2**30))
+
+started = time.monotonic()
+child = subprocess.run(sys.argv[1:], capture_output=True, text=True, timeout=120, preexec_fn=cap)
+print(json.dumps({
+    "seconds": time.monotonic() - started,
+    "max_rss": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024,
+    "returncode": child.returncode,
+    "output": child.stdout + child.stderr,
+}))
+"""
+
+
+def _if_project(root, expression: str) -> None:
+    (root / "blocks").mkdir(parents=True)
+    for block in ("check", "done"):
+        (root / "blocks" / f"{block}.py").write_text("def main(block_input, backpack):\n    return 1\n")
+    (root / "project.yaml").write_text(
+        "name: costly\n"
+        "blocks:\n  check: {type: code, language: python}\n  done: {type: code, language: python}\n"
+        f"transitions:\n  - {{from: check, to: done, type: if, expression: {json.dumps(expression)}}}\n"
+    )
+
+
+@pytest.mark.parametrize(
+    "expression", [r"backpack[('\U000e0000' * 100000,) * 2500]", r"len(str(['\U000e0000' * 100000] * 2500)) > 0"]
+)
+def test_a_costly_if_fails_clearly_in_seconds_through_run(expression, tmp_path):
+    """Shared references used to pass the limits, then a repr of gigabytes was built (80 s and 17 GB)."""
+    project = tmp_path / "costly"
+    _if_project(project, expression)
+    command = [sys.executable, "-m", "refinery_tui", "run", str(project), "--input", "{}"]
+    measured = subprocess.run(
+        [sys.executable, "-c", MEASURED_RUN, *command], capture_output=True, text=True, timeout=180
+    )
+    assert measured.returncode == 0, measured.stderr
+    result = json.loads(measured.stdout)
+    assert result["returncode"] == 1, result["output"]
+    assert "ExpressionError" in result["output"] and "expression too costly" in result["output"], result["output"]
+    assert "internal error" not in result["output"]
+    assert result["seconds"] < 5, result
+    assert result["max_rss"] < 700 * 2**20, result

@@ -12,88 +12,52 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-VARIABLES = ("return_data", "block_input", "backpack")
+from refinery_tui.runtime.expression_builtins import BUILTINS, METHODS, bounded_str, sequence_index
+from refinery_tui.runtime.expression_check import MAX_NESTING, VARIABLES, check
+from refinery_tui.runtime.expression_cost import (
+    CHARACTERS_PER_STEP,
+    ELEMENTS_PER_STEP,
+    MAX_CHARACTERS,
+    MAX_INT_BITS,
+    MAX_SECONDS,
+    MAX_SEQUENCE,
+    MAX_STEPS,
+    MAX_WEIGHT,
+    Weigher,
+    check_binary,
+    size,
+)
+from refinery_tui.runtime.expression_errors import (
+    ExpressionError,
+    ExpressionRuntimeError,
+    ExpressionSyntaxError,
+    bounded_message,
+    too_costly,
+)
+from refinery_tui.runtime.expression_repr import short_repr
+from refinery_tui.runtime.expression_tree import json_tree
+
+__all__ = [
+    "MAX_NESTING",
+    "BUILTINS",
+    "MAX_CHARACTERS",
+    "MAX_INT_BITS",
+    "MAX_SECONDS",
+    "MAX_SEQUENCE",
+    "MAX_STEPS",
+    "MAX_WEIGHT",
+    "VARIABLES",
+    "CompiledExpression",
+    "ExpressionError",
+    "ExpressionRuntimeError",
+    "ExpressionSyntaxError",
+    "compile_expression",
+    "evaluate",
+    "expression_tree",
+]
+
 MAX_SOURCE_LENGTH = 4_000
-MAX_NESTING = 60
-MAX_STEPS = 100_000
-MAX_SECONDS = 1.0
-MAX_INT_BITS = 4_096
-MAX_SEQUENCE = 100_000
-MAX_WEIGHT = 1_000_000  # elements in a value, nested ones included (text counts 1 per 256 characters)
 
-
-class ExpressionError(Exception):
-    """Base of every error the evaluator raises."""
-
-
-class ExpressionSyntaxError(ExpressionError):
-    """The expression does not parse, or uses something the evaluator refuses. `offset` is 1-based."""
-
-    def __init__(self, message: str, offset: int = 1, line: int = 1) -> None:
-        super().__init__(message)
-        self.message = message
-        self.offset = max(1, offset)
-        self.line = max(1, line)
-
-
-class ExpressionRuntimeError(ExpressionError):
-    """The expression parsed but failed while evaluating (a missing key, a division by zero, too much work)."""
-
-
-def _round(number: Any, ndigits: Any = None) -> Any:
-    if ndigits is not None and (not isinstance(ndigits, int) or abs(ndigits) > 300):
-        raise ExpressionRuntimeError("round() digits must be an integer between -300 and 300")
-    return round(number) if ndigits is None else round(number, ndigits)
-
-
-def _int(value: Any = 0, base: Any = None) -> int:
-    if isinstance(value, str) and len(value) > 1_000:
-        raise ExpressionRuntimeError("int() of a string longer than 1000 characters")
-    return int(value) if base is None else int(value, base)
-
-
-BUILTINS: dict[str, Callable[..., Any]] = {
-    "len": len,
-    "min": min,
-    "max": max,
-    "any": any,
-    "all": all,
-    "sum": sum,
-    "abs": abs,
-    "round": _round,
-    "str": str,
-    "int": _int,
-    "float": float,
-    "bool": bool,
-    "sorted": sorted,
-}
-
-_METHODS: dict[type, frozenset[str]] = {
-    dict: frozenset({"get", "keys", "values", "items"}),
-    str: frozenset(
-        {
-            "lower",
-            "upper",
-            "strip",
-            "lstrip",
-            "rstrip",
-            "startswith",
-            "endswith",
-            "split",
-            "count",
-            "find",
-            "isdigit",
-            "isalpha",
-            "isalnum",
-            "islower",
-            "isupper",
-            "title",
-            "capitalize",
-        }
-    ),
-    list: frozenset({"index", "count"}),
-    tuple: frozenset({"index", "count"}),
-}
 
 _DATA_TYPES = (dict, list, tuple, str, int, float, bool, type(None), set, frozenset)
 
@@ -132,49 +96,6 @@ _UNARY: dict[type, Callable[[Any], Any]] = {
     ast.Invert: lambda a: ~a,
 }
 
-_ALLOWED_NODES = (
-    ast.Expression,
-    ast.BoolOp,
-    ast.BinOp,
-    ast.UnaryOp,
-    ast.Compare,
-    ast.IfExp,
-    ast.Call,
-    ast.Constant,
-    ast.Name,
-    ast.Load,
-    ast.Store,
-    ast.Subscript,
-    ast.Slice,
-    ast.List,
-    ast.Tuple,
-    ast.Dict,
-    ast.Set,
-    ast.ListComp,
-    ast.SetComp,
-    ast.DictComp,
-    ast.GeneratorExp,
-    ast.comprehension,
-    ast.Attribute,
-    ast.keyword,
-    ast.And,
-    ast.Or,
-    *_BINARY,
-    *_COMPARE,
-    *_UNARY,
-)
-
-_REFUSED_NAMES: dict[type, str] = {
-    ast.Lambda: "lambda",
-    ast.NamedExpr: "the := operator",
-    ast.JoinedStr: "f-strings",
-    ast.FormattedValue: "f-strings",
-    ast.Starred: "* unpacking",
-    ast.Await: "await",
-    ast.Yield: "yield",
-    ast.YieldFrom: "yield",
-}
-
 
 @dataclass(frozen=True)
 class CompiledExpression:
@@ -207,7 +128,7 @@ def compile_expression(source: str) -> CompiledExpression:
         raise ExpressionSyntaxError(f"syntax error: {exc.msg}", offset, exc.lineno or 1) from None
     except (RecursionError, MemoryError, ValueError) as exc:
         raise ExpressionSyntaxError(f"the expression cannot be parsed: {type(exc).__name__}") from None
-    _check(tree, lead, set())
+    check(tree, lead, set())
     return CompiledExpression(source, tree)
 
 
@@ -216,86 +137,19 @@ def evaluate(source: str, return_data: Any = None, block_input: Any = None, back
     return compile_expression(source).evaluate(return_data, block_input, backpack)
 
 
-def _refuse(node: ast.AST, message: str, lead: int) -> ExpressionSyntaxError:
-    return ExpressionSyntaxError(message, getattr(node, "col_offset", 0) + 1 + lead, getattr(node, "lineno", 1))
-
-
-def _check(node: ast.AST, lead: int, bound: set[str], depth: int = 0) -> None:
-    if depth > MAX_NESTING:
-        raise _refuse(node, f"the expression is nested more than {MAX_NESTING} levels deep", lead)
-    if type(node) in _REFUSED_NAMES:
-        raise _refuse(node, f"{_REFUSED_NAMES[type(node)]} is not allowed in an expression", lead)
-    if not isinstance(node, _ALLOWED_NODES):
-        raise _refuse(node, f"{type(node).__name__} is not allowed in an expression", lead)
-    if isinstance(node, ast.Name):
-        if (
-            isinstance(node.ctx, ast.Load)
-            and node.id not in VARIABLES
-            and node.id not in BUILTINS
-            and node.id not in bound
-        ):
-            allowed = ", ".join(VARIABLES)
-            raise _refuse(node, f"unknown name '{node.id}' (use {allowed}, or one of: {', '.join(BUILTINS)})", lead)
-        if node.id.startswith("_"):
-            raise _refuse(node, f"names starting with '_' are not allowed ('{node.id}')", lead)
-    elif isinstance(node, ast.Attribute):
-        hint = "" if node.attr.startswith("_") else f" (use indexing: x['{node.attr}'])"
-        raise _refuse(node, f"attribute '{node.attr}' is not allowed{hint}", lead)
-    elif isinstance(node, ast.Call):
-        for keyword in node.keywords:
-            if keyword.arg not in ("reverse", "default", "start"):
-                raise _refuse(node, f"keyword argument '{keyword.arg}' is not allowed", lead)
-        if isinstance(node.func, ast.Name):
-            if node.func.id not in BUILTINS or node.func.id in bound:
-                raise _refuse(node, f"'{node.func.id}' cannot be called (allowed: {', '.join(BUILTINS)})", lead)
-        elif isinstance(node.func, ast.Attribute):
-            _check(node.func.value, lead, bound, depth + 1)
-            method = node.func.attr
-            if method.startswith("_") or not any(method in names for names in _METHODS.values()):
-                raise _refuse(node.func, f"method '{method}' is not allowed", lead)
-            for child in [*node.args, *(keyword.value for keyword in node.keywords)]:
-                _check(child, lead, bound, depth + 1)
-            return
-        else:
-            raise _refuse(node, "only allowed functions and methods can be called", lead)
-    elif isinstance(node, ast.Dict) and any(key is None for key in node.keys):
-        raise _refuse(node, "** unpacking is not allowed", lead)
-    elif isinstance(node, ast.Constant):
-        if not isinstance(node.value, (str, int, float, bool, type(None))):
-            raise _refuse(node, f"constant {type(node.value).__name__} is not allowed", lead)
-    elif isinstance(node, (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)):
-        inner = set(bound)
-        for generator in node.generators:
-            if generator.is_async:
-                raise _refuse(node, "async comprehensions are not allowed", lead)
-            _check(generator.iter, lead, inner, depth + 1)
-            for target in ast.walk(generator.target):
-                if isinstance(target, ast.Name):
-                    if target.id.startswith("_") or target.id in VARIABLES or target.id in BUILTINS:
-                        raise _refuse(target, f"'{target.id}' cannot be used as a loop variable", lead)
-                    inner.add(target.id)
-                elif not isinstance(target, (ast.Tuple, ast.Store)):
-                    raise _refuse(target, "loop variables must be plain names", lead)
-            for condition in generator.ifs:
-                _check(condition, lead, inner, depth + 1)
-        parts = [node.key, node.value] if isinstance(node, ast.DictComp) else [node.elt]
-        for part in parts:
-            _check(part, lead, inner, depth + 1)
-        return
-    for child in ast.iter_child_nodes(node):
-        _check(child, lead, bound, depth + 1)
-
-
-def _size(value: Any) -> int:
-    return len(value) if isinstance(value, (str, list, tuple, dict, set, frozenset)) else 1
+def expression_tree(source: str) -> dict[str, Any]:
+    """Check `source` exactly as `compile_expression` does (same errors) and describe it as plain JSON (see
+    runtime/expression_tree.py for the nodes): what runtime/node/expressions.js interprets."""
+    return json_tree(compile_expression(source).tree.body)
 
 
 class _Interpreter:
     def __init__(self, variables: dict[str, Any]) -> None:
         self.scopes: list[dict[str, Any]] = [variables]
+        self.weigher = Weigher()
         self.steps = 0
         self.next_clock_check = 1024
-        self.deadline = time.monotonic() + MAX_SECONDS
+        self.deadline = time.thread_time() + MAX_SECONDS  # CPU time: a busy machine does not make it shorter
 
     def run(self, node: ast.AST) -> Any:
         try:
@@ -303,36 +157,53 @@ class _Interpreter:
         except ExpressionError:
             raise
         except RecursionError:
-            raise ExpressionRuntimeError("the expression recursed too deeply") from None
+            raise too_costly("the expression recursed too deeply") from None
         except MemoryError:
-            raise ExpressionRuntimeError("the expression used too much memory") from None
+            raise too_costly("the expression used too much memory") from None
         except KeyError as exc:
-            raise ExpressionRuntimeError(f"key {exc} not found") from None
+            key = exc.args[0] if len(exc.args) == 1 else exc.args
+            raise ExpressionRuntimeError(f"key {short_repr(key)} not found") from None
         except IndexError as exc:
-            raise ExpressionRuntimeError(f"index out of range: {exc}") from None
+            raise ExpressionRuntimeError(bounded_message(f"index out of range: {exc}")) from None
         except ZeroDivisionError:
             raise ExpressionRuntimeError("division by zero") from None
         except (TypeError, ValueError, OverflowError, AttributeError, ArithmeticError) as exc:
-            raise ExpressionRuntimeError(f"{type(exc).__name__}: {exc}") from None
+            name = "ValueError" if isinstance(exc, ValueError) else type(exc).__name__
+            raise ExpressionRuntimeError(bounded_message(f"{name}: {exc}")) from None
 
     def tick(self, amount: int = 1) -> None:
         self.steps += amount
         if self.steps > MAX_STEPS:
-            raise ExpressionRuntimeError(f"the expression did more than {MAX_STEPS} steps of work")
+            raise too_costly(f"the expression did more than {MAX_STEPS} steps of work")
         if self.steps >= self.next_clock_check:
             self.next_clock_check = self.steps + 1024
-            if time.monotonic() > self.deadline:
-                raise ExpressionRuntimeError(f"the expression ran longer than {MAX_SECONDS} s")
+            if time.thread_time() > self.deadline:
+                raise too_costly(f"the expression used more than {MAX_SECONDS:g} s of CPU time")
 
-    def weigh(self, *values: Any) -> int:
-        """Charge the work of going through values (nested elements counted); refuse values that are too big."""
-        total = sum(_weight(value) for value in values)
-        if total > MAX_WEIGHT:
-            raise ExpressionRuntimeError(
-                f"the values are too large to work on in an expression (more than {MAX_WEIGHT} elements)"
-            )
-        self.tick(total // 16)
-        return total
+    def weigh(self, *values: Any) -> None:
+        """Charge the work of going through values (nested and repeated parts counted); refuse too big ones."""
+        elements = characters = 0
+        for value in values:
+            value_elements, value_characters = self.weigher.weight(value)
+            elements += value_elements
+            characters += value_characters
+        if elements > MAX_WEIGHT:
+            raise too_costly(f"the values to work on hold more than {MAX_WEIGHT} elements")
+        if characters > MAX_CHARACTERS:
+            raise too_costly(f"the values to work on hold more than {MAX_CHARACTERS} characters")
+        self.tick(elements // ELEMENTS_PER_STEP + characters // CHARACTERS_PER_STEP)
+
+    def read_texts(self, *values: Any) -> None:
+        """Charge for reading texts by position (the Node twin counts code points to do it)."""
+        for value in values:
+            if isinstance(value, str):
+                self.tick(len(value) // CHARACTERS_PER_STEP)
+
+    def built(self, result: Any) -> Any:
+        """Charge for a value the expression built and refuse it when it is too big to work with."""
+        self.tick(size(result) // ELEMENTS_PER_STEP)
+        self.weigher.check_result(result)
+        return result
 
     def lookup(self, name: str) -> Any:
         for scope in reversed(self.scopes):
@@ -374,18 +245,17 @@ class _Interpreter:
     def eval_BinOp(self, node: ast.BinOp) -> Any:
         left = self.eval(node.left)
         right = self.eval(node.right)
-        _check_binary(type(node.op), left, right)
-        if type(node.op) is ast.Mult:
+        op = type(node.op)
+        if op is ast.Mod and isinstance(left, str):
+            raise ExpressionRuntimeError("% formatting of text is not allowed")
+        check_binary(op, left, right)
+        if op is ast.Mult:
             for sequence, count in ((left, right), (right, left)):
-                if isinstance(sequence, (list, tuple)) and isinstance(count, int) and count > 0:
-                    if _weight(sequence) * count > MAX_WEIGHT:
-                        raise ExpressionRuntimeError(f"the result of * would hold more than {MAX_WEIGHT} elements")
+                if isinstance(sequence, (str, list, tuple)) and isinstance(count, int):
+                    self.weigher.repetition(sequence, count)
         elif isinstance(left, (list, tuple, str)) or isinstance(right, (list, tuple, str)):
             self.weigh(left, right)
-        result = _BINARY[type(node.op)](left, right)
-        self.tick(_size(result) // 64)
-        _check_result(result)
-        return result
+        return self.built(_BINARY[op](left, right))
 
     def eval_Compare(self, node: ast.Compare) -> bool:
         left = self.eval(node.left)
@@ -409,10 +279,11 @@ class _Interpreter:
                 None if part is None else self.eval(part)
                 for part in (node.slice.lower, node.slice.upper, node.slice.step)
             ]
-            result = container[slice(*parts)]
-            self.tick(_size(result) // 64)
-            return result
-        return container[self.eval(node.slice)]
+            self.read_texts(container)
+            return self.built(container[slice(*parts)])
+        index = self.eval(node.slice)
+        self.read_texts(container, index)
+        return container[index]
 
     def eval_List(self, node: ast.List) -> list:
         return [self.eval(element) for element in node.elts]
@@ -439,15 +310,23 @@ class _Interpreter:
         kwargs = {keyword.arg: self.eval(keyword.value) for keyword in node.keywords}
         if isinstance(node.func, ast.Attribute):
             target = self.eval(node.func.value)
-            allowed = _METHODS.get(type(target), frozenset())
+            allowed = METHODS.get(type(target), frozenset())
             if node.func.attr not in allowed:
                 raise ExpressionRuntimeError(f"{type(target).__name__} has no allowed method '{node.func.attr}'")
             function = getattr(target, node.func.attr)
+            if node.func.attr == "split" and isinstance(target, str) and not kwargs:
+                args = _bounded_split(args)
+            if node.func.attr == "index" and isinstance(target, (list, tuple)):
+                function = lambda *args, **kwargs: sequence_index(target, *args, **kwargs)  # noqa: E731
             self.weigh(target, *args)
         else:
             function = BUILTINS[node.func.id]  # the checker allows no other callable names
+            if function is str:
+                function = bounded_str
             if node.func.id != "len":
                 self.weigh(*args, *kwargs.values())
+            else:
+                self.read_texts(*args)
             if node.func.id == "sum" and (len(args) > 1 or "start" in kwargs):
                 start = args[1] if len(args) > 1 else kwargs["start"]
                 if not isinstance(start, (int, float)) or isinstance(start, bool):
@@ -458,8 +337,7 @@ class _Interpreter:
         result = function(*args, **kwargs)
         if _is_view(result):
             result = list(result)
-        _check_result(result)
-        return result
+        return self.built(result)
 
     def _comprehension(self, generators: list[ast.comprehension], emit: Callable[[], None]) -> None:
         def loop(index: int) -> None:
@@ -506,6 +384,7 @@ class _Interpreter:
     def eval_ListComp(self, node: ast.ListComp) -> list:
         result: list = []
         self._collect(node, lambda: self.eval(node.elt), result.append)
+        self.weigher.check_result(result)
         return result
 
     eval_GeneratorExp = eval_ListComp
@@ -513,6 +392,7 @@ class _Interpreter:
     def eval_SetComp(self, node: ast.SetComp) -> set:
         result: set = set()
         self._collect(node, lambda: self.eval(node.elt), result.add)
+        self.weigher.check_result(result)
         return result
 
     def eval_DictComp(self, node: ast.DictComp) -> dict:
@@ -520,7 +400,16 @@ class _Interpreter:
         self._collect(
             node, lambda: (self.eval(node.key), self.eval(node.value)), lambda pair: result.__setitem__(*pair)
         )
+        self.weigher.check_result(result)
         return result
+
+
+def _bounded_split(args: list[Any]) -> list[Any]:
+    """str.split's arguments with at most MAX_SEQUENCE splits: a longer result is refused all the same, unbuilt."""
+    if len(args) > 2 or (len(args) == 2 and not (type(args[1]) is int and -(2**63) <= args[1] < 2**63)):
+        return args  # str.split raises its own error about them
+    sep, maxsplit = [*args, *[None, -1][len(args) :]]
+    return [sep, MAX_SEQUENCE if maxsplit < 0 or maxsplit > MAX_SEQUENCE else maxsplit]
 
 
 def _is_view(value: Any) -> bool:
@@ -530,222 +419,3 @@ def _is_view(value: Any) -> bool:
 def _require_number(value: Any, operation: str) -> None:
     if not isinstance(value, (int, float)):
         raise ExpressionRuntimeError(f"{operation} needs a number, not {type(value).__name__}")
-
-
-def _bits(value: Any) -> int:
-    return abs(value).bit_length() if isinstance(value, int) else 0
-
-
-def _check_binary(op: type, left: Any, right: Any) -> None:
-    if op is ast.Mod and isinstance(left, str):
-        raise ExpressionRuntimeError("% formatting of text is not allowed")
-    if op is ast.Pow:
-        if isinstance(left, int) and isinstance(right, int) and right > 0:
-            if _bits(left) > 1 and (_bits(left) - 1) * right > MAX_INT_BITS:
-                raise ExpressionRuntimeError(f"the result of ** would exceed {MAX_INT_BITS} bits")
-            if right > MAX_INT_BITS * 4 and abs(left) > 1:
-                raise ExpressionRuntimeError("the exponent is too large")
-        if isinstance(left, float) and isinstance(right, (int, float)) and abs(right) > 1e6 and abs(left) > 1:
-            raise ExpressionRuntimeError("the exponent is too large")
-    if op is ast.LShift and isinstance(right, int) and right > MAX_INT_BITS:
-        raise ExpressionRuntimeError(f"the result of << would exceed {MAX_INT_BITS} bits")
-    if op is ast.Mult:
-        for sequence, count in ((left, right), (right, left)):
-            if isinstance(sequence, (str, list, tuple)) and isinstance(count, int):
-                if len(sequence) * max(count, 0) > MAX_SEQUENCE:
-                    raise ExpressionRuntimeError(f"the result of * would be longer than {MAX_SEQUENCE}")
-        if isinstance(left, int) and isinstance(right, int) and _bits(left) + _bits(right) > MAX_INT_BITS:
-            raise ExpressionRuntimeError(f"the result of * would exceed {MAX_INT_BITS} bits")
-    if op is ast.Add and isinstance(left, (str, list, tuple)) and isinstance(right, (str, list, tuple)):
-        if len(left) + len(right) > MAX_SEQUENCE:
-            raise ExpressionRuntimeError(f"the result of + would be longer than {MAX_SEQUENCE}")
-
-
-def _weight(value: Any, limit: int = MAX_WEIGHT) -> int:
-    """How many elements value holds, nested ones and repeats included; stops counting past limit."""
-    total = 0
-    stack = [value]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, str):
-            total += 1 + len(item) // 256
-        elif isinstance(item, dict):
-            total += 1 + len(item)
-            stack.extend(item.keys())
-            stack.extend(item.values())
-        elif isinstance(item, (list, tuple, set, frozenset)):
-            total += 1 + len(item)
-            stack.extend(item)
-        elif isinstance(item, int) and not isinstance(item, bool):
-            total += 1 + item.bit_length() // 64
-        else:
-            total += 1
-        if total > limit:
-            return limit + 1
-    return total
-
-
-def _check_result(result: Any) -> None:
-    if isinstance(result, int) and not isinstance(result, bool) and _bits(result) > MAX_INT_BITS:
-        raise ExpressionRuntimeError(f"the number exceeds {MAX_INT_BITS} bits")
-    if isinstance(result, (list, tuple, dict, set)) and _weight(result) > MAX_WEIGHT:
-        raise ExpressionRuntimeError(f"the result holds more than {MAX_WEIGHT} elements")
-    if isinstance(result, (str, list, tuple, dict, set)) and len(result) > MAX_SEQUENCE:
-        raise ExpressionRuntimeError(f"the result is longer than {MAX_SEQUENCE}")
-
-
-_TREE_BINARY = {
-    ast.Add: "+",
-    ast.Sub: "-",
-    ast.Mult: "*",
-    ast.Div: "/",
-    ast.FloorDiv: "//",
-    ast.Mod: "%",
-    ast.Pow: "**",
-    ast.LShift: "<<",
-    ast.RShift: ">>",
-    ast.BitAnd: "&",
-    ast.BitOr: "|",
-    ast.BitXor: "^",
-}
-_TREE_COMPARE = {
-    ast.Eq: "==",
-    ast.NotEq: "!=",
-    ast.Lt: "<",
-    ast.LtE: "<=",
-    ast.Gt: ">",
-    ast.GtE: ">=",
-    ast.In: "in",
-    ast.NotIn: "not in",
-    ast.Is: "is",
-    ast.IsNot: "is not",
-}
-_TREE_UNARY = {ast.Not: "not", ast.USub: "-", ast.UAdd: "+", ast.Invert: "~"}
-
-
-def expression_tree(source: str) -> dict[str, Any]:
-    """Check `source` exactly as `compile_expression` does (same errors) and describe it as plain JSON.
-
-    The tree is what the Node twin of the evaluator (runtime/node/expressions.js) interprets. One
-    node per AST node the evaluator evaluates (so both count the same steps), each a dict with an "op":
-
-        {"op": "const", "value": str | bool | None}       {"op": "int", "value": "<decimal or 0x hex>"}
-        {"op": "float", "value": "<repr, e.g. 1.5, 1e+16, inf>"}
-        {"op": "name", "id": NAME}
-        {"op": "and" | "or", "values": [node, ...]}
-        {"op": "unary", "operator": "not" | "-" | "+" | "~", "operand": node}
-        {"op": "binary", "operator": "+" | "-" | "*" | "/" | "//" | "%" | "**" | "<<" | ">>" | "&" | "|" | "^",
-         "left": node, "right": node}
-        {"op": "compare", "left": node, "ops": ["==" | "!=" | "<" | "<=" | ">" | ">=" | "in" | "not in" | "is"
-         | "is not", ...], "comparators": [node, ...]}
-        {"op": "if", "test": node, "body": node, "orelse": node}
-        {"op": "call", "func": BUILTIN, "args": [node, ...], "keywords": [[NAME, node], ...]}
-        {"op": "method", "object": node, "name": METHOD, "args": [node, ...], "keywords": [[NAME, node], ...]}
-        {"op": "subscript", "value": node, "index": node}
-        {"op": "slice", "value": node, "lower": node | None, "upper": node | None, "step": node | None}
-        {"op": "list" | "tuple" | "set", "items": [node, ...]}       {"op": "dict", "keys": [...], "values": [...]}
-        {"op": "listcomp" | "setcomp", "element": node, "generators": [GENERATOR, ...]}   (a generator expression
-         is a "listcomp": the evaluator builds a list for it)
-        {"op": "dictcomp", "key": node, "value": node, "generators": [GENERATOR, ...]}
-        {"op": "error", "message": TEXT}   (a node the evaluator refuses when it reaches it, e.g. a slice in a tuple)
-
-    GENERATOR is {"target": TARGET, "iter": node, "ifs": [node, ...]}, TARGET a name or a list of TARGETs.
-    Ints and floats are text so that JSON keeps them exact (big ints, 1.0 vs 1, inf).
-    """
-    return _tree(compile_expression(source).tree.body)
-
-
-def _tree_keywords(keywords: list[ast.keyword]) -> list[list[Any]]:
-    return [[keyword.arg, _tree(keyword.value)] for keyword in keywords]
-
-
-def _tree_target(target: ast.AST) -> Any:
-    if isinstance(target, ast.Name):
-        return target.id
-    if isinstance(target, ast.Tuple):
-        return [_tree_target(element) for element in target.elts]
-    raise ExpressionSyntaxError("loop variables must be plain names")  # the checker already refused it
-
-
-def _tree_generators(generators: list[ast.comprehension]) -> list[dict[str, Any]]:
-    return [
-        {"target": _tree_target(g.target), "iter": _tree(g.iter), "ifs": [_tree(c) for c in g.ifs]} for g in generators
-    ]
-
-
-def _tree(node: ast.AST) -> dict[str, Any]:  # noqa: C901 - one branch per node type, as in _Interpreter
-    if isinstance(node, ast.Constant):
-        value = node.value
-        if isinstance(value, bool) or value is None or isinstance(value, str):
-            return {"op": "const", "value": value}
-        if isinstance(value, int):
-            return {"op": "int", "value": str(value) if value.bit_length() < 12_000 else hex(value)}
-        return {"op": "float", "value": repr(value)}
-    if isinstance(node, ast.Name):
-        return {"op": "name", "id": node.id}
-    if isinstance(node, ast.BoolOp):
-        return {"op": "and" if isinstance(node.op, ast.And) else "or", "values": [_tree(v) for v in node.values]}
-    if isinstance(node, ast.UnaryOp):
-        return {"op": "unary", "operator": _TREE_UNARY[type(node.op)], "operand": _tree(node.operand)}
-    if isinstance(node, ast.BinOp):
-        return {
-            "op": "binary",
-            "operator": _TREE_BINARY[type(node.op)],
-            "left": _tree(node.left),
-            "right": _tree(node.right),
-        }
-    if isinstance(node, ast.Compare):
-        return {
-            "op": "compare",
-            "left": _tree(node.left),
-            "ops": [_TREE_COMPARE[type(op)] for op in node.ops],
-            "comparators": [_tree(c) for c in node.comparators],
-        }
-    if isinstance(node, ast.IfExp):
-        return {"op": "if", "test": _tree(node.test), "body": _tree(node.body), "orelse": _tree(node.orelse)}
-    if isinstance(node, ast.Call):
-        args = [_tree(arg) for arg in node.args]
-        if isinstance(node.func, ast.Attribute):
-            return {
-                "op": "method",
-                "object": _tree(node.func.value),
-                "name": node.func.attr,
-                "args": args,
-                "keywords": _tree_keywords(node.keywords),
-            }
-        return {
-            "op": "call",
-            "func": node.func.id,
-            "args": args,  # type: ignore[attr-defined]
-            "keywords": _tree_keywords(node.keywords),
-        }
-    if isinstance(node, ast.Subscript):
-        if isinstance(node.slice, ast.Slice):
-            parts = (node.slice.lower, node.slice.upper, node.slice.step)
-            lower, upper, step = (None if part is None else _tree(part) for part in parts)
-            return {"op": "slice", "value": _tree(node.value), "lower": lower, "upper": upper, "step": step}
-        return {"op": "subscript", "value": _tree(node.value), "index": _tree(node.slice)}
-    if isinstance(node, (ast.List, ast.Tuple, ast.Set)):
-        return {"op": type(node).__name__.lower(), "items": [_tree(element) for element in node.elts]}
-    if isinstance(node, ast.Dict):
-        return {
-            "op": "dict",
-            "keys": [_tree(k) for k in node.keys],  # type: ignore[arg-type]
-            "values": [_tree(v) for v in node.values],
-        }
-    if isinstance(node, (ast.ListComp, ast.GeneratorExp, ast.SetComp)):
-        return {
-            "op": "setcomp" if isinstance(node, ast.SetComp) else "listcomp",
-            "element": _tree(node.elt),
-            "generators": _tree_generators(node.generators),
-        }
-    if isinstance(node, ast.DictComp):
-        return {
-            "op": "dictcomp",
-            "key": _tree(node.key),
-            "value": _tree(node.value),
-            "generators": _tree_generators(node.generators),
-        }
-    if isinstance(node, ast.Attribute):
-        return {"op": "error", "message": f"attribute '{node.attr}' can only be called as a method"}
-    return {"op": "error", "message": f"{type(node).__name__} is not allowed"}

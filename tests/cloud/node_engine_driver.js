@@ -8,12 +8,16 @@
 // {"mode": "route", "cases": [{"manifest", "invocation", "outcome", "ids"}]} runs engine.route() with ids
 // id-N from a counter starting at `ids` and gives {"ok": routing as JSON} or {"error": ...}.
 // {"mode": "calls", "cases": [{"fn": NAME, "args": [...]}]} calls an export of engine.js.
+// {"mode": "measured", "data": JSON_TEXT, "cases": [{"tree": TREE}]} evaluates each tree over the one data set,
+// collecting garbage before each, and gives {"baseline_rss", "peak_rss", "results": [{"ok": {"type", "repr"}} or
+// {"error": ...}, each with "seconds", "cpu_seconds" and "peak_rss" after it]} (peak RSS in bytes).
 
 const path = require('path');
 
 const NODE = path.resolve(__dirname, '../../refinery_tui/runtime/node');
 const expressions = require(path.join(NODE, 'expressions.js'));
 const engine = require(path.join(NODE, 'engine.js'));
+const { shortRepr } = require(path.join(NODE, 'expression_repr.js'));
 
 const V = expressions.values;
 
@@ -79,7 +83,39 @@ function runCalls(batch) {
   });
 }
 
-const MODES = { expressions: runExpressions, route: runRoutes, calls: runCalls };
+const SUMMARY_REPR = 1000;
+
+function runMeasured(batch) {
+  if (batch.python_minor) expressions.setPythonVersion(batch.python_minor);
+  const data = V.parseJSON(batch.data);
+  const get = (name) => (data.entry(name) || [null, null])[1];
+  const peakRss = () => process.resourceUsage().maxRSS * 1024;
+  if (global.gc) global.gc();
+  const baseline = peakRss();
+  const results = batch.cases.map((testCase) => {
+    if (global.gc) global.gc();
+    const started = process.hrtime.bigint();
+    const startedCpu = process.cpuUsage();
+    let result;
+    try {
+      const value = expressions.compileTree(testCase.tree).evaluate(get('return_data'), get('block_input'),
+        get('backpack'));
+      result = { ok: { type: V.typeName(value), repr: shortRepr(value, SUMMARY_REPR) } };
+    } catch (error) {
+      result = failure(error);
+    }
+    result.seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    const cpu = process.cpuUsage(startedCpu);
+    result.cpu_seconds = (cpu.user + cpu.system) / 1e6;
+    result.peak_rss = peakRss();
+    return result;
+  });
+  return { baseline_rss: baseline, peak_rss: peakRss(), results };
+}
+
+const MODES = {
+  expressions: runExpressions, route: runRoutes, calls: runCalls, measured: runMeasured,
+};
 
 const lines = require('readline').createInterface({ input: process.stdin });
 lines.on('line', (line) => {

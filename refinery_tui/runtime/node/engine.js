@@ -156,7 +156,7 @@ function route(manifest, invocation, outcome, newId) {
       if (truthy(compiled.evaluate(...values))) firedIf.add(transition.index);
     } catch (caught) {
       // data nested too deeply for the JS stack fails like Python's RecursionError does
-      const exc = caught instanceof RangeError ? new ExpressionRuntimeError('the expression recursed too deeply')
+      const exc = caught instanceof RangeError ? new ExpressionRuntimeError('expression too costly: the expression recursed too deeply')
         : caught;
       if (!(exc instanceof ExpressionError)) throw exc;
       const failed = { ok: false, output: null, backpack: null, error: error('ExpressionError',

@@ -8,18 +8,18 @@
 const V = require('./pyvalues');
 const N = require('./pynumbers');
 const { BUILTINS, METHODS, sliceIndex } = require('./pybuiltins');
+const {
+  MAX_STEPS, MAX_SECONDS, MAX_INT_BITS, MAX_SEQUENCE, MAX_WEIGHT, MAX_CHARACTERS, ELEMENTS_PER_STEP,
+  CHARACTERS_PER_STEP, Weigher, checkBinary, tooCostly,
+} = require('./expression_cost');
+const { SliceKey, shortRepr, boundedMessage } = require('./expression_repr');
 
 const {
   PYTHON, PyError, ExpressionError, ExpressionSyntaxError, ExpressionRuntimeError, Tuple, Dict, PySet, Builtin,
-  typeName, isInt, big, truthy, eq, is, order, contains, iterate, repr, weight, size, bitLength,
+  typeName, isInt, big, truthy, eq, is, order, contains, iterate, size,
 } = V;
 
 const VARIABLES = ['return_data', 'block_input', 'backpack'];
-const MAX_STEPS = 100000;
-const MAX_SECONDS = 1.0;
-const MAX_INT_BITS = 4096;
-const MAX_SEQUENCE = 100000;
-const MAX_WEIGHT = 1000000;
 
 const UNARY_NAMES = { '-': 'USub', '+': 'UAdd', '~': 'Invert' };
 const BINARY = new Set(['+', '-', '*', '/', '//', '%', '**', '<<', '>>', '&', '|', '^']);
@@ -143,63 +143,10 @@ function pathKey(node) {
   return null;
 }
 
-function checkBinary(op, left, right) {
-  const bits = (v) => (isInt(v) ? bitLength(big(v)) : 0);
-  const isSeq = (v) => typeof v === 'string' || Array.isArray(v) || v instanceof Tuple;
-  if (op === '%' && typeof left === 'string') throw new ExpressionRuntimeError('% formatting of text is not allowed');
-  if (op === '**') {
-    if (isInt(left) && isInt(right) && big(right) > 0n) {
-      const r = big(right);
-      if (bits(left) > 1 && BigInt(bits(left) - 1) * r > BigInt(MAX_INT_BITS)) {
-        throw new ExpressionRuntimeError(`the result of ** would exceed ${MAX_INT_BITS} bits`);
-      }
-      const absLeft = big(left) < 0n ? -big(left) : big(left);
-      if (r > BigInt(MAX_INT_BITS * 4) && absLeft > 1n) throw new ExpressionRuntimeError('the exponent is too large');
-    }
-    if (typeof left === 'number' && (isInt(right) || typeof right === 'number')) {
-      const absRight = typeof right === 'number' ? Math.abs(right) : (big(right) < 0n ? -big(right) : big(right));
-      if (absRight > 1e6 && Math.abs(left) > 1) throw new ExpressionRuntimeError('the exponent is too large');
-    }
-  }
-  if (op === '<<' && isInt(right) && big(right) > BigInt(MAX_INT_BITS)) {
-    throw new ExpressionRuntimeError(`the result of << would exceed ${MAX_INT_BITS} bits`);
-  }
-  if (op === '*') {
-    for (const [sequence, count] of [[left, right], [right, left]]) {
-      if (isSeq(sequence) && isInt(count)) {
-        const n = big(count);
-        if (BigInt(size(sequence)) * (n > 0n ? n : 0n) > BigInt(MAX_SEQUENCE)) {
-          throw new ExpressionRuntimeError(`the result of * would be longer than ${MAX_SEQUENCE}`);
-        }
-      }
-    }
-    if (isInt(left) && isInt(right) && bits(left) + bits(right) > MAX_INT_BITS) {
-      throw new ExpressionRuntimeError(`the result of * would exceed ${MAX_INT_BITS} bits`);
-    }
-  }
-  if (op === '+' && isSeq(left) && isSeq(right) && size(left) + size(right) > MAX_SEQUENCE) {
-    throw new ExpressionRuntimeError(`the result of + would be longer than ${MAX_SEQUENCE}`);
-  }
-}
-
-function checkResult(result) {
-  if (typeof result === 'bigint' && bitLength(result) > MAX_INT_BITS) {
-    throw new ExpressionRuntimeError(`the number exceeds ${MAX_INT_BITS} bits`);
-  }
-  const container = Array.isArray(result) || result instanceof Tuple || result instanceof Dict
-    || result instanceof PySet;
-  if (container && weight(result, MAX_WEIGHT) > MAX_WEIGHT) {
-    throw new ExpressionRuntimeError(`the result holds more than ${MAX_WEIGHT} elements`);
-  }
-  if ((container || typeof result === 'string') && size(result) > MAX_SEQUENCE) {
-    throw new ExpressionRuntimeError(`the result is longer than ${MAX_SEQUENCE}`);
-  }
-}
-
 function getItem(container, index) {
   if (container instanceof Dict) {
     const entry = container.entry(index);
-    if (!entry) throw new PyError('KeyError', repr(index));
+    if (!entry) throw new PyError('KeyError', shortRepr(index));
     return entry[1];
   }
   const kind = typeName(container);
@@ -213,20 +160,20 @@ function getItem(container, index) {
   if (i > N.SSIZE_MAX || i < -N.SSIZE_MAX - 1n) {
     throw new PyError('IndexError', "cannot fit 'int' into an index-sized integer");
   }
-  const items = typeof container === 'string' ? V.codePoints(container)
+  const items = typeof container === 'string' ? V.textView(container)
     : container instanceof Tuple ? container.items : container;
   if (i < 0n) i += BigInt(items.length);
   if (i < 0n || i >= BigInt(items.length)) {
     throw new PyError('IndexError', `${kind === 'str' ? 'string' : kind} index out of range`);
   }
-  return items[Number(i)];
+  return typeof container === 'string' ? items.at(Number(i)) : items[Number(i)];
 }
 
 function sliceOf(container, lower, upper, stepValue) {
   if (container instanceof Dict) {
     if (PYTHON.minor < 12) throw new PyError('TypeError', "unhashable type: 'slice'");
     for (const part of [lower, upper, stepValue]) V.hashKey(part);
-    throw new PyError('KeyError', `slice(${repr(lower)}, ${repr(upper)}, ${repr(stepValue)})`);
+    throw new PyError('KeyError', shortRepr(new SliceKey(lower, upper, stepValue)));
   }
   let step = 1;
   if (stepValue !== null) {
@@ -236,8 +183,8 @@ function sliceOf(container, lower, upper, stepValue) {
   const MAX = Number.MAX_SAFE_INTEGER;
   let start = lower === null ? (step < 0 ? MAX : 0) : sliceIndex(lower);
   let stop = upper === null ? (step < 0 ? -MAX : MAX) : sliceIndex(upper);
-  const items = typeof container === 'string' ? V.codePoints(container)
-    : container instanceof Tuple ? container.items : container;
+  const text = typeof container === 'string' ? V.textView(container) : null;
+  const items = text || (container instanceof Tuple ? container.items : container);
   const length = items.length;
   const adjust = (value) => {
     if (value < 0) {
@@ -248,14 +195,16 @@ function sliceOf(container, lower, upper, stepValue) {
   };
   start = adjust(start);
   stop = adjust(stop);
+  if (text && step === 1) return stop > start ? text.slice(start, stop) : '';
+  const at = text ? text.at : (k) => items[k];
   let out;
   if (step === 1) out = stop > start ? items.slice(start, stop) : [];
   else {
     out = [];
-    if (step > 0) for (let i = start; i < stop; i += step) out.push(items[i]);
-    else for (let i = start; i > stop; i += step) out.push(items[i]);
+    if (step > 0) for (let i = start; i < stop; i += step) out.push(at(i));
+    else for (let i = start; i > stop; i += step) out.push(at(i));
   }
-  if (typeof container === 'string') return out.join('');
+  if (text) return out.join('');
   return container instanceof Tuple ? new Tuple(out) : out;
 }
 
@@ -273,12 +222,18 @@ function compare(op, left, right) {
 
 const isData = (v) => !(v instanceof Builtin);
 
+function cpuSeconds() {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1e6;
+}
+
 class Interpreter {
   constructor(variables) {
     this.scopes = [variables];
+    this.weigher = new Weigher();
     this.steps = 0;
     this.nextClockCheck = 1024;
-    this.deadline = Date.now() + MAX_SECONDS * 1000;
+    this.deadline = cpuSeconds() + MAX_SECONDS; // CPU time: a busy machine does not make it shorter
   }
 
   run(node) {
@@ -292,25 +247,44 @@ class Interpreter {
   tick(amount = 1) {
     this.steps += amount;
     if (this.steps > MAX_STEPS) {
-      throw new ExpressionRuntimeError(`the expression did more than ${MAX_STEPS} steps of work`);
+      throw tooCostly(`the expression did more than ${MAX_STEPS} steps of work`);
     }
     if (this.steps >= this.nextClockCheck) {
       this.nextClockCheck = this.steps + 1024;
-      if (Date.now() > this.deadline) {
-        throw new ExpressionRuntimeError(`the expression ran longer than ${MAX_SECONDS} s`);
+      if (cpuSeconds() > this.deadline) {
+        throw tooCostly(`the expression used more than ${MAX_SECONDS} s of CPU time`);
       }
     }
   }
 
+  // Charge the work of going through values (nested and repeated parts counted); refuse too big ones.
   weigh(...values) {
-    let total = 0;
-    for (const value of values) total += weight(value, MAX_WEIGHT);
-    if (total > MAX_WEIGHT) {
-      throw new ExpressionRuntimeError('the values are too large to work on in an expression '
-        + `(more than ${MAX_WEIGHT} elements)`);
+    let elements = 0;
+    let characters = 0;
+    for (const value of values) {
+      const [valueElements, valueCharacters] = this.weigher.weight(value);
+      elements += valueElements;
+      characters += valueCharacters;
     }
-    this.tick(Math.floor(total / 16));
-    return total;
+    if (elements > MAX_WEIGHT) throw tooCostly(`the values to work on hold more than ${MAX_WEIGHT} elements`);
+    if (characters > MAX_CHARACTERS) {
+      throw tooCostly(`the values to work on hold more than ${MAX_CHARACTERS} characters`);
+    }
+    this.tick(Math.floor(elements / ELEMENTS_PER_STEP) + Math.floor(characters / CHARACTERS_PER_STEP));
+  }
+
+  // Charge for reading texts by position (code points are counted to do it).
+  readTexts(...values) {
+    for (const value of values) {
+      if (typeof value === 'string') this.tick(Math.floor(V.strLen(value) / CHARACTERS_PER_STEP));
+    }
+  }
+
+  // Charge for a value the expression built and refuse it when it is too big to work with.
+  built(result) {
+    this.tick(Math.floor(size(result) / ELEMENTS_PER_STEP));
+    this.weigher.checkResult(result);
+    return result;
   }
 
   lookup(name) {
@@ -378,11 +352,13 @@ class Interpreter {
       case 'listcomp': {
         const result = [];
         this.comprehension(node.generators, () => result.push(this.eval(node.element)));
+        this.weigher.checkResult(result);
         return result;
       }
       case 'setcomp': {
         const result = new PySet();
         this.comprehension(node.generators, () => result.add(this.eval(node.element)));
+        this.weigher.checkResult(result);
         return result;
       }
       case 'dictcomp': {
@@ -391,6 +367,7 @@ class Interpreter {
           const key = this.eval(node.key);
           result.set(key, this.eval(node.value));
         });
+        this.weigher.checkResult(result);
         return result;
       }
       case 'error': throw new ExpressionRuntimeError(node.message);
@@ -402,23 +379,17 @@ class Interpreter {
     const left = this.eval(node.left);
     const right = this.eval(node.right);
     const op = node.operator;
+    if (op === '%' && typeof left === 'string') throw new ExpressionRuntimeError('% formatting of text is not allowed');
     checkBinary(op, left, right);
     const isSeq = (v) => typeof v === 'string' || Array.isArray(v) || v instanceof Tuple;
     if (op === '*') {
       for (const [sequence, count] of [[left, right], [right, left]]) {
-        if ((Array.isArray(sequence) || sequence instanceof Tuple) && isInt(count) && big(count) > 0n) {
-          if (BigInt(weight(sequence, MAX_WEIGHT)) * big(count) > BigInt(MAX_WEIGHT)) {
-            throw new ExpressionRuntimeError(`the result of * would hold more than ${MAX_WEIGHT} elements`);
-          }
-        }
+        if (isSeq(sequence) && isInt(count)) this.weigher.repetition(sequence, count);
       }
     } else if (isSeq(left) || isSeq(right)) {
       this.weigh(left, right);
     }
-    const result = N.binary(op, left, right);
-    this.tick(Math.floor(size(result) / 64));
-    checkResult(result);
-    return result;
+    return this.built(N.binary(op, left, right));
   }
 
   subscript(node) {
@@ -429,11 +400,12 @@ class Interpreter {
     }
     if (node.op === 'slice') {
       const parts = [node.lower, node.upper, node.step].map((part) => (part === null ? null : this.eval(part)));
-      const result = sliceOf(container, ...parts);
-      this.tick(Math.floor(size(result) / 64));
-      return result;
+      this.readTexts(container);
+      return this.built(sliceOf(container, ...parts));
     }
-    return getItem(container, this.eval(node.index));
+    const index = this.eval(node.index);
+    this.readTexts(container, index);
+    return getItem(container, index);
   }
 
   call(node) {
@@ -451,6 +423,7 @@ class Interpreter {
       result = table[node.name](target, args, kwargs);
     } else {
       if (node.func !== 'len') this.weigh(...args, ...kwargs.map(([, value]) => value));
+      else this.readTexts(...args);
       if (node.func === 'sum' && (args.length > 1 || kwargs.some(([name]) => name === 'start'))) {
         const start = args.length > 1 ? args[1] : kwargs.find(([name]) => name === 'start')[1];
         if (!(typeof start === 'bigint' || typeof start === 'number')) {
@@ -460,8 +433,7 @@ class Interpreter {
       checkArguments(args);
       result = BUILTINS[node.func].fn(args, kwargs);
     }
-    checkResult(result);
-    return result;
+    return this.built(result);
   }
 
   comprehension(generators, emit) {
@@ -513,14 +485,14 @@ function translate(error) {
   if (error instanceof PyError) {
     switch (error.pyType) {
       case 'KeyError': return new ExpressionRuntimeError(`key ${error.message} not found`);
-      case 'IndexError': return new ExpressionRuntimeError(`index out of range: ${error.message}`);
+      case 'IndexError': return new ExpressionRuntimeError(boundedMessage(`index out of range: ${error.message}`));
       case 'ZeroDivisionError': return new ExpressionRuntimeError('division by zero');
-      default: return new ExpressionRuntimeError(`${error.pyType}: ${error.message}`);
+      default: return new ExpressionRuntimeError(boundedMessage(`${error.pyType}: ${error.message}`));
     }
   }
   if (error instanceof RangeError) {
-    if (/call stack/i.test(error.message)) return new ExpressionRuntimeError('the expression recursed too deeply');
-    return new ExpressionRuntimeError('the expression used too much memory');
+    if (/call stack/i.test(error.message)) return tooCostly('the expression recursed too deeply');
+    return tooCostly('the expression used too much memory');
   }
   return error;
 }
@@ -563,7 +535,7 @@ function setPythonVersion(minor) {
 }
 
 module.exports = {
-  VARIABLES, MAX_STEPS, MAX_SECONDS, MAX_INT_BITS, MAX_SEQUENCE, MAX_WEIGHT, ExpressionError,
+  VARIABLES, MAX_STEPS, MAX_SECONDS, MAX_INT_BITS, MAX_SEQUENCE, MAX_WEIGHT, MAX_CHARACTERS, ExpressionError,
   ExpressionSyntaxError, ExpressionRuntimeError, CompiledExpression, compileTree, evaluateTree, truthy,
-  setPythonVersion, PYTHON, fromJS: V.fromJS, parseJSON: V.parseJSON, repr, str: V.str, values: V,
+  setPythonVersion, PYTHON, fromJS: V.fromJS, parseJSON: V.parseJSON, repr: V.repr, str: V.str, values: V,
 };

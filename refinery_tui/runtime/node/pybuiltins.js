@@ -5,13 +5,15 @@ const V = require('./pyvalues');
 const N = require('./pynumbers');
 const { sortValues } = require('./pysort');
 const { STR_METHODS } = require('./pystr');
+const { MAX_SEQUENCE, tooCostly } = require('./expression_cost');
+const { reprWithin, shortRepr } = require('./expression_repr');
 const {
   typeError, invalidKeyword, noKeywords, noArgs, exactlyOne, atMost, bindPython, sliceIndex,
 } = require('./pyargs');
 
 const {
   PYTHON, PyError, ExpressionRuntimeError, Tuple, Dict, Builtin, typeName, isInt, big, truthy, eq, order,
-  sameObject, iterate, repr, str, strLen, hashKey,
+  sameObject, iterate, strLen, hashKey,
 } = V;
 
 // ---- builtins
@@ -135,7 +137,12 @@ function toStr(args, kwargs) {
   }
   if (kwargs.length) throw invalidKeyword('str', kwargs[0][0]);
   if (args.length === 0) return '';
-  if (args.length === 1) return str(args[0]);
+  if (args.length === 1) {
+    if (typeof args[0] === 'string') return args[0];
+    const text = reprWithin(args[0], MAX_SEQUENCE);
+    if (text === null) throw tooCostly(`str() would be longer than ${MAX_SEQUENCE} characters`);
+    return text;
+  }
   for (const [index, label] of [[1, 'encoding'], [2, 'errors']]) {
     if (args.length > index && typeof args[index] !== 'string') {
       const value = args[index];
@@ -237,7 +244,7 @@ function sequenceIndex(kind, items, args, kwargs) {
   for (let i = start; i < stop && i < items.length; i += 1) {
     if (sameObject(items[i], args[0]) || eq(items[i], args[0])) return BigInt(i);
   }
-  throw new PyError('ValueError', kind === 'list' ? `${repr(args[0])} is not in list`
+  throw new PyError('ValueError', kind === 'list' ? `${shortRepr(args[0])} is not in list`
     : 'tuple.index(x): x not in tuple');
 }
 

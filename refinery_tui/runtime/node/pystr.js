@@ -88,11 +88,14 @@ function strip(text, chars, left, right) {
   return items.slice(start, end).join('');
 }
 
+// At most MAX_SPLITS splits are made: a longer result is refused all the same, and is never built.
+const MAX_SPLITS = 100000; // MAX_SEQUENCE of expression_cost.js (which requires this module's users)
+
 function split(text, sep, maxsplit) {
-  const limit = maxsplit < 0 ? Infinity : maxsplit;
+  const limit = maxsplit < 0 || maxsplit > MAX_SPLITS ? MAX_SPLITS : maxsplit;
   const out = [];
   if (sep === null) {
-    const chars = codePoints(text);
+    const chars = text; // no whitespace is a surrogate: scanning code units splits where code points would
     const space = (ch) => PY_WHITESPACE.test(ch);
     let i = 0;
     let count = limit;
@@ -102,11 +105,11 @@ function split(text, sep, maxsplit) {
       const j = i;
       i += 1;
       while (i < chars.length && !space(chars[i])) i += 1;
-      out.push(chars.slice(j, i).join(''));
+      out.push(chars.slice(j, i));
     }
     if (i < chars.length) {
       while (i < chars.length && space(chars[i])) i += 1;
-      if (i !== chars.length) out.push(chars.slice(i).join(''));
+      if (i !== chars.length) out.push(chars.slice(i));
     }
     return out;
   }

@@ -107,11 +107,62 @@ function codePoints(text) {
   return hasSurrogates(text) ? Array.from(text) : text.split('');
 }
 
+// Where each code point of text starts (code unit offsets), then text.length; null when every code unit is one.
+// The last long text asked about is remembered: an expression indexes one text many times.
+const LONG_TEXT = 1024;
+let lastText = null;
+let lastOffsets = null;
+
+function codePointOffsets(text) {
+  if (!hasSurrogates(text)) return null;
+  if (text.length >= LONG_TEXT && text === lastText) return lastOffsets;
+  const offsets = new Uint32Array(text.length + 1);
+  let n = 0;
+  let i = 0;
+  while (i < text.length) {
+    offsets[n] = i;
+    n += 1;
+    const unit = text.charCodeAt(i);
+    const paired = unit >= 0xd800 && unit <= 0xdbff && i + 1 < text.length
+      && (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00;
+    i += paired ? 2 : 1;
+  }
+  offsets[n] = text.length;
+  const result = offsets.subarray(0, n + 1);
+  if (text.length >= LONG_TEXT) {
+    lastText = text;
+    lastOffsets = result;
+  }
+  return result;
+}
+
 function strLen(text) {
-  if (!hasSurrogates(text)) return text.length;
+  if (text.length >= LONG_TEXT || !hasSurrogates(text)) {
+    const offsets = codePointOffsets(text);
+    return offsets === null ? text.length : offsets.length - 1;
+  }
   let count = 0;
-  for (const _ of text) count += 1; // eslint-disable-line no-unused-vars
+  for (let i = 0; i < text.length; i += 1) {
+    const unit = text.charCodeAt(i);
+    const paired = unit >= 0xd800 && unit <= 0xdbff && i + 1 < text.length
+      && (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00;
+    if (paired) i += 1;
+    count += 1;
+  }
   return count;
+}
+
+// A str as a sequence of code points, read without building one string per code point.
+function textView(text) {
+  const offsets = codePointOffsets(text);
+  if (offsets === null) {
+    return { length: text.length, at: (k) => text[k], slice: (a, b) => text.slice(a, b) };
+  }
+  return {
+    length: offsets.length - 1,
+    at: (k) => text.slice(offsets[k], offsets[k + 1]),
+    slice: (a, b) => text.slice(offsets[a], offsets[b]),
+  };
 }
 
 function typeName(value) {
@@ -226,6 +277,8 @@ const OPS = {
 };
 
 function compareStrings(a, b) {
+  if (a === b) return 0;
+  if (!hasSurrogates(a) && !hasSurrogates(b)) return a < b ? -1 : 1; // code unit order is code point order
   const n = Math.min(a.length, b.length);
   for (let i = 0; i < n; i += 1) {
     const x = a.charCodeAt(i);
@@ -371,32 +424,6 @@ function bitLength(n) {
   return n === 0n ? 0 : n.toString(2).length;
 }
 
-// How many elements a value holds, nested ones included (text counts 1 per 256 characters); stops past limit.
-function weight(value, limit) {
-  let total = 0;
-  const stack = [value];
-  while (stack.length) {
-    const item = stack.pop();
-    if (typeof item === 'string') total += 1 + Math.floor(strLen(item) / 256);
-    else if (item instanceof Dict) {
-      total += 1 + item.size;
-      for (const [k, v] of item.map.values()) stack.push(k, v);
-    } else if (Array.isArray(item)) {
-      total += 1 + item.length;
-      for (const element of item) stack.push(element);
-    } else if (item instanceof Tuple) {
-      total += 1 + item.items.length;
-      for (const element of item.items) stack.push(element);
-    } else if (item instanceof PySet) {
-      total += 1 + item.size;
-      for (const element of item.map.values()) stack.push(element);
-    } else if (typeof item === 'bigint') total += 1 + Math.floor(bitLength(item) / 64);
-    else total += 1;
-    if (total > limit) return limit + 1;
-  }
-  return total;
-}
-
 function size(value) {
   if (typeof value === 'string') return strLen(value);
   if (Array.isArray(value)) return value.length;
@@ -496,5 +523,5 @@ function parseJSON(text) {
 module.exports = {
   PYTHON, PyError, ExpressionError, ExpressionSyntaxError, ExpressionRuntimeError, Tuple, Dict, PySet, Builtin,
   typeName, isInt, isNumber, big, truthy, hashKey, eq, is, order, compareStrings, contains, iterate, repr,
-  reprFloat, str, bitLength, weight, size, strLen, codePoints, hasSurrogates, fromJS, parseJSON, sameObject,
+  reprFloat, reprString, str, bitLength, size, strLen, codePoints, textView, hasSurrogates, fromJS, parseJSON, sameObject,
 };
