@@ -71,7 +71,8 @@ def snapshot(deployer: Deployer) -> dict:
         elif found.kind == "mapping":
             entry["batch"] = found.data["batch_size"]
         state[rid.replace(prefix, "STAGE")] = entry
-    return json.loads(json.dumps(state).replace(prefix, "STAGE").replace(deployer.names.stage, "S"))
+    text = json.dumps(state).replace(deployer.target.bucket, "BUCKET").replace(prefix, "STAGE")
+    return json.loads(text.replace(deployer.names.stage, "S"))
 
 
 def test_plan_apply_then_nothing_to_do(endpoint, project_copy):
@@ -100,7 +101,7 @@ def test_editing_one_block_updates_exactly_one_function(endpoint, project_copy):
     deployer = make(endpoint, root, "edit1")
     plan = deployer.plan()
     assert [(c.action, c.kind, c.name, c.reason) for c in plan.pending] == [
-        ("update", "function", "all-transitions-edit1-small", "its code changed")
+        ("update", "function", "all-transitions_edit1_small", "its code changed")
     ]
     result = deployer.apply(plan)
     assert result.ok
