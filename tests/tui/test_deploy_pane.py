@@ -166,7 +166,7 @@ async def test_a_failed_step_shows_in_its_row_and_r_retries(sandbox, endpoint, p
         await settle(pilot)
 
         def refuse(service, operation, params):
-            if operation == "CreateFunction" and params.get("FunctionName", "").endswith("-total"):
+            if operation == "CreateFunction" and params.get("FunctionName", "").endswith("_total"):
                 raise ClientError(
                     {"Error": {"Code": "AccessDeniedException", "Message": "not allowed to create this one"}}, operation
                 )
