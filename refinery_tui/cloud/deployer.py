@@ -14,8 +14,9 @@ from refinery_tui.cloud.desired import LEVEL_OF, LEVELS, Placement, Resource, de
 from refinery_tui.cloud.discover import discover
 from refinery_tui.cloud.naming import Names
 from refinery_tui.cloud.operations import Operations
+from refinery_tui.cloud.ownership import OwnershipError, conflicts
 from refinery_tui.cloud.packaging import Package, package_all
-from refinery_tui.cloud.planner import Change, Plan, make_plan
+from refinery_tui.cloud.planner import REFUSE, Change, Plan, make_plan
 from refinery_tui.model.manifest import build_manifest
 from refinery_tui.model.project import Project
 from refinery_tui.model.run_data import run_data_folder
@@ -47,6 +48,8 @@ class ApplyResult:
 
 
 def _message(exc: Exception) -> str:
+    if isinstance(exc, OwnershipError):
+        return str(exc)
     response = getattr(exc, "response", None)
     if isinstance(response, dict) and "Error" in response:
         error = response["Error"]
@@ -94,7 +97,12 @@ class Deployer:
         return desired_state(self.target, self.packages())
 
     def plan(self) -> Plan:
-        return make_plan(self.desired(), discover(self.aws, self.target, self.parallel))
+        """What to change; a resource the stage needs whose name another project's or stage's resource holds is
+        refused (and then nothing is applied)."""
+        desired = self.desired()
+        existing = discover(self.aws, self.target, self.parallel)
+        unknown = [resource for resource in desired if resource.id not in existing]
+        return make_plan(desired, existing, conflicts(self.aws, self.target, unknown, self.parallel))
 
     def teardown_plan(self) -> Plan:
         return make_plan([], discover(self.aws, self.target, self.parallel))
@@ -113,9 +121,11 @@ class Deployer:
         pending = plan.pending
         steps = {change.id: operations.steps(change) for change in pending}
         emit({"event": "apply_started", "changes": len(pending), "steps": sum(len(s) for s in steps.values())})
-        creates = [c for c in pending if c.action != "delete"]
+        creates = [c for c in pending if c.action not in ("delete", REFUSE)]
         deletes = [c for c in pending if c.action == "delete"]
-        batches = [[c for c in deletes if LEVEL_OF[c.kind] == level] for level in reversed(range(len(LEVELS)))]
+        # A refusal fails first, so nothing else is tried.
+        batches = [[c for c in pending if c.action == REFUSE]]
+        batches += [[c for c in deletes if LEVEL_OF[c.kind] == level] for level in reversed(range(len(LEVELS)))]
         batches += [[c for c in creates if LEVEL_OF[c.kind] == level] for level in range(len(LEVELS))]
         with ThreadPoolExecutor(self.parallel, thread_name_prefix="deploy") as pool:
             for batch in batches:

@@ -12,7 +12,8 @@ from botocore.exceptions import ClientError
 
 from refinery_tui.cloud.aws import Aws
 from refinery_tui.cloud.desired import Placement
-from refinery_tui.cloud.naming import TAG_PROJECT, TAG_SPEC, TAG_STAGE
+from refinery_tui.cloud.naming import TAG_SPEC
+from refinery_tui.cloud.ownership import missing, tags_of
 
 
 @dataclass
@@ -28,20 +29,8 @@ class Existing:
 
 
 def _ours(tags: dict[str, str], placement: Placement) -> bool:
-    return tags.get(TAG_PROJECT) == placement.names.project and tags.get(TAG_STAGE) == placement.names.stage
-
-
-def _missing(exc: ClientError) -> bool:
-    code = exc.response.get("Error", {}).get("Code", "")
-    return code in (
-        "NoSuchBucket",
-        "404",
-        "ResourceNotFoundException",
-        "NoSuchEntity",
-        "NotFound",
-        "AWS.SimpleQueueService.NonExistentQueue",
-        "NoSuchTagSet",
-    )
+    """Only what is tagged with this project and stage is the stage's: never another stage's or project's."""
+    return placement.names.owns(tags)
 
 
 def _paginate(client: Any, operation: str, key: str, **params: Any) -> list[Any]:
@@ -64,11 +53,11 @@ def _each(function: Callable[[Any], Any], items: list[Any]) -> list[Any]:
 
 
 def discover(aws: Aws, placement: Placement, parallel: int = 8) -> dict[str, Existing]:
+    """What the stage has: what its tags say is this project's and stage's (listed by the stage's name prefix)."""
     _parallel.workers = parallel
     found: list[Existing] = []
-    prefix = f"{placement.names.prefix}-"
     finders = (_bucket, _table, _roles, _log_groups, _queues, _topics, _functions, _apis, _rules)
-    for part in _each(lambda find: find(aws, placement, prefix), list(finders)):
+    for part in _each(lambda find: find(aws, placement, placement.names.list_prefix(KIND[find])), list(finders)):
         found.extend(part)
     functions = {e.name: e for e in found if e.kind == "function"}
     topics = [e for e in found if e.kind == "topic"]
@@ -79,18 +68,10 @@ def discover(aws: Aws, placement: Placement, parallel: int = 8) -> dict[str, Exi
 
 
 def _bucket(aws: Aws, placement: Placement, prefix: str) -> list[Existing]:
-    s3 = aws.client("s3")
-    try:
-        tags = {t["Key"]: t["Value"] for t in s3.get_bucket_tagging(Bucket=placement.bucket)["TagSet"]}
-    except ClientError as exc:
-        if _missing(exc):
-            try:
-                s3.head_bucket(Bucket=placement.bucket)
-            except ClientError:
-                return []
-            return [Existing("bucket", placement.bucket, None)]
-        raise
-    return [Existing("bucket", placement.bucket, tags.get(TAG_SPEC))] if _ours(tags, placement) else []
+    tags = tags_of(aws, placement, "bucket", placement.bucket)
+    if tags is None or not _ours(tags, placement):
+        return []
+    return [Existing("bucket", placement.bucket, tags.get(TAG_SPEC))]
 
 
 def _table(aws: Aws, placement: Placement, prefix: str) -> list[Existing]:
@@ -99,7 +80,7 @@ def _table(aws: Aws, placement: Placement, prefix: str) -> list[Existing]:
     try:
         arn = ddb.describe_table(TableName=name)["Table"]["TableArn"]
     except ClientError as exc:
-        if _missing(exc):
+        if missing(exc):
             return []
         raise
     tags = {t["Key"]: t["Value"] for t in ddb.list_tags_of_resource(ResourceArn=arn).get("Tags", [])}
@@ -122,7 +103,7 @@ def _roles(aws: Aws, placement: Placement, prefix: str) -> list[Existing]:
 
 def _log_groups(aws: Aws, placement: Placement, prefix: str) -> list[Existing]:
     logs = aws.client("logs")
-    groups = _paginate(logs, "describe_log_groups", "logGroups", logGroupNamePrefix=f"/aws/lambda/{prefix}")
+    groups = _paginate(logs, "describe_log_groups", "logGroups", logGroupNamePrefix=prefix)
     arns = [group["arn"].removesuffix(":*") for group in groups]
     tagged = _each(lambda arn: logs.list_tags_for_resource(resourceArn=arn).get("tags", {}), arns)
     return [
@@ -232,3 +213,16 @@ def _subscriptions(aws: Aws, topics: list[Existing]) -> list[Existing]:
                     Existing("subscription", f"{topic.name}>{function}", None, {"arn": sub["SubscriptionArn"]})
                 )
     return found
+
+
+KIND = {
+    _bucket: "bucket",
+    _table: "table",
+    _roles: "role",
+    _log_groups: "log_group",
+    _queues: "queue",
+    _topics: "topic",
+    _functions: "function",
+    _apis: "api",
+    _rules: "rule",
+}

@@ -1,4 +1,10 @@
-"""Names and tags of the AWS resources of a project's stage: `<project>-<stage>-<block>`, within AWS's limits."""
+"""Names and tags of the AWS resources of a project's stage: `<project>_<stage>_<block>`, one AWS name per
+(project, stage, block), within AWS's limits.
+
+Project, stage and block names are `[a-z0-9-]`, so `_` cannot occur inside them and `shop_dev-a_b` cannot be read
+two ways. S3 bucket names cannot hold `_`: the bucket's name ends with a hash of (project, stage, account) instead.
+A name over its kind's limit is cut and ends with 8 hex digits of a hash of the whole name.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +19,9 @@ TAG_KIND = "refinery:kind"
 TAG_SPEC = "refinery:spec"
 TAG_MANAGED = "refinery:managed-by"
 
+SEPARATOR = "_"  # never in a project, stage or block name
+HASH_LENGTH = 8
+
 # The tightest limit each kind of resource has on its name.
 LIMITS = {
     "function": 64,
@@ -25,41 +34,61 @@ LIMITS = {
     "bucket": 63,
     "log_group": 512,
 }
+LOG_GROUP_PREFIX = "/aws/lambda/"
 
-_STAGE = re.compile(r"^[a-z0-9][a-z0-9-]{0,19}$")
+_STAGE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,18}[a-z0-9])?$")
+_PART = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 
 
 class NamingError(ValueError):
-    """A stage (or project) name AWS would not accept."""
+    """A stage (or project) name AWS would not accept, or that could be read two ways."""
 
 
 def check_stage(stage: str) -> str:
     if not _STAGE.match(stage or ""):
         raise NamingError(
-            f"stage {stage!r} is not a valid name: use 1 to 20 of a-z, 0-9 and '-', "
-            "starting with a letter or digit (for example: dev, prod, pr-42)"
+            f"stage {stage!r} is not a valid name: use 1 to 20 of a-z, 0-9 and '-', starting and ending with a "
+            "letter or digit (for example: dev, prod, pr-42)"
         )
     return stage
 
 
+def _check_part(what: str, name: str) -> str:
+    if not _PART.match(name or ""):
+        raise NamingError(f"{what} {name!r} cannot be part of an AWS name: use a-z, 0-9 and '-' (for example: orders)")
+    return name
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:HASH_LENGTH]
+
+
 def shorten(name: str, limit: int) -> str:
-    """`name` if it fits, else a prefix of it and 8 hex digits of its hash, exactly `limit` long."""
+    """`name` if it fits, else a prefix of it and 8 hex digits of its hash, at most `limit` long."""
     if len(name) <= limit:
         return name
-    digest = hashlib.sha256(name.encode("utf-8")).hexdigest()[:8]
-    return f"{name[: limit - 9].rstrip('-')}-{digest}"
+    return f"{name[: limit - HASH_LENGTH - 1].rstrip('-_')}-{_digest(name)}"
 
 
 class Names:
     """Every name of one project's stage. Block names are already `[a-z0-9-]` (the model's rule)."""
 
     def __init__(self, project: str, stage: str) -> None:
-        self.project = project
+        self.project = _check_part("project", project)
         self.stage = check_stage(stage)
-        self.prefix = f"{project}-{stage}"
+        self.prefix = f"{project}{SEPARATOR}{stage}"
 
     def _name(self, kind: str, suffix: str) -> str:
-        return shorten(f"{self.prefix}-{suffix}", LIMITS[kind])
+        return shorten(f"{self.prefix}{SEPARATOR}{_check_part('block', suffix)}", LIMITS[kind])
+
+    def list_prefix(self, kind: str) -> str:
+        """What every name of this kind of this stage starts with (cut ones too), to list them by prefix; other
+        stages' names can start with it only when it was cut, so what is listed is still checked by its tags."""
+        if kind == "log_group":
+            return LOG_GROUP_PREFIX + self.list_prefix("function")
+        whole = f"{self.prefix}{SEPARATOR}"
+        cut = LIMITS[kind] - HASH_LENGTH - 1
+        return whole if len(whole) < cut else whole[:cut].rstrip("-_")
 
     def function(self, block: str) -> str:
         return self._name("function", block)
@@ -83,11 +112,14 @@ class Names:
         return self._name("table", "state")
 
     def bucket(self, account: str) -> str:
-        """Bucket names are global: the account id keeps two accounts' stages apart."""
-        return shorten(f"{self.prefix}-payloads-{account}", LIMITS["bucket"])
+        """Bucket names are global and cannot hold `_`: `<project>-<stage>-payloads-<account>` (cut to fit), then a
+        hash of (project, stage, account), which keeps `shop`/`dev-a` and `shop-dev`/`a` apart."""
+        owner = _digest(SEPARATOR.join((self.project, self.stage, account)))
+        readable = f"{self.project}-{self.stage}-payloads-{account}"[: LIMITS["bucket"] - HASH_LENGTH - 1]
+        return f"{readable.rstrip('-')}-{owner}"
 
     def log_group(self, block: str) -> str:
-        return f"/aws/lambda/{self.function(block)}"
+        return f"{LOG_GROUP_PREFIX}{self.function(block)}"
 
     @property
     def role_path(self) -> str:
@@ -101,3 +133,25 @@ class Names:
         if spec is not None:
             tags[TAG_SPEC] = spec
         return tags
+
+    def owns(self, tags: dict[str, str]) -> bool:
+        """Whether a resource's tags name this project and stage."""
+        return tags.get(TAG_PROJECT) == self.project and tags.get(TAG_STAGE) == self.stage
+
+
+def owner_of(tags: dict[str, str]) -> str:
+    """Whose a resource is, from its tags, in words: `project shop, stage dev`, or that no tags say."""
+    if TAG_PROJECT in tags or TAG_STAGE in tags:
+        return f"project {tags.get(TAG_PROJECT, '?')}, stage {tags.get(TAG_STAGE, '?')}"
+    return ""
+
+
+def refusal(kind: str, name: str, tags: dict[str, str]) -> str:
+    """Why a resource with a name this stage uses is not touched: it belongs to someone else."""
+    owner = owner_of(tags)
+    if owner:
+        return f"{kind.replace('_', ' ')} {name} belongs to {owner}; not touched"
+    return (
+        f"{kind.replace('_', ' ')} {name} exists but has no refinery-tui tags naming its project and stage; "
+        "not touched (delete or rename it if it is not needed, or use another stage name)"
+    )

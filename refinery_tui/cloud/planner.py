@@ -1,4 +1,5 @@
-"""The plan: desired state against what exists, as create / update / delete / unchanged, each with its reason."""
+"""The plan: desired state against what exists, as create / update / delete / unchanged, each with its reason; and
+what is refused: a name the stage needs that is taken by another project's or stage's resource."""
 
 from __future__ import annotations
 
@@ -8,8 +9,9 @@ from refinery_tui.cloud.desired import LEVEL_OF, Resource
 from refinery_tui.cloud.discover import Existing
 
 ACTIONS = ("create", "update", "delete", "unchanged")
+REFUSE = "refuse"  # a name this stage needs belongs to another project or stage: nothing is applied
 # How each action is marked wherever a plan is shown (the command line, the Deploy pane).
-ACTION_SYMBOLS = {"create": "+", "update": "~", "delete": "-", "unchanged": "="}
+ACTION_SYMBOLS = {"create": "+", "update": "~", "delete": "-", "unchanged": "=", REFUSE: "!"}
 
 
 @dataclass
@@ -51,9 +53,16 @@ class Plan:
     def pending(self) -> list[Change]:
         return [c for c in self.changes if c.action != "unchanged"]
 
+    @property
+    def refused(self) -> list[Change]:
+        """Resources this stage needs whose names are taken by someone else's: while any is left, nothing is
+        applied."""
+        return [c for c in self.changes if c.action == REFUSE]
+
     def summary(self) -> str:
         counts = self.counts()
-        return ", ".join(f"{counts[a]} to {a}" if a != "unchanged" else f"{counts[a]} unchanged" for a in ACTIONS)
+        text = ", ".join(f"{counts[a]} to {a}" if a != "unchanged" else f"{counts[a]} unchanged" for a in ACTIONS)
+        return f"{text}, {len(self.refused)} refused" if self.refused else text
 
 
 def _compare(resource: Resource, existing: Existing) -> tuple[str, str, bool]:
@@ -92,11 +101,17 @@ def _compare(resource: Resource, existing: Existing) -> tuple[str, str, bool]:
     return "unchanged", "", False
 
 
-def make_plan(desired: list[Resource], existing: dict[str, Existing]) -> Plan:
+def make_plan(desired: list[Resource], existing: dict[str, Existing], taken: dict[str, str] | None = None) -> Plan:
+    """`existing`: what the stage has (found by its tags); `taken`: id → why, for the names the stage needs that
+    another project's or stage's resource holds."""
     changes: list[Change] = []
     wanted = {r.id for r in desired}
+    taken = taken or {}
     for resource in desired:
         found = existing.get(resource.id)
+        if found is None and resource.id in taken:
+            changes.append(Change(REFUSE, resource.kind, resource.name, taken[resource.id], resource))
+            continue
         if found is None:
             reason = f"new block '{resource.block}'" if resource.block else "not deployed yet"
             changes.append(Change("create", resource.kind, resource.name, reason, resource))
@@ -106,5 +121,11 @@ def make_plan(desired: list[Resource], existing: dict[str, Existing]) -> Plan:
     for found in existing.values():
         if found.id not in wanted:
             changes.append(Change("delete", found.kind, found.name, "no block needs it any more", existing=found))
-    changes.sort(key=lambda c: (LEVEL_OF[c.kind] if c.action != "delete" else 10 - LEVEL_OF[c.kind], c.kind, c.name))
+    changes.sort(key=_order)
     return Plan(changes)
+
+
+def _order(change: Change) -> tuple[bool, int, str, str]:
+    """Refusals first; then by level (deletes in reverse), kind and name."""
+    level = LEVEL_OF[change.kind] if change.action != "delete" else 10 - LEVEL_OF[change.kind]
+    return (change.action != REFUSE, level, change.kind, change.name)

@@ -89,6 +89,8 @@ def deploy(
     else:
         out.write(f"{deployer.project.name} → stage {stage} on {deployer.aws.describe()}\n")
         print_plan(plan, out)
+    if plan.refused:
+        return _refused(plan, as_json, out)
     if plan_only:
         return EXIT_OK
     if not plan.pending:
@@ -125,6 +127,20 @@ def deploy(
             "where this one stopped\n"
         )
     return EXIT_OK if result.ok else EXIT_FAILED
+
+
+def _refused(plan, as_json: bool, out: TextIO) -> int:
+    """Names this stage needs are held by another project's or stage's resources: nothing is applied."""
+    reasons = [change.reason for change in plan.refused]
+    if as_json:
+        _emit_json(out, {"event": "deploy_finished", "ok": False, "changed": 0, "failures": reasons})
+    else:
+        out.write(
+            f"deploy refused: {len(reasons)} name(s) this stage needs belong to another project or stage; "
+            "nothing changed\n"
+        )
+        out.writelines(f"  {reason}\n" for reason in reasons)
+    return EXIT_FAILED
 
 
 def teardown(

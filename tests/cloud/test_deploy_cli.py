@@ -24,13 +24,13 @@ def test_plan_deploy_redeploy_and_teardown(sandbox, tmp_path, capsys):
     target = ["--stage", "cli", "--endpoint-url", sandbox.endpoint_url]
     assert main(["deploy", str(root), *target, "--plan"]) == 0
     out = capsys.readouterr().out
-    assert "+ create    function     hello-world-cli-greet" in out
+    assert "+ create    function     hello-world_cli_greet" in out
     assert "plan: 11 to create, 0 to update, 0 to delete, 0 unchanged" in out
 
     assert main(["deploy", str(root), *target, "--yes", "--json"]) == 0
     events = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert events[-1]["event"] == "deploy_finished" and events[-1]["ok"] and events[-1]["changed"] == 11
-    assert {e["id"] for e in events if e["event"] == "resource_done"} >= {"function:hello-world-cli-greet"}
+    assert {e["id"] for e in events if e["event"] == "resource_done"} >= {"function:hello-world_cli_greet"}
 
     assert main(["deploy", str(root), *target, "--yes"]) == 0
     assert "nothing to change." in capsys.readouterr().out

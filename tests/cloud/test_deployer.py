@@ -71,7 +71,8 @@ def snapshot(deployer: Deployer) -> dict:
         elif found.kind == "mapping":
             entry["batch"] = found.data["batch_size"]
         state[rid.replace(prefix, "STAGE")] = entry
-    return json.loads(json.dumps(state).replace(prefix, "STAGE").replace(deployer.names.stage, "S"))
+    text = json.dumps(state).replace(deployer.target.bucket, "BUCKET").replace(prefix, "STAGE")
+    return json.loads(text.replace(deployer.names.stage, "S"))
 
 
 def test_plan_apply_then_nothing_to_do(endpoint, project_copy):
@@ -100,7 +101,7 @@ def test_editing_one_block_updates_exactly_one_function(endpoint, project_copy):
     deployer = make(endpoint, root, "edit1")
     plan = deployer.plan()
     assert [(c.action, c.kind, c.name, c.reason) for c in plan.pending] == [
-        ("update", "function", "all-transitions-edit1-small", "its code changed")
+        ("update", "function", "all-transitions_edit1_small", "its code changed")
     ]
     result = deployer.apply(plan)
     assert result.ok
@@ -212,3 +213,40 @@ def test_a_failure_at_each_kind_of_step_then_a_rerun_converges(endpoint, tmp_pat
         assert rerun.apply().ok, operation
         assert not rerun.plan().pending, operation
         assert snapshot(rerun) == expected, operation
+
+
+def test_a_resource_that_changed_hands_after_the_plan_is_not_updated_or_deleted(endpoint, project_copy):
+    root = project_copy("hello-world")
+    assert make(endpoint, root, "hands").apply().ok
+    code = root / "blocks" / "greet.py"
+    code.write_text(code.read_text() + "\n# edited\n")
+    deployer = make(endpoint, root, "hands")
+    plan = deployer.plan()
+    assert [(c.action, c.kind) for c in plan.pending] == [("update", "function")]
+    lam = deployer.aws.client("lambda")
+    arn = deployer.target.function_arn("greet")
+    before = lam.get_function_configuration(FunctionName=deployer.names.function("greet"))["CodeSha256"]
+    lam.tag_resource(Resource=arn, Tags={TAG_PROJECT: "hello-world", "refinery:stage": "other"})
+    writes = len(deployer.aws.log.writes())
+
+    result = deployer.apply(plan)
+    name = deployer.names.function("greet")
+    assert [f.line() for f in result.failures] == [
+        f"update function {name}: step 'check its owner' failed: "
+        f"function {name} belongs to project hello-world, stage other; not touched"
+    ]
+    assert lam.get_function_configuration(FunctionName=name)["CodeSha256"] == before
+    assert deployer.aws.log.writes()[writes:] == []
+
+    gone = make(endpoint, root, "hands")
+    teardown = gone.teardown_plan()
+    assert ("function", name) not in {(c.kind, c.name) for c in teardown.pending}, "discovery adopts only its own"
+    role = next(c for c in teardown.pending if c.kind == "role" and c.name == gone.names.role("greet"))
+    gone.aws.client("iam").tag_role(RoleName=role.name, Tags=[{"Key": TAG_PROJECT, "Value": "someone-else"}])
+    result = gone.apply(teardown)
+    assert [f.line() for f in result.failures] == [
+        f"delete role {role.name}: step 'check its owner' failed: "
+        f"role {role.name} belongs to project someone-else, stage hands; not touched"
+    ]
+    assert gone.aws.client("iam").get_role(RoleName=role.name)["Role"]["RoleName"] == role.name
+    lam.delete_function(FunctionName=name)

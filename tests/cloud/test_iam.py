@@ -37,11 +37,11 @@ def actions_on(policy: dict, arn: str) -> set[str]:
 
 
 def function_arn(project: str, block: str) -> str:
-    return f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{project}-dev-{block}"
+    return f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{project}_dev_{block}"
 
 
 def queue_arn(project: str, block: str) -> str:
-    return f"arn:aws:sqs:{REGION}:{ACCOUNT}:{project}-dev-{block}"
+    return f"arn:aws:sqs:{REGION}:{ACCOUNT}:{project}_dev_{block}"
 
 
 def test_trust_policy_lets_only_lambda_assume_the_role():
@@ -133,7 +133,7 @@ def test_queue_consumers_receive_from_their_source_queue_only():
 
 def test_publishers_publish_to_their_topic_only():
     policies = policies_of(PROJECTS / "api-orders")
-    topic = f"arn:aws:sns:{REGION}:{ACCOUNT}:api-orders-dev-order-events"
+    topic = f"arn:aws:sns:{REGION}:{ACCOUNT}:api-orders_dev_order-events"
     publishers = {
         block: resources(policy, "PublishToTopics")
         for block, policy in policies.items()
@@ -145,7 +145,7 @@ def test_publishers_publish_to_their_topic_only():
 def test_every_role_reaches_its_own_logs_the_payloads_and_the_state_table():
     names = Names("hello-world", "dev")
     policy = policies_of(PROJECTS / "hello-world")["shout"]
-    group = f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws/lambda/hello-world-dev-shout"
+    group = f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws/lambda/hello-world_dev_shout"
     assert resources(policy, "Logs") == {f"{group}:*"}
     assert group in resources(policy, "LogGroup")
     assert actions_on(policy, f"{group}:*") >= {"logs:CreateLogStream", "logs:PutLogEvents"}
@@ -166,7 +166,7 @@ def test_partition_region_and_bucket_are_used():
     slice_ = block_manifest(build_manifest(project), "greet", names)
     text = policy_json(block_policy(slice_, names, ACCOUNT, "cn-north-1", "aws-cn", bucket="my-bucket"))
     assert "arn:aws:" not in text and "arn:aws-cn:s3:::my-bucket/payloads/*" in text
-    assert f"arn:aws-cn:lambda:cn-north-1:{ACCOUNT}:function:hello-world-prod-shout" in text
+    assert f"arn:aws-cn:lambda:cn-north-1:{ACCOUNT}:function:hello-world_prod_shout" in text
 
 
 @pytest.mark.parametrize("name", BUNDLED)

@@ -51,7 +51,7 @@ def test_an_opened_stage_gives_the_project_its_names_clients_and_services(sandbo
     assert stage.where() == f"AWS ({sandbox.endpoint_url} (us-east-1))"
     deployer = stage.deployer()
     assert deployer is stage.deployer() and deployer.target is stage.placement
-    assert deployer.names.prefix == stage.names.prefix == "hello-world-opened"
+    assert deployer.names.prefix == stage.names.prefix == "hello-world_opened"
     code = [name for name, block in stage.manifest["blocks"].items() if block["type"] == "code"]
     assert stage.log_groups() == {stage.names.log_group(name): name for name in code}
     assert stage.invoker().placement is stage.placement and stage.executions().placement is stage.placement

@@ -46,7 +46,7 @@ def endpoint(sandbox, monkeypatch):
 def functions_of(endpoint_url: str, stage: str) -> list[str]:
     client = boto3.client("lambda", endpoint_url=endpoint_url, region_name="us-east-1")
     names = [f["FunctionName"] for page in client.get_paginator("list_functions").paginate() for f in page["Functions"]]
-    return sorted(name for name in names if name.startswith(f"all-transitions-{stage}-"))
+    return sorted(name for name in names if name.startswith(f"all-transitions_{stage}_"))
 
 
 def of_type(posted, kind):
@@ -114,7 +114,7 @@ async def test_plan_apply_replan_change_teardown(sandbox, endpoint, project):
         await pilot.press("p")
         await settle(pilot)
         updates = [key for key, action in actions(pane).items() if action == "update"]
-        assert updates == ["function:all-transitions-dev-total"]
+        assert updates == ["function:all-transitions_dev_total"]
         row = pane.table.get_row(updates[0])
         assert "code" in str(row[5]) and row[3] == "total"
         assert "0 to create, 1 to update, 0 to delete, 31 unchanged" in pane.status_text()
@@ -123,7 +123,7 @@ async def test_plan_apply_replan_change_teardown(sandbox, endpoint, project):
         await pilot.press("y")
         await settle(pilot)
         updated = of_type(posted, DeployFinished)[-1]
-        assert updated.result.ok and [change.name for change in updated.result.done] == ["all-transitions-dev-total"]
+        assert updated.result.ok and [change.name for change in updated.result.done] == ["all-transitions_dev_total"]
 
         await pilot.press("z")  # zoom: the pane takes the screen, the way to read it all at 80x24
         assert app.screen.maximized is pane
@@ -134,7 +134,7 @@ async def test_plan_apply_replan_change_teardown(sandbox, endpoint, project):
         assert log.display and log.line_count > 32
         lines = [log.lines[index] for index in range(log.line_count)]
         assert any(
-            line.startswith("ok  lambda CreateFunction") and "all-transitions-dev-start" in line for line in lines
+            line.startswith("ok  lambda CreateFunction") and "all-transitions_dev_start" in line for line in lines
         )
         assert any(line.startswith("ok  lambda UpdateFunctionCode") for line in lines)
         assert "2,000" in str(log.border_title)
@@ -166,7 +166,7 @@ async def test_a_failed_step_shows_in_its_row_and_r_retries(sandbox, endpoint, p
         await settle(pilot)
 
         def refuse(service, operation, params):
-            if operation == "CreateFunction" and params.get("FunctionName", "").endswith("-total"):
+            if operation == "CreateFunction" and params.get("FunctionName", "").endswith("_total"):
                 raise ClientError(
                     {"Error": {"Code": "AccessDeniedException", "Message": "not allowed to create this one"}}, operation
                 )
@@ -176,7 +176,7 @@ async def test_a_failed_step_shows_in_its_row_and_r_retries(sandbox, endpoint, p
         await settle(pilot)
         failed = of_type(posted, DeployFinished)[-1]
         assert not failed.result.ok
-        key = "function:all-transitions-retry-total"
+        key = "function:all-transitions_retry_total"
         assert pane.table.states[key] == "failed"
         reason = str(pane.table.get_row(key)[5])
         assert reason.startswith("step '") and "AccessDeniedException: not allowed to create this one" in reason
