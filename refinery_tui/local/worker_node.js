@@ -6,10 +6,21 @@ const fs = require("fs");
 const readline = require("readline");
 const blockload = require("../runtime/node/blockload");
 
-const requestFd = Number(process.env.REFINERY_REQUEST_FD);
-const replyFd = Number(process.env.REFINERY_REPLY_FD);
-delete process.env.REFINERY_REQUEST_FD;
-delete process.env.REFINERY_REPLY_FD;
+// The pipes come inherited (no close-on-exec), so whatever a block spawns would hold them; opened again through
+// /proc they are close-on-exec (Node opens every file so), and the inherited descriptors are closed.
+function ownFd(variable, flags) {
+  const inherited = Number(process.env[variable]);
+  delete process.env[variable];
+  try {
+    const own = fs.openSync(`/proc/self/fd/${inherited}`, flags);
+    fs.closeSync(inherited);
+    return own;
+  } catch (error) {
+    return inherited;
+  }
+}
+const requestFd = ownFd("REFINERY_REQUEST_FD", "r");
+const replyFd = ownFd("REFINERY_REPLY_FD", "w");
 
 function writeAll(fd, text) {
   const buffer = Buffer.from(text, "utf8");

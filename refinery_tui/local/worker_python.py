@@ -89,8 +89,11 @@ def main():
 
         limit = int(sys.argv[1])
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-    requests = os.fdopen(int(os.environ.pop(REQUEST_FD_VARIABLE)), "rb")
-    replies = os.fdopen(int(os.environ.pop(REPLY_FD_VARIABLE)), "wb")
+    request_fd, reply_fd = int(os.environ.pop(REQUEST_FD_VARIABLE)), int(os.environ.pop(REPLY_FD_VARIABLE))
+    for fd in (request_fd, reply_fd):
+        os.set_inheritable(fd, False)  # what a block starts (os.system, close_fds=False) must not hold them
+    requests = os.fdopen(request_fd, "rb")
+    replies = os.fdopen(reply_fd, "wb")
     for line in requests:
         request = json.loads(line)
         replies.write(_encode(request, _run(request)).encode("utf-8") + b"\n")

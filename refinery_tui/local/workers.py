@@ -63,7 +63,7 @@ class BlockWorker:
                 raise WorkerError("Node blocks need `node` on the PATH; install Node.js 18 or newer")
             command = [node, f"--max-old-space-size={max(memory_ceiling_mb * 2, 512)}", str(NODE_WORKER)]
         self._output = CappedOutput(output_cap)
-        self.process = WarmProcess(command, cwd=cwd, output=self._output)
+        self.process = WarmProcess(command, cwd=cwd, output=self._output, supervised=True)
 
     @property
     def alive(self) -> bool:
@@ -191,5 +191,7 @@ class WorkerPool:
             workers = [w for group in self._idle.values() for w in group] + list(self._busy)
             self._idle.clear()
             self._busy.clear()
+        for worker in workers:  # all asked to end at once, then each waited for
+            worker.process.close_requests()
         for worker in workers:
-            worker.kill()
+            worker.process.stop()
