@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import math
+import re
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +40,77 @@ def recall(root: Path, block: str | None = None) -> Any:
 
 
 class InputError(ValueError):
-    """An input given on the command line that cannot be read or is not JSON."""
+    """An input given on the command line (or typed in the workbench) that cannot be read or is not plain JSON."""
+
+
+MAX_INPUT_DEPTH = 200
+MAX_INTEGER_DIGITS = 4300  # Python's own limit for turning text into an int
+_TOKENS = re.compile(r'"(?:\\.|[^"\\])*"|([\[{])|([\]}])|(-?(?:NaN|Infinity)|-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)')
+
+
+class _Refused(Exception):
+    def __init__(self, message: str, token: str) -> None:
+        super().__init__(message)
+        self.message, self.token = message, token
+
+
+def _integer(token: str) -> int:
+    digits = len(token.lstrip("-"))
+    if digits > MAX_INTEGER_DIGITS:
+        raise _Refused(
+            f"an integer of {digits} digits is longer than the {MAX_INTEGER_DIGITS} digits allowed; "
+            "pass it as a string",
+            token,
+        )
+    return int(token)
+
+
+def _float(token: str) -> float:
+    value = float(token)
+    if not math.isfinite(value):
+        shown = token if len(token) <= 20 else token[:17] + "..."
+        raise _Refused(f"the number {shown} is too large for a float; pass it as a string", token)
+    return value
+
+
+def _constant(token: str) -> Any:
+    raise _Refused(f"{token} is not JSON (JSON has no NaN or Infinity); use null or a string", token)
+
+
+def _place(text: str, offset: int) -> tuple[int, int]:
+    return text.count("\n", 0, offset) + 1, offset - text.rfind("\n", 0, offset)
+
+
+def _too_deep(text: str) -> int | None:
+    """Where the text's nesting first goes past `MAX_INPUT_DEPTH` (strings skipped), or None."""
+    depth = 0
+    for match in _TOKENS.finditer(text):
+        if match.group(1):
+            depth += 1
+            if depth > MAX_INPUT_DEPTH:
+                return match.start()
+        elif match.group(2):
+            depth -= 1
+    return None
+
+
+def loads_input(text: str, source: str) -> Any:
+    """JSON text as a run's input, or `InputError("SOURCE:LINE:COL: what; how to fix")`: not JSON, nested deeper
+    than `MAX_INPUT_DEPTH`, an integer past `MAX_INTEGER_DIGITS` digits, NaN, Infinity or a float out of range."""
+    deep = _too_deep(text)
+    if deep is not None:
+        line, col = _place(text, deep)
+        raise InputError(f"{source}:{line}:{col}: the input nests deeper than {MAX_INPUT_DEPTH} levels; flatten it")
+    try:
+        return json.loads(text, parse_int=_integer, parse_float=_float, parse_constant=_constant)
+    except json.JSONDecodeError as exc:
+        raise InputError(f"{source}:{exc.lineno}:{exc.colno}: the input is not valid JSON: {exc.msg}") from None
+    except _Refused as refused:
+        offset = next((m.start(3) for m in _TOKENS.finditer(text) if m.group(3) == refused.token), 0)
+        line, col = _place(text, offset)
+        raise InputError(f"{source}:{line}:{col}: {refused.message}") from None
+    except RecursionError:
+        raise InputError(f"{source}: the input nests too deeply; flatten it") from None
 
 
 def parse_input(text: str | None, file: str | None) -> Any:
@@ -50,12 +122,11 @@ def parse_input(text: str | None, file: str | None) -> Any:
             text = Path(file).read_text(encoding="utf-8")
         except OSError as exc:
             raise InputError(f"{file}: cannot read the input: {exc.strerror or exc}") from None
+        except UnicodeDecodeError as exc:
+            raise InputError(f"{file}: the input is not UTF-8 text ({exc.reason} at byte {exc.start})") from None
         source = file
     else:
         source = "--input"
     if text is None:
         return None
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InputError(f"{source}:{exc.lineno}:{exc.colno}: the input is not valid JSON: {exc.msg}") from None
+    return loads_input(text, source)
