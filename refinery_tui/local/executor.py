@@ -22,6 +22,7 @@ from typing import Any
 from refinery_tui.local.controller import ExecutionLoop, ExecutionResult
 from refinery_tui.local.history import History, HistoryWriteError, InvocationRecord
 from refinery_tui.local.workers import CallResult, WorkerPool
+from refinery_tui.model.schema import DEFAULT_MAX_RETURN_MB
 from refinery_tui.runtime.engine import Arrival, Context, Invocation, Manifest
 from refinery_tui.runtime.events import Event, ExecutionFinished, ExecutionStarted
 
@@ -215,6 +216,8 @@ class Executor:
             "input": invocation.input,
             "backpack": invocation.backpack,
             "env": block.get("env") or {},
+            "block": invocation.block,
+            "max_return": int(block.get("max_return") or DEFAULT_MAX_RETURN_MB) << 20,
         }
         return self.pool.call(
             block.get("language", "python"),

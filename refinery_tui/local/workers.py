@@ -23,6 +23,7 @@ PYTHON_WORKER = HERE / "worker_python.py"
 NODE_WORKER = HERE / "worker_node.js"
 DEFAULT_OUTPUT_CAP = 1 << 20
 POLL_S = 0.02
+DRAIN_GRACE_S = 0.5
 
 
 @dataclass
@@ -92,8 +93,12 @@ class BlockWorker:
                 name = signal.Signals(-code).name
             except ValueError:
                 name = f"signal {-code}"
-            return _error("WorkerCrashed", f"the block's process was killed by {name}")
-        return _error("WorkerCrashed", f"the block's process exited with code {code}")
+            message = f"the block's process was killed by {name}"
+        else:
+            message = f"the block's process exited with code {code}"
+        self._output.drained.wait(DRAIN_GRACE_S)  # its last words may still be in the pipe
+        last_words = self._output.stderr_tail()
+        return _error("WorkerCrashed", f"{message}: {last_words}" if last_words else message)
 
     def call(
         self, request: dict[str, Any], timeout_s: float, memory_mb: int, cancelled: threading.Event | None = None

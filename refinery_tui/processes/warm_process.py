@@ -28,6 +28,7 @@ REQUEST_FD_VARIABLE = "REFINERY_REQUEST_FD"
 REPLY_FD_VARIABLE = "REFINERY_REPLY_FD"
 READ_SIZE = 65536
 REPLY_GRACE_S = 1.0
+TAIL_BYTES = 300
 SUPERVISOR = Path(__file__).resolve().parent / "supervisor.py"
 _PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 
@@ -60,6 +61,9 @@ class CappedOutput:
         self._size = 0
         self._lock = threading.Lock()
         self.overflowed = False
+        self._open = {"stdout", "stderr"}
+        self.drained = threading.Event()  # both streams reached their end (the process and all it started ended)
+        self._tail = b""
 
     def feed(self, stream: str, chunk: bytes) -> None:
         with self._lock:
@@ -68,9 +72,20 @@ class CappedOutput:
                 self.overflowed = True
             else:
                 self._parts[stream].append(chunk)
+            if stream == "stderr":
+                self._tail = (self._tail + chunk)[-TAIL_BYTES:]
 
     def ended(self, stream: str) -> None:
-        pass
+        with self._lock:
+            self._open.discard(stream)
+            if not self._open:
+                self.drained.set()
+
+    def stderr_tail(self) -> str:
+        """The last line the process wrote to stderr (even past the cap), for a message about how it ended."""
+        with self._lock:
+            lines = self._tail.decode("utf-8", "replace").strip().splitlines()
+        return lines[-1].strip()[-TAIL_BYTES:] if lines else ""
 
     def take(self) -> tuple[str, str]:
         """The stdout and stderr collected since the last take, as text; the count starts again."""
