@@ -78,6 +78,15 @@ def _wait_for_file(path, process: subprocess.Popen) -> None:
         os.sched_yield()
 
 
+def _running(pid: int) -> bool:
+    """Whether `pid` is a live process (a zombie has no command line)."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as handle:
+            return bool(handle.read())
+    except OSError:
+        return False
+
+
 def test_concurrent_writers_of_the_same_large_payloads_all_succeed(tmp_path):
     writers = [
         subprocess.Popen(
@@ -130,7 +139,7 @@ def test_a_run_whose_process_is_gone_is_marked_interrupted(tmp_path):
     History(tmp_path).close()
     assert list(_statuses(tmp_path).values()) == ["interrupted"]
     deadline = time.monotonic() + 10  # the worker's keeper saw its parent go and ended the block's worker
-    while os.path.exists(f"/proc/{block_pid}/cmdline") and open(f"/proc/{block_pid}/cmdline").read():
+    while _running(block_pid):
         assert time.monotonic() < deadline, "the worker outlived the killed run"
         os.sched_yield()
 
