@@ -138,3 +138,17 @@ def test_kill_tree_freezes_and_kills_every_descendant():
         parent.kill()
         for pid in _sleeps(mark):
             os.kill(pid, 9)
+
+
+def test_run_does_not_wait_for_threads_a_block_left_running(tmp_path):
+    (tmp_path / "blocks").mkdir()
+    (tmp_path / "blocks/spawn.py").write_text(
+        "import threading\n"
+        "def main(block_input, backpack):\n"
+        "    threading.Thread(target=threading.Event().wait).start()  # never ends, and not a daemon\n"
+        "    return 'started'\n"
+    )
+    (tmp_path / "project.yaml").write_text("name: threads\nblocks:\n  spawn: {type: code}\n")
+    completed, took = _run(tmp_path, "go")
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    assert took < 5, f"run took {took:.1f} s"

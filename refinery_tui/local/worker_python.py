@@ -143,6 +143,10 @@ def main():
         request = json.loads(line)
         replies.write(_encode(request, _run(request)).encode("utf-8") + b"\n")
         replies.flush()
+    # No more requests: end now, without waiting for threads a block left running (its keeper ends the processes).
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 if __name__ == "__main__":
