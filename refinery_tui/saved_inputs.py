@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -44,25 +45,17 @@ class InputError(ValueError):
 
 
 MAX_INPUT_DEPTH = 200
-MAX_INTEGER_DIGITS = 4300  # Python's own limit for turning text into an int
-_TOKENS = re.compile(r'"(?:\\.|[^"\\])*"|([\[{])|([\]}])|(-?(?:NaN|Infinity)|-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)')
+MAX_INTEGER_DIGITS = getattr(sys, "get_int_max_str_digits", lambda: 4300)()  # Python's limit for text to int
+_STRING = r'"[^"\\]*(?:\\.[^"\\]*)*"'
+_TOO_DEEP = f"the input nests deeper than {MAX_INPUT_DEPTH} levels; flatten it"
+_BRACKETS = re.compile(_STRING + r"|([\[{])|([\]}])")
+_NUMBERS = re.compile(_STRING + r"|(-?(?:NaN|Infinity)|-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)")
 
 
 class _Refused(Exception):
     def __init__(self, message: str, token: str) -> None:
         super().__init__(message)
         self.message, self.token = message, token
-
-
-def _integer(token: str) -> int:
-    digits = len(token.lstrip("-"))
-    if digits > MAX_INTEGER_DIGITS:
-        raise _Refused(
-            f"an integer of {digits} digits is longer than the {MAX_INTEGER_DIGITS} digits allowed; "
-            "pass it as a string",
-            token,
-        )
-    return int(token)
 
 
 def _float(token: str) -> float:
@@ -81,36 +74,62 @@ def _place(text: str, offset: int) -> tuple[int, int]:
     return text.count("\n", 0, offset) + 1, offset - text.rfind("\n", 0, offset)
 
 
-def _too_deep(text: str) -> int | None:
-    """Where the text's nesting first goes past `MAX_INPUT_DEPTH` (strings skipped), or None."""
+def _deeper_than_allowed(value: Any) -> bool:
+    """Whether a parsed value nests past `MAX_INPUT_DEPTH` (containers only are visited)."""
+    stack = [(value, 1)]
+    while stack:
+        current, depth = stack.pop()
+        if depth > MAX_INPUT_DEPTH:
+            return True
+        for item in current.values() if isinstance(current, dict) else current:
+            if isinstance(item, (list, dict)):
+                stack.append((item, depth + 1))
+    return False
+
+
+def _where_too_deep(text: str) -> int:
+    """Where the text's nesting first goes past `MAX_INPUT_DEPTH` (strings skipped)."""
     depth = 0
-    for match in _TOKENS.finditer(text):
+    for match in _BRACKETS.finditer(text):
         if match.group(1):
             depth += 1
             if depth > MAX_INPUT_DEPTH:
                 return match.start()
         elif match.group(2):
             depth -= 1
-    return None
+    return 0
+
+
+def _where_number(text: str, wanted) -> int:
+    return next((m.start(1) for m in _NUMBERS.finditer(text) if m.group(1) and wanted(m.group(1))), 0)
 
 
 def loads_input(text: str, source: str) -> Any:
     """JSON text as a run's input, or `InputError("SOURCE:LINE:COL: what; how to fix")`: not JSON, nested deeper
     than `MAX_INPUT_DEPTH`, an integer past `MAX_INTEGER_DIGITS` digits, NaN, Infinity or a float out of range."""
-    deep = _too_deep(text)
-    if deep is not None:
-        line, col = _place(text, deep)
-        raise InputError(f"{source}:{line}:{col}: the input nests deeper than {MAX_INPUT_DEPTH} levels; flatten it")
+    offset, message = 0, ""
     try:
-        return json.loads(text, parse_int=_integer, parse_float=_float, parse_constant=_constant)
+        value = json.loads(text, parse_float=_float, parse_constant=_constant)
     except json.JSONDecodeError as exc:
         raise InputError(f"{source}:{exc.lineno}:{exc.colno}: the input is not valid JSON: {exc.msg}") from None
     except _Refused as refused:
-        offset = next((m.start(3) for m in _TOKENS.finditer(text) if m.group(3) == refused.token), 0)
-        line, col = _place(text, offset)
-        raise InputError(f"{source}:{line}:{col}: {refused.message}") from None
+        token, message = refused.token, refused.message
+        offset = _where_number(text, lambda found: found == token)
     except RecursionError:
-        raise InputError(f"{source}: the input nests too deeply; flatten it") from None
+        offset, message = _where_too_deep(text), _TOO_DEEP
+    except ValueError:  # the only other one: an integer too long to convert (Python's own limit)
+        offset = _where_number(text, lambda token: len(token.lstrip("-")) > MAX_INTEGER_DIGITS)
+        match = _NUMBERS.match(text, offset)
+        digits = len(match.group(1).lstrip("-")) if match and match.group(1) else MAX_INTEGER_DIGITS + 1
+        message = (
+            f"an integer of {digits} digits is longer than the {MAX_INTEGER_DIGITS} digits allowed; pass it as a string"
+        )
+    else:
+        if (text.count("[") + text.count("{") <= MAX_INPUT_DEPTH) or not _deeper_than_allowed(value):
+            return value
+        offset, message = _where_too_deep(text), _TOO_DEEP
+    line, col = _place(text, offset)
+    raise InputError(f"{source}:{line}:{col}: {message}")
 
 
 def parse_input(text: str | None, file: str | None) -> Any:

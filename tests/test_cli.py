@@ -174,7 +174,8 @@ def test_run_exit_codes(tmp_path, capsys):
 
 BAD_INPUTS = {
     "deep": ("[" * 100_000, "--input:1:201: the input nests deeper than 200 levels; flatten it"),
-    "deep-in-a-file": (None, "input.json:2:230: the input nests deeper than 200 levels; flatten it"),
+    "deep-but-readable": ("[" * 300 + "]" * 300, "--input:1:201: the input nests deeper than 200 levels; flatten it"),
+    "deep-in-a-file": (None, "input.json:2:229: the input nests deeper than 200 levels; flatten it"),
     "huge-integer": (
         '{"n": 1' + "0" * 100_000 + "}",
         "--input:1:7: an integer of 100001 digits is longer than the 4300 digits allowed; pass it as a string",
@@ -193,7 +194,7 @@ def test_run_refuses_bad_inputs_clearly(name, tmp_path):
     shutil.copytree(PROJECTS / "hello-world", project)
     text, message = BAD_INPUTS[name]
     if text is None:
-        (tmp_path / "input.json").write_text('\n  "strings [[[ do not count",' + "[" * 1000)
+        (tmp_path / "input.json").write_text('[\n  "strings [[[ do not count",' + "[" * 1000)
         given = ["--input-file", str(tmp_path / "input.json")]
         message = message.replace("input.json", str(tmp_path / "input.json"))
     else:
