@@ -193,10 +193,13 @@ class WorkerPool:
 
     def shutdown(self) -> None:
         with self._lock:
-            workers = [w for group in self._idle.values() for w in group] + list(self._busy)
+            idle = [w for group in self._idle.values() for w in group]
+            busy = list(self._busy)
             self._idle.clear()
             self._busy.clear()
-        for worker in workers:  # all asked to end at once, then each waited for
+        for worker in busy:
+            worker.kill()
+        for worker in idle:  # all asked to end at once (each takes what it started with it), then each waited for
             worker.process.close_requests()
-        for worker in workers:
+        for worker in idle:
             worker.process.stop()
