@@ -55,14 +55,14 @@ LANGUAGES = [
 @pytest.mark.parametrize(("language", "code"), LANGUAGES)
 def test_a_return_past_the_default_cap_is_a_clear_error(language, code, tmp_path):
     _project(tmp_path, language, code)
-    completed = _run(tmp_path, "--input", "7")  # 7 MB of 'é' (two bytes each) and half a MB of backpack
+    completed = _run(tmp_path, "--input", "33")  # 33 MB of 'é' (two bytes each) and half a MB of backpack
     assert completed.returncode == 1, completed.stderr
     assert (
-        "ReturnTooLarge: block 'work' returned 7.5 MB (its output and backpack as JSON), more than its limit of 6 MB"
+        "ReturnTooLarge: block 'work' returned 33.5 MB (its output and backpack as JSON), more than its limit of 32 MB"
         in completed.stdout
     )
     assert "raise `max_return` in project.yaml" in completed.stdout
-    assert _run(tmp_path, "--input", "4").returncode == 0
+    assert _run(tmp_path, "--input", "8").returncode == 0
 
 
 @pytest.mark.parametrize(("language", "code"), LANGUAGES)
