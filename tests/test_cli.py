@@ -170,3 +170,39 @@ def test_run_exit_codes(tmp_path, capsys):
     (tmp_path / "project.yaml").write_text("name: boom\nblocks:\n  boom: {type: cod}\n")
     assert main(["run", str(tmp_path)]) == 2
     assert "unknown block type 'cod'" in capsys.readouterr().err
+
+
+BAD_INPUTS = {
+    "deep": ("[" * 100_000, "--input:1:201: the input nests deeper than 200 levels; flatten it"),
+    "deep-but-readable": ("[" * 300 + "]" * 300, "--input:1:201: the input nests deeper than 200 levels; flatten it"),
+    "deep-in-a-file": (None, "input.json:2:229: the input nests deeper than 200 levels; flatten it"),
+    "huge-integer": (
+        '{"n": 1' + "0" * 100_000 + "}",
+        "--input:1:7: an integer of 100001 digits is longer than the 4300 digits allowed; pass it as a string",
+    ),
+    "nan": ('{"x": NaN}', "--input:1:7: NaN is not JSON (JSON has no NaN or Infinity); use null or a string"),
+    "infinity": ("[1, -Infinity]", "--input:1:5: -Infinity is not JSON (JSON has no NaN or Infinity)"),
+    "float-overflow": ("[1e999]", "--input:1:2: the number 1e999 is too large for a float; pass it as a string"),
+}
+
+
+@pytest.mark.parametrize("name", BAD_INPUTS)
+def test_run_refuses_bad_inputs_clearly(name, tmp_path):
+    import shutil
+
+    project = tmp_path / "hello"
+    shutil.copytree(PROJECTS / "hello-world", project)
+    text, message = BAD_INPUTS[name]
+    if text is None:
+        (tmp_path / "input.json").write_text('[\n  "strings [[[ do not count",' + "[" * 1000)
+        given = ["--input-file", str(tmp_path / "input.json")]
+        message = message.replace("input.json", str(tmp_path / "input.json"))
+    else:
+        given = ["--input", text]
+    result = subprocess.run(
+        [sys.executable, "-m", "refinery_tui", "run", str(project), *given], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 2, result.stderr
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr and "internal error" not in result.stderr
+    assert not (project / ".refinery").exists()  # refused before anything ran or was recorded

@@ -35,8 +35,8 @@ def test_a_100_mb_payload_passes_through_a_three_block_chain(tmp_path):
         tmp_path,
         {"a": "return block_input", "b": "return block_input", "c": "return len(block_input['data'])"},
         [{"from": "a", "to": "b"}, {"from": "b", "to": "c"}],
-        a={"memory": 2048},
-        b={"memory": 2048},
+        a={"memory": 2048, "max_return": 128},  # returns are capped (32 MB by default): this chain allows 128 MB
+        b={"memory": 2048, "max_return": 128},
         c={"memory": 2048},
     )
     payload = {"data": "x" * (100 * 1024 * 1024)}

@@ -27,6 +27,7 @@ PYTHON_HOSTILE = {
     "returns-a-set": ("return {1, 2}", "NotJSON"),
     "returns-nan": ("return float('nan')", "NotJSON"),
     "returns-an-object": ("return object()", "NotJSON"),
+    "returns-too-much": ("return 'x' * (33 << 20)", "ReturnTooLarge"),
     "raises": ("raise KeyError('missing')", "KeyError"),
 }
 
@@ -40,6 +41,7 @@ NODE_HOSTILE = {
     ),
     "console-flood": ("while (true) console.log('x'.repeat(1000));", "OutputFlood"),
     "returns-bigint": ("return 10n;", "NotJSON"),
+    "returns-too-much": ("return 'x'.repeat(33 << 20);", ("ReturnTooLarge", "OutOfMemory")),  # 160 MB is tight
     "throws": ("throw new TypeError('bad');", "TypeError"),
 }
 

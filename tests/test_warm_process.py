@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -29,6 +31,8 @@ for line in requests:
     if request == "flood":
         while True:
             os.write(1, b"x" * 65536)
+    if request == "detach":  # a double fork into a session of its own: its parent is gone at once
+        os.system("setsid sh -c 'sleep 30.424242 >/dev/null 2>&1 &'")
     if request == "print":
         os.write(1, b"below python\\n")
         os.write(2, b"to stderr\\n")
@@ -37,10 +41,10 @@ for line in requests:
 """
 
 
-@pytest.fixture
-def child(tmp_path: Path):
+@pytest.fixture(params=[False, True], ids=["plain", "supervised"])
+def child(tmp_path: Path, request):
     output = CappedOutput(1 << 20)
-    process = WarmProcess([sys.executable, "-c", CHILD], cwd=tmp_path, output=output)
+    process = WarmProcess([sys.executable, "-c", CHILD], cwd=tmp_path, output=output, supervised=request.param)
     yield process, output
     process.kill()
 
@@ -114,3 +118,40 @@ def test_sending_to_a_dead_process_is_a_crash(child):
     with pytest.raises(ProcessEnded) as ended:
         process.send(b'"late"')
     assert ended.value.kind == "crash"
+
+
+def _detached_sleeps() -> list[int]:
+    found = []
+    for entry in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as handle:
+                if handle.read().split(b"\0")[:2] == [b"sleep", b"30.424242"]:
+                    found.append(int(entry))
+        except OSError:
+            continue
+    return found
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="a subreaper is Linux's")
+@pytest.mark.parametrize("how", ["kill", "crash"])
+def test_a_supervised_process_takes_what_it_started_with_it(tmp_path, how):
+    output = CappedOutput(1 << 20)
+    process = WarmProcess([sys.executable, "-c", CHILD], cwd=tmp_path, output=output, supervised=True)
+    try:
+        assert ask(process, "detach")["echo"] == "detach"
+        assert process.worker_pid != process.pid  # the keeper is the direct child; the command runs below it
+        assert len(_detached_sleeps()) == 1
+        if how == "kill":
+            process.kill()
+        else:
+            with pytest.raises(ProcessEnded):
+                ask(process, "exit")
+            assert process.returncode == 3  # the keeper ends as its command did
+        deadline = time.monotonic() + 10
+        while _detached_sleeps() and time.monotonic() < deadline:
+            os.sched_yield()
+        assert _detached_sleeps() == []
+    finally:
+        process.kill()
+        for pid in _detached_sleeps():
+            os.kill(pid, 9)

@@ -6,6 +6,7 @@ import sys
 import threading
 
 from refinery_tui.commands.outcome import EXIT_FAILED, EXIT_OK, UsageError
+from refinery_tui.local.history import HistoryWriteError
 from refinery_tui.local.session import InvalidProject, LocalSession
 from refinery_tui.model import ProjectNotFound
 from refinery_tui.run_printers import HumanPrinter, JsonPrinter
@@ -30,6 +31,8 @@ def run_project(
         session = LocalSession(project, on_event=printer, concurrency=concurrency)
     except ProjectNotFound as exc:
         raise UsageError(str(exc)) from None
+    except HistoryWriteError as exc:
+        return _history_failed(exc)
     except InvalidProject as exc:
         for diagnostic in exc.result.errors:
             print(diagnostic.format(f"{project}/"), file=sys.stderr)
@@ -48,6 +51,8 @@ def run_project(
                 result = session.run(value)
         except KeyError as exc:
             raise UsageError(str(exc.args[0])) from None
+        except HistoryWriteError as exc:
+            return _history_failed(exc)
         if not watch:
             return EXIT_OK if result.status == "succeeded" else EXIT_FAILED
         from refinery_tui.local.watcher import HotReloader
@@ -58,3 +63,12 @@ def run_project(
         except KeyboardInterrupt:
             stop.set()
         return EXIT_OK
+
+
+def _history_failed(exc: HistoryWriteError) -> int:
+    print(
+        f"refinery-tui: the run stopped: {exc}\n"
+        "    hint: free some disk space (or raise the file size limit, `ulimit -f`) and run again",
+        file=sys.stderr,
+    )
+    return EXIT_FAILED

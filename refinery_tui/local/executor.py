@@ -20,10 +20,11 @@ from pathlib import Path
 from typing import Any
 
 from refinery_tui.local.controller import ExecutionLoop, ExecutionResult
-from refinery_tui.local.history import History, InvocationRecord
+from refinery_tui.local.history import History, HistoryWriteError, InvocationRecord
 from refinery_tui.local.workers import CallResult, WorkerPool
+from refinery_tui.model.schema import DEFAULT_MAX_RETURN_MB
 from refinery_tui.runtime.engine import Arrival, Context, Invocation, Manifest
-from refinery_tui.runtime.events import Event, ExecutionStarted
+from refinery_tui.runtime.events import Event, ExecutionFinished, ExecutionStarted
 
 
 class Executor:
@@ -175,10 +176,31 @@ class Executor:
             state.seed(arrival)
         for invocation in initial:
             state.enqueue(invocation)
-        with ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="block") as threads:
-            state.threads = threads
-            state.loop()
-        return state.finish()
+        try:
+            with ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="block") as threads:
+                state.threads = threads
+                try:
+                    state.loop()
+                except HistoryWriteError:
+                    self._cancel_event.set()  # the calls under way end now; nothing more can be recorded
+                    raise
+            return state.finish()
+        except HistoryWriteError as exc:
+            # The run stops: what it did can no longer be recorded. It is not left `running` either way: marked
+            # failed here when the store still takes a small write, else `interrupted` when next opened.
+            self.history.abandon_execution(execution_id, str(exc))
+            self._emit(
+                ExecutionFinished(
+                    execution_id,
+                    status="failed",
+                    outputs=[],
+                    errors=[str(exc)],
+                    invocations=state.count,
+                    duration_ms=round((time.time() - state.started) * 1000, 1),
+                    replay_of=replay_of,
+                )
+            )
+            raise
 
     def _emit(self, event: Event) -> None:
         try:
@@ -194,6 +216,8 @@ class Executor:
             "input": invocation.input,
             "backpack": invocation.backpack,
             "env": block.get("env") or {},
+            "block": invocation.block,
+            "max_return": int(block.get("max_return") or DEFAULT_MAX_RETURN_MB) << 20,
         }
         return self.pool.call(
             block.get("language", "python"),

@@ -1,19 +1,27 @@
 """Run history in SQLite under the project's .refinery/: executions, invocations, join arrivals; large payloads
-as content-addressed files beside it. WAL mode, so a crash mid-run leaves a readable database; executions left
-`running` by a crash are marked `interrupted` when the store is next opened."""
+as content-addressed files beside it. WAL mode, so a crash mid-run leaves a readable database. Each execution
+records the process running it (pid and start time): opening the store marks `interrupted` only the executions
+whose process is gone, so several processes can share one store. A write that fails (disk full, file too large)
+raises `HistoryWriteError` and leaves nothing half-written: payload files are written under a name of their own and
+renamed into place, and SQLite's own writes are atomic."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import os
 import sqlite3
+import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from refinery_tui.model.run_data import run_data_folder
+from refinery_tui.model.run_data import FOLDER, run_data_folder
+from refinery_tui.processes.process_tree import start_time
 
 INLINE_LIMIT = 64 * 1024
 SCHEMA = """
@@ -33,6 +41,26 @@ CREATE TABLE IF NOT EXISTS arrivals (
 );
 CREATE INDEX IF NOT EXISTS arrivals_by_execution ON arrivals (execution_id);
 """
+# Added after the first release: which process runs an execution (pid, and its start time against pid reuse).
+OWNER_COLUMNS = (("pid", "INTEGER"), ("pid_started", "INTEGER"))
+
+
+class HistoryWriteError(Exception):
+    """The run history could not be written (disk full, file too large, read-only); says where and why."""
+
+
+def _owner() -> tuple[int, int | None]:
+    return os.getpid(), start_time(os.getpid())
+
+
+def _process_alive(pid: int | None, started: int | None) -> bool:
+    """Whether the process that recorded (pid, started) still runs (a reused pid has another start time)."""
+    if not pid:
+        return False
+    now = start_time(pid)
+    if now is None:
+        return False
+    return started is None or now == started
 
 
 @dataclass
@@ -80,17 +108,44 @@ class History:
     """One connection, used from one thread at a time (the executor's controller); a lock guards the rest."""
 
     def __init__(self, project_root: Path) -> None:
-        self.folder = run_data_folder(project_root)
+        self.folder = Path(project_root) / FOLDER
         self.payloads = self.folder / "payloads"
         self._lock = threading.RLock()
-        self.db = sqlite3.connect(self.folder / "history.sqlite3", check_same_thread=False, isolation_level=None)
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=NORMAL")
-        self.db.executescript(SCHEMA)
-        self.db.execute(
-            "UPDATE executions SET status='interrupted', ended=? WHERE status IN ('running','paused')", (time.time(),)
-        )
         self._pending = 0
+        with self._writing():
+            run_data_folder(project_root)
+            self.db = sqlite3.connect(self.folder / "history.sqlite3", check_same_thread=False, isolation_level=None)
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA synchronous=NORMAL")
+            self.db.executescript(SCHEMA)
+            columns = {row[1] for row in self.db.execute("PRAGMA table_info(executions)")}
+            for name, kind in OWNER_COLUMNS:
+                if name not in columns:
+                    with contextlib.suppress(sqlite3.OperationalError):  # another process added it just now
+                        self.db.execute(f"ALTER TABLE executions ADD COLUMN {name} {kind}")
+            self._mark_interrupted()
+
+    def _mark_interrupted(self) -> None:
+        """Executions left running or paused by a process that is gone are `interrupted`; others' live ones stay."""
+        rows = self.db.execute(
+            "SELECT id, pid, pid_started FROM executions WHERE status IN ('running','paused')"
+        ).fetchall()
+        for execution_id, pid, started in rows:
+            if not _process_alive(pid, started):
+                self.db.execute(
+                    "UPDATE executions SET status='interrupted', ended=? WHERE id=? AND status IN ('running','paused')",
+                    (time.time(), execution_id),
+                )
+
+    @contextlib.contextmanager
+    def _writing(self) -> Iterator[None]:
+        """Under the lock; a failed write becomes a `HistoryWriteError` naming the store and the reason."""
+        with self._lock:
+            try:
+                yield
+            except (OSError, sqlite3.Error) as exc:
+                reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+                raise HistoryWriteError(f"cannot write the run history in {self.folder}: {reason}") from exc
 
     def close(self) -> None:
         with self._lock:
@@ -106,9 +161,15 @@ class History:
         path = self.payloads / f"{digest}.json"
         if not path.exists():
             self.payloads.mkdir(exist_ok=True)
-            temp = path.with_suffix(".tmp")
-            temp.write_text(text, encoding="utf-8")
-            temp.replace(path)
+            fd, temp = tempfile.mkstemp(prefix=f".{digest}.", suffix=".tmp", dir=self.payloads)
+            try:
+                with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                    handle.write(text)
+                os.replace(temp, path)
+            except BaseException:
+                with contextlib.suppress(OSError):
+                    os.unlink(temp)
+                raise
         return json.dumps({"$payload": digest})
 
     def _load(self, text: str | None) -> Any:
@@ -124,15 +185,15 @@ class History:
     def start_execution(
         self, execution_id: str, entry: str, value: Any, replay_of: str | None = None, replay_from: str | None = None
     ) -> None:
-        with self._lock:
+        with self._writing():
             self.db.execute(
-                "INSERT INTO executions (id, started, status, input, entry, replay_of, replay_from) "
-                "VALUES (?, ?, 'running', ?, ?, ?, ?)",
-                (execution_id, time.time(), self._store(value), entry, replay_of, replay_from),
+                "INSERT INTO executions (id, started, status, input, entry, replay_of, replay_from, pid, pid_started) "
+                "VALUES (?, ?, 'running', ?, ?, ?, ?, ?, ?)",
+                (execution_id, time.time(), self._store(value), entry, replay_of, replay_from, *_owner()),
             )
 
     def record_invocation(self, record: InvocationRecord) -> None:
-        with self._lock:
+        with self._writing():
             self.db.execute(
                 "INSERT OR REPLACE INTO invocations VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (
@@ -159,7 +220,7 @@ class History:
             )
 
     def record_arrival(self, execution_id: str, arrival: dict[str, Any]) -> None:
-        with self._lock:
+        with self._writing():
             self.db.execute(
                 "INSERT INTO arrivals VALUES (?,?,?,?,?,?,?,?,?,?,?)",
                 (
@@ -180,10 +241,19 @@ class History:
     def finish_execution(
         self, execution_id: str, status: str, outputs: list[dict[str, Any]], errors: list[str]
     ) -> None:
-        with self._lock:
+        with self._writing():
             self.db.execute(
                 "UPDATE executions SET status=?, ended=?, outputs=?, errors=? WHERE id=?",
                 (status, time.time(), self._store(outputs), json.dumps(errors), execution_id),
+            )
+
+    def abandon_execution(self, execution_id: str, error: str) -> None:
+        """Mark an execution failed with `error` when its records could not be written; the store may still be
+        full, so this writes no payload and gives up quietly (the next opening marks it interrupted instead)."""
+        with self._lock, contextlib.suppress(sqlite3.Error):
+            self.db.execute(
+                "UPDATE executions SET status='failed', ended=?, errors=? WHERE id=?",
+                (time.time(), json.dumps([error]), execution_id),
             )
 
     # reads

@@ -49,12 +49,23 @@ def _run(request):
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
-    return {"id": request["id"], **reply}
+    return _explain_memory_error({"id": request["id"], **reply})
+
+
+def returned_too_much(block, size, cap):
+    """The error of a block whose output and backpack, as JSON, are larger than its `max_return` (the Node worker
+    words it the same)."""
+    message = (
+        f"block '{block}' returned {size / (1 << 20):.1f} MB (its output and backpack as JSON), more than its limit "
+        f"of {cap >> 20} MB; return less (large data can go to a file, returning its path), or raise `max_return` "
+        "in project.yaml"
+    )
+    return {"type": "ReturnTooLarge", "message": message, "traceback": ""}
 
 
 def _encode(request, reply):
     try:
-        return json.dumps(reply, allow_nan=False)
+        line = json.dumps(reply, allow_nan=False)
     except (TypeError, ValueError, RecursionError) as exc:
         return json.dumps(
             {
@@ -65,6 +76,43 @@ def _encode(request, reply):
                 "error": blockload.not_json_error(reply.get("output"), exc),
             }
         )
+    cap = int(request.get("max_return") or 0)
+    if cap and reply.get("ok") and len(line) > cap:  # (escaped, the line is never shorter than its UTF-8)
+        size = sum(
+            len(json.dumps(reply.get(part), ensure_ascii=False).encode("utf-8", "surrogatepass"))
+            for part in ("output", "backpack")
+        )
+        if size > cap:
+            error = returned_too_much(request.get("block", "?"), size, cap)
+            stdout, stderr = reply.get("stdout", ""), reply.get("stderr", "")
+            return json.dumps({"id": request["id"], "ok": False, "stdout": stdout, "stderr": stderr, "error": error})
+    return line
+
+
+_ADDRESS_SPACE = {"wanted": 0, "limit": 0}  # set when the environment's own limit (`ulimit -v`) is the lower one
+
+
+def _limit_address_space(wanted):
+    """The backstop address-space limit; an environment that allows less keeps its own limit (it cannot be
+    raised), and a block that runs out of memory is then told which limit it met."""
+    import resource
+
+    hard = resource.getrlimit(resource.RLIMIT_AS)[1]
+    limit = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+    if limit < wanted:
+        _ADDRESS_SPACE.update(wanted=wanted, limit=limit)
+    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+
+def _explain_memory_error(reply):
+    error = reply.get("error") or {}
+    if _ADDRESS_SPACE["limit"] and error.get("type") == "MemoryError":
+        limit_mb, wanted_mb = _ADDRESS_SPACE["limit"] >> 20, _ADDRESS_SPACE["wanted"] >> 20
+        error["message"] = (
+            f"{error.get('message') or 'out of memory'} (the address space is limited to {limit_mb} MB by the "
+            f"environment, `ulimit -v`, below the {wanted_mb} MB this worker would allow; raise that limit)"
+        )
+    return reply
 
 
 def _die_with_parent():
@@ -85,16 +133,20 @@ def _die_with_parent():
 def main():
     _die_with_parent()
     if len(sys.argv) > 1:
-        import resource
-
-        limit = int(sys.argv[1])
-        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-    requests = os.fdopen(int(os.environ.pop(REQUEST_FD_VARIABLE)), "rb")
-    replies = os.fdopen(int(os.environ.pop(REPLY_FD_VARIABLE)), "wb")
+        _limit_address_space(int(sys.argv[1]))
+    request_fd, reply_fd = int(os.environ.pop(REQUEST_FD_VARIABLE)), int(os.environ.pop(REPLY_FD_VARIABLE))
+    for fd in (request_fd, reply_fd):
+        os.set_inheritable(fd, False)  # what a block starts (os.system, close_fds=False) must not hold them
+    requests = os.fdopen(request_fd, "rb")
+    replies = os.fdopen(reply_fd, "wb")
     for line in requests:
         request = json.loads(line)
         replies.write(_encode(request, _run(request)).encode("utf-8") + b"\n")
         replies.flush()
+    # No more requests: end now, without waiting for threads a block left running (its keeper ends the processes).
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 if __name__ == "__main__":

@@ -23,6 +23,7 @@ PYTHON_WORKER = HERE / "worker_python.py"
 NODE_WORKER = HERE / "worker_node.js"
 DEFAULT_OUTPUT_CAP = 1 << 20
 POLL_S = 0.02
+DRAIN_GRACE_S = 0.5
 
 
 @dataclass
@@ -63,7 +64,7 @@ class BlockWorker:
                 raise WorkerError("Node blocks need `node` on the PATH; install Node.js 18 or newer")
             command = [node, f"--max-old-space-size={max(memory_ceiling_mb * 2, 512)}", str(NODE_WORKER)]
         self._output = CappedOutput(output_cap)
-        self.process = WarmProcess(command, cwd=cwd, output=self._output)
+        self.process = WarmProcess(command, cwd=cwd, output=self._output, supervised=True)
 
     @property
     def alive(self) -> bool:
@@ -92,8 +93,12 @@ class BlockWorker:
                 name = signal.Signals(-code).name
             except ValueError:
                 name = f"signal {-code}"
-            return _error("WorkerCrashed", f"the block's process was killed by {name}")
-        return _error("WorkerCrashed", f"the block's process exited with code {code}")
+            message = f"the block's process was killed by {name}"
+        else:
+            message = f"the block's process exited with code {code}"
+        self._output.drained.wait(DRAIN_GRACE_S)  # its last words may still be in the pipe
+        last_words = self._output.stderr_tail()
+        return _error("WorkerCrashed", f"{message}: {last_words}" if last_words else message)
 
     def call(
         self, request: dict[str, Any], timeout_s: float, memory_mb: int, cancelled: threading.Event | None = None
@@ -188,8 +193,13 @@ class WorkerPool:
 
     def shutdown(self) -> None:
         with self._lock:
-            workers = [w for group in self._idle.values() for w in group] + list(self._busy)
+            idle = [w for group in self._idle.values() for w in group]
+            busy = list(self._busy)
             self._idle.clear()
             self._busy.clear()
-        for worker in workers:
+        for worker in busy:
             worker.kill()
+        for worker in idle:  # all asked to end at once (each takes what it started with it), then each waited for
+            worker.process.close_requests()
+        for worker in idle:
+            worker.process.stop()

@@ -185,6 +185,7 @@ def _read_code_fields(reader: _Reader, data: LocatedMap, where: str) -> dict[str
         "timeout": reader.ranged_int(data, "timeout", where),
         "memory": reader.ranged_int(data, "memory", where),
         "retries": reader.ranged_int(data, "retries", where),
+        "max_return": reader.ranged_int(data, "max_return", where),
     }
     if "env" in data and reader.expect(data["env"], dict, data.value_pos("env"), f"{where} 'env'"):
         env = data["env"]

@@ -25,6 +25,8 @@ def build_manifest(project: Project) -> dict[str, Any]:
                 env=dict(block.env or {}),
                 handler_catches=graph.catches_with_handler(name),
             )
+            if block.max_return is not None:  # only when set: the default leaves deployed code unchanged
+                entry["max_return"] = block.max_return
         elif isinstance(block, QueueBlock):
             entry["batch_size"] = block.batch
         elif isinstance(block, ScheduleBlock):

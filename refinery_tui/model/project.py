@@ -57,6 +57,7 @@ class CodeBlock(Block):
     env: dict[str, str] | None = None
     libraries: list[str] | None = None
     retries: int | None = None
+    max_return: int | None = None
 
     DATA_FIELDS: ClassVar[tuple[str, ...]] = (
         "language",
@@ -66,6 +67,7 @@ class CodeBlock(Block):
         "env",
         "libraries",
         "retries",
+        "max_return",
         "description",
     )
 
@@ -85,6 +87,11 @@ class CodeBlock(Block):
     @property
     def memory_mb(self) -> int:
         return self.memory or schema.DEFAULT_MEMORY_MB
+
+    @property
+    def max_return_mb(self) -> int:
+        """The largest value (output and backpack, as JSON) the block may return, in MB."""
+        return self.max_return or schema.DEFAULT_MAX_RETURN_MB
 
     @property
     def retry_count(self) -> int:

@@ -29,7 +29,7 @@ HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "ANY
 TOP_LEVEL_FIELDS = ("name", "description", "on_exception", "max_hops", "blocks", "transitions")
 COMMON_BLOCK_FIELDS = ("type", "description")
 BLOCK_FIELDS: dict[str, tuple[str, ...]] = {
-    "code": ("language", "file", "timeout", "memory", "env", "libraries", "retries"),
+    "code": ("language", "file", "timeout", "memory", "env", "libraries", "retries", "max_return"),
     "schedule": ("schedule", "input"),
     "queue": ("batch_size",),
     "topic": (),
@@ -41,6 +41,7 @@ TRANSITION_FIELDS = ("from", "to", "type", "expression")
 DEFAULT_LANGUAGE = "python"
 DEFAULT_TIMEOUT_S = 30
 DEFAULT_MEMORY_MB = 256
+DEFAULT_MAX_RETURN_MB = 32  # a guard, not AWS's limit: deployed, large payloads cross through the bucket
 DEFAULT_BATCH_SIZE = 1
 DEFAULT_MAX_HOPS = 10_000
 DEFAULT_METHOD = "GET"
@@ -50,6 +51,7 @@ RANGES: dict[str, tuple[int, int, str]] = {
     "timeout": (1, 900, "s"),
     "batch_size": (1, 10_000, "messages"),
     "retries": (0, 10, "retries"),
+    "max_return": (1, 1024, "MB"),
     "max_hops": (1, 10_000_000, "hops"),
 }
 

@@ -1,8 +1,11 @@
 """One warm child process: request and reply pipes, output read on threads, memory from /proc, timeouts, kill.
 
 The child finds its two pipes in the environment (`REQUEST_FD_VARIABLE`, `REPLY_FD_VARIABLE`): requests go to it as
-lines, each reply comes back as one JSON line. It runs in a session of its own, so killing it kills whatever it
-started. Which requests and replies, and what its output means, is the caller's business (local/, sandbox/).
+lines, each reply comes back as one JSON line. It runs in a session of its own, and killing it kills whatever it
+started (its process tree, frozen first). A `supervised` process runs below a keeper (`supervisor.py`, a child
+subreaper), so that even what it started with `setsid` or a double fork is killed with it, including when it
+crashes by itself. Which requests and replies, and what its output means, is the caller's business (local/,
+sandbox/).
 """
 
 from __future__ import annotations
@@ -12,16 +15,21 @@ import os
 import queue
 import signal
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import IO, Any, Protocol
 
+from refinery_tui.processes import process_tree
+
 REQUEST_FD_VARIABLE = "REFINERY_REQUEST_FD"
 REPLY_FD_VARIABLE = "REFINERY_REPLY_FD"
 READ_SIZE = 65536
 REPLY_GRACE_S = 1.0
+TAIL_BYTES = 300
+SUPERVISOR = Path(__file__).resolve().parent / "supervisor.py"
 _PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 
 
@@ -53,6 +61,9 @@ class CappedOutput:
         self._size = 0
         self._lock = threading.Lock()
         self.overflowed = False
+        self._open = {"stdout", "stderr"}
+        self.drained = threading.Event()  # both streams reached their end (the process and all it started ended)
+        self._tail = b""
 
     def feed(self, stream: str, chunk: bytes) -> None:
         with self._lock:
@@ -61,9 +72,20 @@ class CappedOutput:
                 self.overflowed = True
             else:
                 self._parts[stream].append(chunk)
+            if stream == "stderr":
+                self._tail = (self._tail + chunk)[-TAIL_BYTES:]
 
     def ended(self, stream: str) -> None:
-        pass
+        with self._lock:
+            self._open.discard(stream)
+            if not self._open:
+                self.drained.set()
+
+    def stderr_tail(self) -> str:
+        """The last line the process wrote to stderr (even past the cap), for a message about how it ended."""
+        with self._lock:
+            lines = self._tail.decode("utf-8", "replace").strip().splitlines()
+        return lines[-1].strip()[-TAIL_BYTES:] if lines else ""
 
     def take(self) -> tuple[str, str]:
         """The stdout and stderr collected since the last take, as text; the count starts again."""
@@ -86,12 +108,21 @@ class WarmProcess:
         output: OutputSink,
         env: Mapping[str, str] | None = None,
         merge_stderr: bool = False,
+        supervised: bool = False,
     ) -> None:
         self.output = output
         self._replies: queue.Queue[dict[str, Any] | None] = queue.Queue()
         self._killed = False
+        self._worker_pid: int | None = None
+        self._pid_lock = threading.Lock()
         request_read, self._request_write = os.pipe()
         reply_read, reply_write = os.pipe()
+        passed = [request_read, reply_write]
+        self._pid_read: int | None = None
+        if supervised and sys.platform.startswith("linux"):
+            self._pid_read, pid_write = os.pipe()
+            passed.append(pid_write)
+            command = [sys.executable, "-S", "-I", str(SUPERVISOR), str(pid_write), *command]
         child_env = dict(os.environ if env is None else env)
         child_env.update({REQUEST_FD_VARIABLE: str(request_read), REPLY_FD_VARIABLE: str(reply_write)})
         try:
@@ -100,7 +131,7 @@ class WarmProcess:
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT if merge_stderr else subprocess.PIPE,
-                pass_fds=(request_read, reply_write),
+                pass_fds=tuple(passed),
                 env=child_env,
                 cwd=cwd,
                 start_new_session=True,
@@ -108,10 +139,12 @@ class WarmProcess:
         except BaseException:
             os.close(self._request_write)
             os.close(reply_read)
+            if self._pid_read is not None:
+                os.close(self._pid_read)
             raise
         finally:
-            os.close(request_read)
-            os.close(reply_write)
+            for fd in passed:
+                os.close(fd)
         self.started = time.monotonic()
         self._reply_reader = threading.Thread(
             target=self._read_replies, args=(reply_read,), daemon=True, name="warm-replies"
@@ -124,6 +157,20 @@ class WarmProcess:
     @property
     def pid(self) -> int:
         return self.process.pid
+
+    @property
+    def worker_pid(self) -> int:
+        """The pid of the command itself: below the keeper when supervised (it tells it once, at the start)."""
+        with self._pid_lock:
+            if self._pid_read is not None:
+                fd, self._pid_read = self._pid_read, None
+                try:
+                    with os.fdopen(fd, "rb") as told:
+                        text = told.read()
+                    self._worker_pid = int(text) if text else None
+                except (OSError, ValueError):
+                    self._worker_pid = None
+        return self._worker_pid or self.process.pid
 
     @property
     def alive(self) -> bool:
@@ -158,6 +205,10 @@ class WarmProcess:
                 pass
             else:
                 if reply is None:
+                    try:  # the reply pipe closed: the process is ending; let it, so its exit status is its own
+                        self.process.wait(timeout=REPLY_GRACE_S)
+                    except subprocess.TimeoutExpired:
+                        pass
                     self.kill()
                     raise ProcessEnded("crash")
                 return reply
@@ -187,7 +238,7 @@ class WarmProcess:
     def rss_mb(self) -> float:
         """Resident memory now, in MB (0 when it cannot be read)."""
         try:
-            with open(f"/proc/{self.process.pid}/statm") as handle:
+            with open(f"/proc/{self.worker_pid}/statm") as handle:
                 return int(handle.read().split()[1]) * _PAGE / (1 << 20)
         except (OSError, ValueError, IndexError):
             return 0.0
@@ -195,7 +246,7 @@ class WarmProcess:
     def peak_rss_mb(self) -> int:
         """Peak resident memory so far, in whole MB (0 when it cannot be read)."""
         try:
-            with open(f"/proc/{self.process.pid}/status") as status:
+            with open(f"/proc/{self.worker_pid}/status") as status:
                 for line in status:
                     if line.startswith("VmHWM:"):
                         return int(line.split()[1]) // 1024
@@ -203,13 +254,33 @@ class WarmProcess:
             pass
         return 0
 
+    def close_requests(self) -> None:
+        """No more requests: the process should end by itself (see `stop`)."""
+        with self._pid_lock:
+            fd, self._request_write = self._request_write, -1
+        if fd >= 0:
+            os.close(fd)
+
+    def stop(self, grace_s: float = 2.0) -> None:
+        """End the process gently: no more requests, then `grace_s` to end by itself (a supervised one takes what it
+        started with it, reaped), then `kill`."""
+        if not self._killed and self.process.returncode is None:
+            self.close_requests()
+            try:
+                self.process.wait(timeout=grace_s)
+            except subprocess.TimeoutExpired:
+                pass
+        self.kill()
+
     def kill(self) -> None:
-        """Kill the process and whatever it started (its process group), and reap it."""
+        """Kill the process and whatever it started (its process tree, frozen first, and its process group), and
+        reap it."""
         if self._killed:
             return
         self._killed = True
-        # Only while the process is unreaped: until then its pid cannot name anybody else's process group.
+        # Only while the process is unreaped: until then its pid cannot name anybody else's process (group).
         if self.process.returncode is None:
+            process_tree.kill_tree(self.process.pid)
             try:
                 os.killpg(self.process.pid, signal.SIGKILL)
             except (ProcessLookupError, PermissionError):
@@ -221,10 +292,11 @@ class WarmProcess:
             self.process.wait(timeout=5)
         except subprocess.TimeoutExpired:
             pass
-        try:
-            os.close(self._request_write)
-        except OSError:
-            pass
+        self.close_requests()
+        with self._pid_lock:
+            if self._pid_read is not None:
+                os.close(self._pid_read)
+            self._pid_read = None
 
     def _read_replies(self, fd: int) -> None:
         with os.fdopen(fd, "rb") as replies:

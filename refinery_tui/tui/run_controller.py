@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from textual.worker import Worker
 
+from refinery_tui.local.history import HistoryWriteError
 from refinery_tui.run_rows import row_of_event, row_of_record
 from refinery_tui.runtime.events import (
     Event,
@@ -174,6 +175,9 @@ class RunController:
             result = start(self.session)
         except KeyError as exc:
             self.pane.post_message(RunFinished(None, str(exc.args[0])))
+            return
+        except HistoryWriteError as exc:  # disk full: the run stopped, and says why
+            self.pane.post_message(RunFinished(None, f"the run stopped: {exc}"))
             return
         self.pane.post_message(RunFinished(result))
 

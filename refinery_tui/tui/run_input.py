@@ -26,12 +26,7 @@ class RunInput(TextArea):
 
     def value(self) -> Any:
         """The box's JSON; raises ValueError with the place of a mistake."""
-        text = self.text.strip() or "null"
-        try:
-            return json.loads(text)
-        except json.JSONDecodeError as exc:
-            where = f"line {exc.lineno}, column {exc.colno}"
-            raise ValueError(f"the input is not valid JSON ({where}): {exc.msg}") from None
+        return saved_inputs.loads_input(self.text.strip() or "null", "input")  # an InputError is a ValueError
 
     def set_value(self, value: Any) -> None:
         self.load_text(compact_json(value))
