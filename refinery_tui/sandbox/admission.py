@@ -12,9 +12,12 @@ from xml.sax.saxutils import escape
 
 import botocore.session
 
+from .aws_requests import guess_rest_service
 from .signatures import Refusal
 
 _JSON_PROTOCOLS = {"json", "rest-json"}
+# REST services whose clients parse JSON errors: how an unsigned request to one is recognised.
+_REST_JSON = ("lambda", "apigateway")
 
 
 def allowed_hosts(bound_host: str, port: int) -> frozenset[str]:
@@ -58,6 +61,8 @@ def _protocol(service: str) -> str:
 def _wants_json(environ: dict[str, Any], service: str) -> bool:
     if environ.get("HTTP_X_AMZ_TARGET") or "json" in environ.get("CONTENT_TYPE", ""):
         return True
+    if service in ("", "unknown"):
+        service = guess_rest_service(environ, _REST_JSON)
     return _protocol(service) in _JSON_PROTOCOLS
 
 

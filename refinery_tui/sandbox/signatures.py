@@ -86,7 +86,12 @@ def check_signature(environ: dict[str, Any], keys: Keys) -> Refusal | None:
     if authorization.startswith("AWS ") or (not authorization and "Signature" in names):
         return _check_s3_v2(environ, keys, query, authorization)
     if not authorization and "X-Amz-Signature" not in names:
-        return Refusal(403, "MissingAuthenticationToken", "Request is missing Authentication Token")
+        return Refusal(
+            403,
+            "MissingAuthenticationToken",
+            "Request is missing Authentication Token (the sandbox answers requests signed with the credentials it "
+            "printed at start)",
+        )
     signed = _from_header(authorization, environ) if authorization else _from_query(query)
     if isinstance(signed, Refusal):
         return signed

@@ -137,10 +137,12 @@ def test_an_unsigned_request_is_refused(sandbox):
             urllib.request.urlopen(request, timeout=20)
         assert refused.value.code == 403
         assert b"MissingAuthenticationToken" in refused.value.read()
-    unsigned = boto3.client(
-        "sqs", endpoint_url=sandbox.endpoint_url, region_name=REGION, config=Config(signature_version=UNSIGNED)
-    )
-    assert _refusal(unsigned.list_queues)[:2] == (403, "MissingAuthenticationToken")
+    for service, call in (("sqs", "list_queues"), ("lambda", "list_functions"), ("s3", "list_buckets")):
+        unsigned = boto3.client(
+            service, endpoint_url=sandbox.endpoint_url, region_name=REGION, config=Config(signature_version=UNSIGNED)
+        )
+        status, code, message = _refusal(getattr(unsigned, call))
+        assert (status, code) == (403, "MissingAuthenticationToken") and "signed with the credentials" in message
 
 
 def _signed_request(sandbox, host: str) -> tuple[int, bytes]:
