@@ -197,14 +197,7 @@ def _aws(target: StageTarget, on_call: Callable[[Call], None] | None) -> Aws:
         key = secret = SANDBOX_CREDENTIALS
     else:
         return aws
-    import boto3
-
-    aws.session = boto3.Session(
-        botocore_session=aws.session._session,
-        aws_access_key_id=key,
-        aws_secret_access_key=secret,
-        region_name=aws.region,
-    )
+    aws.session._session.set_credentials(key, secret)  # boto3 keeps no public handle on its botocore session
     return aws
 
 
