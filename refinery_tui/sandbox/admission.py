@@ -59,11 +59,14 @@ def _protocol(service: str) -> str:
 
 
 def _wants_json(environ: dict[str, Any], service: str) -> bool:
-    if environ.get("HTTP_X_AMZ_TARGET") or "json" in environ.get("CONTENT_TYPE", ""):
+    if environ.get("HTTP_X_AMZ_TARGET"):
         return True
-    if service in ("", "unknown"):
-        service = guess_rest_service(environ, _REST_JSON)
-    return _protocol(service) in _JSON_PROTOCOLS
+    protocol = _protocol(service) if service not in ("", "unknown") else ""
+    if not protocol:
+        if "json" in environ.get("CONTENT_TYPE", ""):
+            return True
+        protocol = _protocol(guess_rest_service(environ, _REST_JSON))
+    return protocol in _JSON_PROTOCOLS
 
 
 def refuse(environ: dict[str, Any], start_response: Any, refusal: Refusal, service: str) -> Iterable[bytes]:

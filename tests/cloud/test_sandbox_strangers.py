@@ -427,3 +427,12 @@ def _swallow(call) -> None:
         call()
     except Exception:  # noqa: BLE001 - the sandbox stops under the request; how the client fails is not the point
         pass
+
+
+def test_an_s3_refusal_stays_xml_whatever_the_object_s_content_type(sandbox):
+    key = sandbox.environment()["AWS_ACCESS_KEY_ID"]
+    wrong = _client(sandbox, "s3", aws_access_key_id=key, aws_secret_access_key="not-the-secret")
+    status, code, _ = _refusal(
+        lambda: wrong.put_object(Bucket="any-bucket", Key="k.json", Body=b"{}", ContentType="application/json")
+    )
+    assert (status, code) == (403, "SignatureDoesNotMatch")
