@@ -19,7 +19,9 @@ if TYPE_CHECKING:  # boto3 is imported when a stage is opened, not when this mod
     from refinery_tui.model.project import Project
 
 KINDS = ("sandbox", "profile", "endpoint")  # what the workbench offers; the command line's kind is "aws"
-SANDBOX_CREDENTIALS = "sandbox"  # the sandbox accepts any credentials; used only when none are configured
+# Sent to a sandbox target when it left no credentials file and none are configured: it refuses them, and the
+# refusal explains (see explain()).
+SANDBOX_CREDENTIALS = "sandbox"
 CREDENTIAL_CODES = {
     "InvalidClientTokenId",
     "UnrecognizedClientException",
@@ -33,6 +35,12 @@ CREDENTIAL_CODES = {
 NO_CREDENTIALS = (
     "no AWS credentials found\n    hint: set AWS_PROFILE or run `aws configure`; or "
     "start the local sandbox with `refinery-tui sandbox` and eval its export lines"
+)
+
+
+SANDBOX_HINT = (
+    "\n    hint: the sandbox makes new credentials at each start; the workbench finds those of a sandbox running "
+    "on this machine, the command line needs its export lines evaluated again"
 )
 
 
@@ -176,12 +184,20 @@ def _aws(target: StageTarget, on_call: Callable[[Call], None] | None) -> Aws:
     endpoint = (target.endpoint or None) if target.kind != "profile" else None
     profile = (target.profile or None) if target.kind in ("profile", "aws") else None
     aws = Aws(profile=profile, region=target.region or None, endpoint_url=endpoint, log=log)
-    if target.kind == "sandbox" and aws.session.get_credentials() is None:
-        import boto3
+    if target.kind != "sandbox":
+        return aws
+    # A sandbox on this machine leaves its credentials (new at each start) in a user-private file: they win over
+    # any configured ones, which belong to AWS or to an earlier sandbox.
+    from refinery_tui.cloud.sandbox_credentials import read_credentials
 
-        aws.session = boto3.Session(
-            aws_access_key_id=SANDBOX_CREDENTIALS, aws_secret_access_key=SANDBOX_CREDENTIALS, region_name=aws.region
-        )
+    found = read_credentials(target.endpoint)
+    if found is not None:
+        key, secret = found.access_key_id, found.secret_access_key
+    elif aws.session.get_credentials() is None:
+        key = secret = SANDBOX_CREDENTIALS
+    else:
+        return aws
+    aws.session._session.set_credentials(key, secret)  # boto3 keeps no public handle on its botocore session
     return aws
 
 
@@ -215,7 +231,8 @@ def explain(exc: BaseException, where: str, sandbox: bool = False, opening: bool
             details = error.response.get("Error", {})
             code = details.get("Code", type(error).__name__)
             if code in CREDENTIAL_CODES:
-                return f"{code}: {details.get('Message', '')} (check the credentials used for {where})"
+                hint = SANDBOX_HINT if sandbox and code != "AccessDenied" else ""
+                return f"{code}: {details.get('Message', '')} (check the credentials used for {where}){hint}"
             if opening:
                 return f"cannot reach {where}: {error}"
             return f"{code}: {details.get('Message', '')}".rstrip(": ")

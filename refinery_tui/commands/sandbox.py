@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import argparse
+import os
 import shlex
 import signal
 import sys
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from refinery_tui.commands.outcome import EXIT_OK, EXIT_USAGE
 
+if TYPE_CHECKING:
+    from refinery_tui.sandbox import Sandbox
+
 DEFAULT_PORT = 4566
+STOP_BUDGET_S = 1.5  # the sandbox stops within 2 s of Ctrl-C or SIGTERM, however busy
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -22,7 +28,11 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--port", type=int, default=DEFAULT_PORT, help=f"port to listen on (default {DEFAULT_PORT}; 0 picks a free one)"
     )
-    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    parser.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="loopback address to listen on (default 127.0.0.1; ::1 and localhost also work, other machines never)",
+    )
     parser.add_argument(
         "--state-dir",
         type=Path,
@@ -47,9 +57,13 @@ def main(argv: list[str]) -> int:
 
 
 def _serve(args: argparse.Namespace, stop: threading.Event) -> int:
-    from refinery_tui.sandbox import PortInUse, Sandbox
+    from refinery_tui.sandbox import NotLoopback, PortInUse, Sandbox
 
-    sandbox = Sandbox(port=args.port, host=args.host, state_dir=args.state_dir)
+    try:
+        sandbox = Sandbox(port=args.port, host=args.host, state_dir=args.state_dir)
+    except NotLoopback as refused:
+        print(f"refinery-tui sandbox: --host {refused}", file=sys.stderr)
+        return EXIT_USAGE
     try:
         sandbox.start()
     except PortInUse:
@@ -74,4 +88,17 @@ def _serve(args: argparse.Namespace, stop: threading.Event) -> int:
             pass
         return EXIT_OK
     finally:
-        sandbox.stop()
+        _stop_within(sandbox, STOP_BUDGET_S)
+
+
+def _stop_within(sandbox: Sandbox, budget_s: float) -> None:
+    """Stop the sandbox; if something still holds it after `budget_s` (its functions are killed first, and its
+    credentials file removed), leave without waiting for it."""
+    stopping = threading.Thread(target=sandbox.stop, name="sandbox-stop", daemon=True)
+    stopping.start()
+    stopping.join(budget_s)
+    if stopping.is_alive():
+        print("refinery-tui sandbox: stopped without waiting for the requests still in flight", file=sys.stderr)
+        sys.stderr.flush()
+        sys.stdout.flush()
+        os._exit(EXIT_OK)

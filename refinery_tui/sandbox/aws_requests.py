@@ -41,6 +41,16 @@ def identify(environ: dict[str, Any]) -> RequestInfo:
     return RequestInfo(service or "unknown", region, operation or f"{method} {path}", access_key)
 
 
+def guess_rest_service(environ: dict[str, Any], candidates: tuple[str, ...]) -> str:
+    """For an unsigned request (no credential scope names its service): the first of `candidates` with an operation
+    at this method and path, or ""."""
+    method, path = environ.get("REQUEST_METHOD", "GET"), environ.get("PATH_INFO", "/")
+    for service in candidates:
+        if _rest_operation(service, method, path, environ.get("QUERY_STRING", "")):
+            return service
+    return ""
+
+
 def _form_action(environ: dict[str, Any]) -> str | None:
     query = parse_qs(environ.get("QUERY_STRING", ""))
     if "Action" in query:

@@ -33,6 +33,7 @@ class FunctionSpec:
     environment: dict[str, str]
     code: Code
     layers: tuple[Code, ...] = ()
+    role: str = ""
 
     @property
     def arn(self) -> str:
@@ -52,6 +53,7 @@ class FunctionSpec:
             self.memory_mb,
             sorted(self.environment.items()),
             [layer.digest for layer in self.layers],
+            self.role,
         ]
         return hashlib.sha256(json.dumps(settings).encode()).hexdigest()[:16]
 
@@ -112,4 +114,5 @@ def spec_of(fn: Any) -> FunctionSpec:
         environment={k: str(v) for k, v in (fn.environment_vars or {}).items()},
         code=Code(fn.code_digest, fn.code_bytes),
         layers=tuple(layers),
+        role=str(getattr(fn, "role", "") or ""),
     )

@@ -6,16 +6,20 @@ import json
 import threading
 import time
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote
 
 from .activity import Activity
+from .admission import host_allowed, host_refusal, refuse, without_cors
 from .aws_requests import identify
+from .credentials import Keys
 from .functions import split_arn
 from .http_api import PATH_PREFIX, HttpApis, api_id_from_host
 from .invoke_api import handle_invoke
 from .lambda_host import LambdaHost
 from .request_log import RequestLog, ServedRequest
+from .signatures import check_signature
 
 WsgiApp = Callable[[dict[str, Any], Any], Iterable[bytes]]
 
@@ -37,17 +41,28 @@ _PRODUCERS = {
 _ONE_AT_A_TIME = {"dynamodb"}
 
 
+@dataclass(frozen=True)
+class Door:
+    """Who the gateway lets in: requests whose Host is one of `hosts` (or a name under localhost) on `port`, signed
+    with one of `keys`."""
+
+    keys: Keys
+    hosts: frozenset[str]
+    port: int
+
+
 class Gateway:
-    """A WSGI app: `moto` serves whatever this layer does not take over itself."""
+    """A WSGI app: `moto` serves whatever this layer does not take over itself; strangers are refused first."""
 
     def __init__(
-        self, moto: WsgiApp, host: LambdaHost, apis: HttpApis, activity: Activity, requests: RequestLog
+        self, moto: WsgiApp, host: LambdaHost, apis: HttpApis, activity: Activity, requests: RequestLog, door: Door
     ) -> None:
         self._moto = moto
         self._host = host
         self._apis = apis
         self._activity = activity
         self._requests = requests
+        self._door = door
         self._one_at_a_time = threading.Lock()
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
@@ -58,6 +73,7 @@ class Gateway:
             statuses.append(int(status.split(" ", 1)[0]))
             return start_response(status, headers, exc_info)
 
+        recording = without_cors(recording)
         service, operation = "unknown", environ.get("PATH_INFO", "")
         try:
             service, operation, result = self._serve(environ, recording)
@@ -78,6 +94,9 @@ class Gateway:
 
     def _serve(self, environ: dict[str, Any], start_response: Any) -> tuple[str, str, Iterable[bytes]]:
         path = environ.get("PATH_INFO", "")
+        host = environ.get("HTTP_HOST", "")
+        if not host_allowed(host, self._door.hosts, self._door.port):
+            return "refused", "Host", refuse(environ, start_response, host_refusal(host, self._door.hosts), "")
         api_id = api_id_from_host(environ.get("HTTP_HOST", ""))
         if api_id is not None and not self._apis.serves(api_id):
             api_id = None
@@ -88,6 +107,9 @@ class Gateway:
             method = environ.get("REQUEST_METHOD", "GET")
             return "execute-api", f"{method} {path}", self._apis(environ, start_response, api_id, path)
         info = identify(environ)
+        refusal = check_signature(environ, self._door.keys)
+        if refusal is not None:
+            return "refused", refusal.code, refuse(environ, start_response, refusal, info.service)
         if info.service == "lambda":
             result = handle_invoke(environ, start_response, self._host, info)
             if result is not None:

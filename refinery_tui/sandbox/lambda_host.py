@@ -29,7 +29,6 @@ NODE_BOOTSTRAP = HERE / "bootstrap_node.js"
 INIT_TIMEOUT_S = 10.0
 # Address space above MemorySize a Python worker may map: the interpreter, thread stacks, shared libraries.
 PYTHON_ADDRESS_HEADROOM_MB = 1024
-FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "sandbox", "AWS_SECRET_ACCESS_KEY": "sandbox", "AWS_SESSION_TOKEN": "sandbox"}
 LOG_TAIL_BYTES = 4096
 TAIL_LINES = 200
 
@@ -123,8 +122,16 @@ class LambdaHost:
     """Invokes functions synchronously (`invoke`) or in the background (`submit`), `workers_per_function` at a time."""
 
     def __init__(
-        self, cache: CodeCache, sink: LogSink, activity: Activity, endpoint_url: str, workers_per_function: int = 4
+        self,
+        cache: CodeCache,
+        sink: LogSink,
+        activity: Activity,
+        endpoint_url: str,
+        workers_per_function: int = 4,
+        *,
+        role_credentials: Callable[[str], dict[str, str]],
     ) -> None:
+        self._role_credentials = role_credentials
         self._cache = cache
         self._sink = sink
         self._activity = activity
@@ -267,7 +274,11 @@ class LambdaHost:
         lines, warm.lines = warm.lines, None
         with self._lock:
             self._busy.discard(warm.worker)
-        pool.give_back(warm)
+            closed = self._closed
+        if closed:
+            warm.worker.kill()
+        else:
+            pool.give_back(warm)
         self._sink.flush()
         if error is not None:
             payload = _error_payload(error)
@@ -295,12 +306,21 @@ class LambdaHost:
         setup = self._setup(spec, stream.name)
         holder: list[_Warm] = []
         worker = FunctionWorker(setup, lambda line, ts: self._write_line(holder[0], line, ts) if holder else None)
+        with self._lock:
+            closed = self._closed
+            if not closed:
+                self._busy.add(worker)  # from its start: shutdown() kills a worker still loading its handler
+        if closed:
+            worker.kill()
+            raise WorkerFailed("crash", "the sandbox is shutting down")
         warm = _Warm(key, worker, stream, None)
         holder.append(warm)
         try:
             warm.init_ms = worker.wait_ready(INIT_TIMEOUT_S)
         except WorkerFailed:
             worker.kill()
+            with self._lock:
+                self._busy.discard(worker)
             raise
         return warm
 
@@ -316,7 +336,8 @@ class LambdaHost:
             "AWS_ENDPOINT_URL": self._endpoint_url,
         }
         env.update(spec.environment)
-        env.update(FAKE_CREDENTIALS)
+        env.pop("AWS_SESSION_TOKEN", None)
+        env.update(self._role_credentials(spec.role))
         env.update(
             {
                 "AWS_REGION": spec.region,

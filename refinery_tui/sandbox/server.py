@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import ipaddress
 import logging
 import shutil
 import socket
@@ -16,13 +17,17 @@ from moto.core.models import MockAWS
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import BaseWSGIServer, make_server, select_address_family
 
+from refinery_tui.cloud.sandbox_credentials import SandboxCredentials, remove_credentials, write_credentials
+
 from . import moto_hooks, sns_delivery
 from .activity import Activity
+from .admission import allowed_hosts
 from .code_cache import CodeCache
+from .credentials import Keys
 from .functions import spec_of
-from .gateway import Gateway
+from .gateway import Door, Gateway
 from .http_api import PATH_PREFIX, HttpApis
-from .lambda_host import FAKE_CREDENTIALS, LambdaHost
+from .lambda_host import LambdaHost
 from .log_sink import LogSink
 from .request_log import RequestLog, ServedRequest
 from .schedules import fire_rule
@@ -35,6 +40,19 @@ _log = logging.getLogger(__name__)
 
 class PortInUse(OSError):
     """The sandbox's port is taken."""
+
+
+class NotLoopback(ValueError):
+    """The sandbox was asked to listen on an address other machines can reach."""
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 class _QuietRequestHandler(MotoRequestHandler):
@@ -69,7 +87,9 @@ class _MotoDeliveries:
 
 
 class Sandbox:
-    """A local AWS endpoint on `host:port` (0: any free port). Use as a context manager, or `start()`/`stop()`.
+    """A local AWS endpoint on `host:port` (0: any free port; `host` a loopback address). Use as a context manager,
+    or `start()`/`stop()`. It answers requests signed with `credentials()` (new at each start; also written for the
+    workbench, see cloud/sandbox_credentials.py) or with a function role's credentials, addressed to its own host.
 
     Moto's state is global to the process: a sandbox started while no other sandbox (and no `mock_aws`) is active
     starts empty.
@@ -78,6 +98,13 @@ class Sandbox:
     def __init__(
         self, port: int = 0, host: str = "127.0.0.1", state_dir: Path | None = None, workers_per_function: int = 4
     ) -> None:
+        if not is_loopback(host):
+            raise NotLoopback(
+                f"{host} is not a loopback address: the sandbox runs code for whoever it answers, so it listens "
+                "on this machine only (127.0.0.1, ::1 or localhost)"
+            )
+        self._keys = Keys()
+        self._credentials_written = False
         self._port = port
         self._host_name = host
         self._state_dir = Path(state_dir) if state_dir is not None else None
@@ -107,8 +134,8 @@ class Sandbox:
         """The environment that points boto3 and the AWS CLI at the sandbox."""
         return {
             "AWS_ENDPOINT_URL": self.endpoint_url,
-            "AWS_ACCESS_KEY_ID": FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
-            "AWS_SECRET_ACCESS_KEY": FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+            "AWS_ACCESS_KEY_ID": self._keys.root.access_key_id,
+            "AWS_SECRET_ACCESS_KEY": self._keys.root.secret_access_key,
             "AWS_REGION": REGION,
             "AWS_DEFAULT_REGION": REGION,
         }
@@ -151,9 +178,15 @@ class Sandbox:
             code_dir = self._temp_dir / "lambda-code"
         self._sink = LogSink()
         self._lambda = LambdaHost(
-            CodeCache(code_dir), self._sink, self._activity, self.endpoint_url, self._workers_per_function
+            CodeCache(code_dir),
+            self._sink,
+            self._activity,
+            self.endpoint_url,
+            self._workers_per_function,
+            role_credentials=lambda role: self._keys.for_role(role).environment(),
         )
-        self._gateway = Gateway(dispatcher, self._lambda, HttpApis(self._lambda), self._activity, self._requests)
+        door = Door(self._keys, allowed_hosts(self._host_name, server.port), server.port)
+        self._gateway = Gateway(dispatcher, self._lambda, HttpApis(self._lambda), self._activity, self._requests, door)
         self._deliveries = _MotoDeliveries(self._lambda)
         moto_hooks.activate(self._deliveries)
         self._poller = SqsPoller(self._lambda, self._activity)
@@ -162,11 +195,30 @@ class Sandbox:
             target=server.serve_forever, kwargs={"poll_interval": 0.2}, daemon=True, name="sandbox-http"
         )
         self._thread.start()
+        try:
+            write_credentials(server.port, self.endpoint_url, self._login())
+            self._credentials_written = True
+        except OSError as error:
+            _log.warning("cannot write the sandbox's credentials for the workbench: %s", error)
         return self
 
+    def credentials(self) -> SandboxCredentials:
+        """The key pair this sandbox printed (made at its start)."""
+        return self._login()
+
+    def _login(self) -> SandboxCredentials:
+        return SandboxCredentials(self._keys.root.access_key_id, self._keys.root.secret_access_key)
+
     def stop(self) -> None:
+        """Stop serving, end every invocation (a function still running is killed) and clean up; quick even while
+        busy."""
         if self._server is None:
             return
+        if self._credentials_written:
+            remove_credentials(self._server.port, self._login())
+            self._credentials_written = False
+        if self._lambda is not None:
+            self._lambda.shutdown()  # first: a request waiting on a function then ends at once
         self._server.shutdown()
         if self._thread is not None:
             self._thread.join(timeout=10)
@@ -175,8 +227,6 @@ class Sandbox:
             moto_hooks.deactivate(self._deliveries)
         if self._poller is not None:
             self._poller.stop()
-        if self._lambda is not None:
-            self._lambda.shutdown()
         if self._sink is not None:
             self._sink.close()
         if self._temp_dir is not None:

@@ -39,10 +39,10 @@ Deploys the project on disk to AWS Lambda: to the local sandbox, to an AWS accou
 AWS-compatible endpoint (LocalStack, ...).
 
 - **Target** (the top line; `t` goes there, `tab` moves along, Enter in a field plans): `sandbox` (its endpoint URL,
-  prefilled from `AWS_ENDPOINT_URL`, else `http://127.0.0.1:4566`; any credentials do; start it with
-  `refinery-tui sandbox`), `profile` (an AWS profile and region; empty means boto3's usual defaults) or `endpoint`
-  (any URL, with your own credentials); and the **stage** (default `dev`). The last target and stage are kept in
-  the project's `.refinery/deploy-target.json`.
+  prefilled from `AWS_ENDPOINT_URL`, else `http://127.0.0.1:4566`; a sandbox running on this machine is used with
+  its own credentials; start it with `refinery-tui sandbox`), `profile` (an AWS profile and region; empty means
+  boto3's usual defaults) or `endpoint` (any URL, with your own credentials); and the **stage** (default `dev`).
+  The last target and stage are kept in the project's `.refinery/deploy-target.json`.
 - `p` **plans**: compares the project with what is deployed on that stage (found by tags) and lists each resource:
   `+ create`, `~ update`, `- delete`, `= unchanged`, with the reason; the summary counts them.
 - `a` **applies** the plan after a confirmation that lists the counts (Enter or `y` applies, Escape cancels); with

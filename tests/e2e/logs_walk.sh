@@ -12,7 +12,7 @@ session=logswalk
 project=hello-world
 source "$here/with_sandbox.sh"
 source "$here/ready.sh"
-env "AWS_ENDPOINT_URL=$endpoint" AWS_ACCESS_KEY_ID=sandbox AWS_SECRET_ACCESS_KEY=sandbox AWS_REGION=us-east-1 \
+env "AWS_ENDPOINT_URL=$endpoint" "${sandbox_env[@]}" AWS_REGION=us-east-1 \
   $command deploy "$work/$project" --stage dev --yes > /dev/null
 
 "$drive" start logswalk --size 80x24 -- env "AWS_ENDPOINT_URL=$endpoint" $command "$work/$project"
