@@ -83,3 +83,20 @@ def test_packaging_never_reads_a_file_outside_the_project(copy_project, outside,
 def test_path_text_that_leaves_the_project_is_refused(tmp_path, text):
     with pytest.raises(OutsideProject):
         inside_project(tmp_path, text)
+
+
+def test_a_block_linked_outside_after_validation_is_not_run(copy_project, tmp_path):
+    """The executor checks the real path at each call: a link made while the workbench is open is refused too."""
+    from refinery_tui.local.session import LocalSession
+
+    project = copy_project("hello-world")
+    marker = tmp_path / "ran-outside"
+    outside = tmp_path / "evil.py"
+    outside.write_text(f"def main(block_input, backpack):\n    open({str(marker)!r}, 'w').close()\n    return 1\n")
+    with LocalSession(project) as session:
+        (project / "blocks" / "shout.py").unlink()
+        (project / "blocks" / "shout.py").symlink_to(outside)
+        result = session.run({"name": "you"})
+        record = next(r for r in session.history.invocations(result.execution_id) if r.block == "shout")
+    assert result.status == "failed" and not marker.exists()
+    assert record.error["type"] == "OutsideProject" and "outside the project" in record.error["message"]

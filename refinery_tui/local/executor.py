@@ -22,6 +22,7 @@ from typing import Any
 from refinery_tui.local.controller import ExecutionLoop, ExecutionResult
 from refinery_tui.local.history import History, HistoryWriteError, InvocationRecord
 from refinery_tui.local.workers import CallResult, WorkerPool
+from refinery_tui.model.project_paths import OutsideProject, inside_project
 from refinery_tui.model.schema import DEFAULT_MAX_RETURN_MB
 from refinery_tui.runtime.engine import Arrival, Context, Invocation, Manifest
 from refinery_tui.runtime.events import Event, ExecutionFinished, ExecutionStarted
@@ -210,6 +211,12 @@ class Executor:
 
     def call_block(self, invocation: Invocation, manifest: Manifest | None = None) -> CallResult:
         block = (manifest or self.manifest).blocks[invocation.block]
+        try:
+            inside_project(self.root, block["file"])
+        except OutsideProject as exc:  # linked out after the project was validated
+            now = time.time()
+            error = {"type": "OutsideProject", "message": f"the block's code file leads outside the project: {exc}"}
+            return CallResult(ok=False, error=error, started=now, ended=now)
         request = {
             "id": invocation.id,
             "file": str(self.root / block["file"]),
