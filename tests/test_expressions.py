@@ -368,3 +368,40 @@ def test_a_costly_if_fails_clearly_in_seconds_through_run(expression, tmp_path):
     assert "internal error" not in result["output"]
     assert result["seconds"] < 5, result
     assert result["max_rss"] < 700 * 2**20, result
+
+
+# ---- the cost model and the bounded repr
+
+
+def test_shared_references_weigh_their_true_size():
+    from refinery_tui.runtime.expression_cost import MAX_CHARACTERS, Weigher
+
+    text = "\U000e0000" * 100_000
+    elements, characters = Weigher().weight([text] * 2500)
+    assert elements == 2501 and characters > MAX_CHARACTERS  # 250,000,000 characters, counted without a copy
+    # the dict, "a", the list, its two texts, "b", the tuple and its three values: each counted once
+    assert Weigher().weight({"a": [text, text], "b": (1, 2.5, None)}) == (1 + 1 + 1 + 2 + 1 + 1 + 3, 200_002)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.recursive(
+        st.none() | st.booleans() | st.integers() | st.floats() | st.text(),
+        lambda children: (
+            st.lists(children, max_size=4)
+            | st.dictionaries(st.text(max_size=4), children, max_size=4)
+            | st.tuples(children)
+            | st.tuples(children, children)
+        ),
+        max_leaves=20,
+    )
+)
+def test_str_is_python_repr_exactly(value):
+    assert evaluate("str(return_data)", return_data=value) == str(value)
+
+
+def test_messages_quote_huge_values_briefly():
+    for source in ["backpack['\U000e0000' * 100000]", "[1, 2].index('x' * 100000)", "float('x' * 100000)"]:
+        with pytest.raises(ExpressionRuntimeError) as info:
+            evaluate(source, backpack={})
+        assert len(str(info.value)) < 2_100 and "..." in str(info.value), str(info.value)[:300]
