@@ -140,6 +140,9 @@ def test_a_supervised_process_takes_what_it_started_with_it(tmp_path, how):
     try:
         assert ask(process, "detach")["echo"] == "detach"
         assert process.worker_pid != process.pid  # the keeper is the direct child; the command runs below it
+        deadline = time.monotonic() + 10
+        while not _detached_sleeps() and time.monotonic() < deadline:  # setsid's shell starts it on its own time
+            os.sched_yield()
         assert len(_detached_sleeps()) == 1
         if how == "kill":
             process.kill()
