@@ -9,7 +9,7 @@ import signal
 import sys
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 from refinery_tui.commands.outcome import EXIT_OK, EXIT_USAGE
 
@@ -84,11 +84,12 @@ def _serve(args: argparse.Namespace, stop: threading.Event) -> int:
             print(f"export {name}={shlex.quote(value)}")
         print(f"# HTTP APIs are served at {sandbox.endpoint_url}/_sandbox/apis/<api-id>/<path>")
         print("# The sandbox runs until Ctrl-C.", flush=True)
-        while not stop.wait(0.5):
+        # Polled: a signal caught by another thread runs its handler only when this one runs Python code again.
+        while not stop.wait(0.1):
             pass
-        return EXIT_OK
     finally:
         _stop_within(sandbox, STOP_BUDGET_S)
+    _leave(EXIT_OK)
 
 
 def _stop_within(sandbox: Sandbox, budget_s: float) -> None:
@@ -99,6 +100,12 @@ def _stop_within(sandbox: Sandbox, budget_s: float) -> None:
     stopping.join(budget_s)
     if stopping.is_alive():
         print("refinery-tui sandbox: stopped without waiting for the requests still in flight", file=sys.stderr)
-        sys.stderr.flush()
-        sys.stdout.flush()
-        os._exit(EXIT_OK)
+        _leave(EXIT_OK)
+
+
+def _leave(code: int) -> NoReturn:
+    """End the process now: the sandbox is stopped and cleaned up, and tearing down moto's in-memory state (the
+    interpreter's own shutdown) takes a second or more on a busy machine."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
