@@ -104,7 +104,9 @@ class FunctionWorker:
     def __init__(self, setup: WorkerSetup, on_output: Callable[[str, int], None]) -> None:
         self.setup = setup
         self._log = LogLines(on_output)
-        self.process = WarmProcess(setup.command, cwd=setup.cwd, env=setup.env, output=self._log, merge_stderr=True)
+        self.process = WarmProcess(
+            setup.command, cwd=setup.cwd, env=setup.env, output=self._log, merge_stderr=True, supervised=True
+        )
 
     @property
     def alive(self) -> bool:

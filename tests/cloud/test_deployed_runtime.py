@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import time
 from pathlib import Path
 
 import pytest
@@ -171,3 +173,35 @@ def test_a_raising_block_fires_its_exception_transition_and_is_not_retried(sandb
         FunctionName=deployer.names.function("boom")
     )
     assert config["MaximumRetryAttempts"] == 0
+
+
+def _processes_with(marker: str) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if marker in (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace"):
+                    found.append(int(entry.name))
+            except OSError:
+                continue
+    return found
+
+
+def test_what_a_deployed_block_detaches_ends_with_its_worker_even_a_crashed_one(tmp_path):
+    """Function workers run below a keeper too: what a block detached dies with the worker, even when the worker
+    crashed (its orphans would otherwise outlive the sandbox)."""
+    marker = f"30.{os.getpid()}{time.monotonic_ns() % 1000}"
+    root = write_project(
+        tmp_path / "detach",
+        "detach",
+        {
+            "spawn": f"import os, subprocess\nsubprocess.Popen(['sleep', '{marker}'], start_new_session=True)\n"
+            "os._exit(3)"
+        },
+        [],
+    )
+    with running_sandbox(tmp_path / "own-sandbox") as own:
+        deployer = deploy(own, root, "dev")
+        Executions(deployer.aws, deployer.target).start("spawn", None)
+        assert own.wait_idle(60)  # the function crashed; its execution is issue 15's to end
+    assert _processes_with(f"sleep {marker}") == []
