@@ -8,6 +8,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import boto3
+
 from refinery_tui.cloud.aws import Aws
 from refinery_tui.cloud.deployer import Deployer
 from refinery_tui.cloud.executions import CloudExecution, Executions
@@ -30,6 +32,7 @@ def running_sandbox(state_dir: Path) -> Iterator[Any]:
     }
     with Sandbox(port=0, state_dir=state_dir) as sandbox:
         os.environ.update({k: v for k, v in sandbox.environment().items() if k != "AWS_ENDPOINT_URL"})
+        boto3.DEFAULT_SESSION = None  # it keeps the credentials it first found: another sandbox's, refused here
         try:
             yield sandbox
         finally:
@@ -38,6 +41,7 @@ def running_sandbox(state_dir: Path) -> Iterator[Any]:
                     os.environ.pop(key, None)
                 else:
                     os.environ[key] = value
+            boto3.DEFAULT_SESSION = None
 
 
 def deployer_for(sandbox: Any, root: Path, stage: str, aws: Aws | None = None) -> Deployer:
@@ -57,3 +61,12 @@ def run_deployed(sandbox: Any, deployer: Deployer, block: str, value: Any, timeo
     executions = Executions(deployer.aws, deployer.target)
     execution_id = executions.start(block, value)
     return executions.wait(execution_id, timeout)
+
+
+def without_credentials(monkeypatch: Any, tmp_path: Path) -> None:
+    """No AWS credentials, profile or endpoint from the environment or the user's files for this test."""
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE", "AWS_ENDPOINT_URL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-credentials"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")

@@ -32,6 +32,7 @@ from botocore.exceptions import ClientError
 from refinery_tui.cloud.sandbox_credentials import credentials_path, read_credentials
 from refinery_tui.cloud.stage import StageError, open_stage
 from refinery_tui.sandbox import Sandbox
+from tests.cloud.cloud_helpers import without_credentials
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 REGION = "us-east-1"
@@ -277,19 +278,11 @@ def test_the_credentials_file_is_private_and_removed_at_stop(tmp_path):
     assert not path.exists() and read_credentials(endpoint) is None
 
 
-def _without_credentials(monkeypatch, tmp_path) -> None:
-    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE", "AWS_ENDPOINT_URL"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-credentials"))
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
-
-
 def test_the_workbench_s_sandbox_target_finds_the_running_sandbox_s_credentials(
     sandbox, copy_project, monkeypatch, tmp_path
 ):
     project = copy_project("hello-world")
-    _without_credentials(monkeypatch, tmp_path)
+    without_credentials(monkeypatch, tmp_path)
     stage = open_stage(project, "found", kind="sandbox", endpoint_url=sandbox.endpoint_url)
     assert stage.aws.account
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIASTALESTALESTALE1")  # an earlier sandbox's, still in the shell

@@ -10,7 +10,7 @@ import pytest
 from refinery_tui.cli import main
 from refinery_tui.cloud.stage import NO_CREDENTIALS, StageError, StageTarget, one_line, open_stage
 from refinery_tui.tui.deploy_target import connect, readable
-from tests.cloud.cloud_helpers import running_sandbox
+from tests.cloud.cloud_helpers import running_sandbox, without_credentials
 from tests.conftest import PROJECTS
 
 
@@ -25,14 +25,6 @@ def project(tmp_path):
     root = tmp_path / "hello"
     shutil.copytree(PROJECTS / "hello-world", root)
     return root
-
-
-def without_credentials(monkeypatch, tmp_path) -> None:
-    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE", "AWS_ENDPOINT_URL"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-credentials"))
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
 
 
 def failure(project, stage, **options) -> str:

@@ -17,7 +17,7 @@ from refinery_tui.tui.command_log import MAX_CALLS, CallQueue
 from refinery_tui.tui.messages import DeployFailed, DeployFinished, DeployPlanned
 from refinery_tui.tui.modals import Confirm, TypeToConfirm
 from refinery_tui.tui.palette import workbench_commands
-from tests.cloud.cloud_helpers import running_sandbox
+from tests.cloud.cloud_helpers import running_sandbox, without_credentials
 from tests.conftest import PROJECTS
 
 SIZE = (80, 24)  # everything here works at the smallest size the workbench supports
@@ -213,14 +213,6 @@ async def test_an_unreachable_endpoint_is_a_readable_error(sandbox, project, mon
         await pilot.press("p")
         await settle(pilot)
         assert of_type(posted, DeployPlanned) and pane.table.row_count == 32
-
-
-def without_credentials(monkeypatch, tmp_path) -> None:
-    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE", "AWS_ENDPOINT_URL"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-credentials"))
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
 
 
 async def test_the_sandbox_target_needs_no_credentials(sandbox, project, monkeypatch, tmp_path):
