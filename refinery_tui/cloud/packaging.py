@@ -22,12 +22,13 @@ from typing import Any
 
 from refinery_tui.cloud.block_manifest import block_manifest
 from refinery_tui.cloud.naming import Names
+from refinery_tui.cloud.runtimes import CHOSEN
 from refinery_tui.model.project import CodeBlock, Project
 from refinery_tui.model.project_paths import OutsideProject, inside_project
 
 # Bump when the zip layout or the install commands change: every cached zip and library tree is then rebuilt.
 FORMAT_VERSION = "2"
-RUNTIMES = {"python": "python3.12", "node": "nodejs20.x"}
+RUNTIMES = CHOSEN
 HANDLERS = {
     "python": "refinery_tui.lambda_runtime.handler.handler",
     "node": "refinery_tui/lambda_runtime/node/handler.handler",

@@ -19,6 +19,7 @@ from .http_api import PATH_PREFIX, HttpApis, api_id_from_host
 from .invoke_api import handle_invoke
 from .lambda_host import LambdaHost
 from .request_log import RequestLog, ServedRequest
+from .runtime_policy import refuse_blocked_runtime
 from .signatures import check_signature
 
 WsgiApp = Callable[[dict[str, Any], Any], Iterable[bytes]]
@@ -114,6 +115,9 @@ class Gateway:
             result = handle_invoke(environ, start_response, self._host, info)
             if result is not None:
                 return info.service, "Invoke", result
+            result = refuse_blocked_runtime(environ, start_response, info)
+            if result is not None:
+                return info.service, info.operation, result
         if (info.service, info.operation) in _PRODUCERS:
             with self._activity.hold():
                 body = self._moto_whole(environ, start_response)

@@ -139,7 +139,7 @@ def test_node_zip_layout(tmp_path):
         | {f"refinery_tui/runtime/node/{p.name}" for p in (PACKAGE_DIR / "runtime" / "node").glob("*.js")}
     )
     assert set(names_in(package.path)) == expected
-    assert package.runtime == "nodejs20.x" and package.handler == "refinery_tui/lambda_runtime/node/handler.handler"
+    assert package.runtime == "nodejs22.x" and package.handler == "refinery_tui/lambda_runtime/node/handler.handler"
 
 
 def test_entries_have_fixed_metadata(tmp_path):

@@ -143,7 +143,7 @@ def python_fn(deploy):
 def node_fn(deploy):
     return deploy(
         {"index.js": NODE_HANDLER},
-        runtime="nodejs20.x",
+        runtime="nodejs22.x",
         handler="index.handler",
         Environment={"Variables": {"GREETING": "hi from node"}},
     )
