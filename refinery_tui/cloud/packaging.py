@@ -22,12 +22,13 @@ from typing import Any
 
 from refinery_tui.cloud.block_manifest import block_manifest
 from refinery_tui.cloud.naming import Names
+from refinery_tui.cloud.npm_platform import NPM_PLATFORM, native_addon_problems
 from refinery_tui.cloud.runtimes import CHOSEN
 from refinery_tui.model.project import CodeBlock, Project
 from refinery_tui.model.project_paths import OutsideProject, inside_project
 
 # Bump when the zip layout or the install commands change: every cached zip and library tree is then rebuilt.
-FORMAT_VERSION = "2"
+FORMAT_VERSION = "3"
 RUNTIMES = CHOSEN
 HANDLERS = {
     "python": "refinery_tui.lambda_runtime.handler.handler",
@@ -277,11 +278,23 @@ def _install(block: str, language: str, libraries: list[str], work: Path) -> Pat
         build.mkdir()
         (build / "package.json").write_text(json.dumps(_package_json(libraries), indent=2))
         _run(block, language, libraries, _npm_command(), cwd=build)
+        _refuse_native_addons(block, build / "node_modules")
         if (build / "node_modules").is_dir():
             os.replace(build / "node_modules", tree / "node_modules")
         # npm's hidden lockfile is a cache of its own, not needed at run time.
         (tree / "node_modules" / ".package-lock.json").unlink(missing_ok=True)
     return tree
+
+
+def _refuse_native_addons(block: str, node_modules: Path) -> None:
+    problems = native_addon_problems(node_modules)
+    if problems:
+        raise PackagingError(
+            f"block {block!r}: these libraries have native code that cannot be built for Lambda (Linux x86-64) here:\n"
+            + "\n".join(f"  {problem.line()}" for problem in problems)
+            + f"\nFix `libraries:` of {block!r} in project.yaml: use a pure-JavaScript library instead, or a version "
+            "that ships prebuilt Linux x64 binaries (in its package or as a `linux-x64` optional dependency)"
+        )
 
 
 def _check_requirements(block: str, libraries: list[str]) -> None:
@@ -312,7 +325,7 @@ def _pip_command(libraries: list[str], target: Path) -> list[str]:
 
 
 def _npm_command() -> list[str]:
-    return ["npm", "install", "--omit=dev", "--no-audit", "--no-fund", "--no-package-lock"]
+    return ["npm", "install", *NPM_PLATFORM, "--omit=dev", "--no-audit", "--no-fund", "--no-package-lock"]
 
 
 _NPM_SPEC = re.compile(r"^(@?[^@]+)(?:@(.+))?$")
