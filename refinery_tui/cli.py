@@ -125,9 +125,9 @@ def _parser() -> argparse.ArgumentParser:
     sandbox = commands.add_parser(
         "sandbox",
         help="run a local AWS endpoint that runs deployed functions",
-        epilog="Where AWS is stricter than moto, so is the sandbox: CreateFunction and UpdateFunctionConfiguration "
-        "with a runtime AWS no longer accepts (past its block date, e.g. nodejs20.x) are refused with "
-        "InvalidParameterValueException.",
+        epilog="Where AWS is stricter than moto, so is the sandbox: creating a function on a runtime AWS no longer "
+        "accepts (past its block date, e.g. nodejs20.x), or updating one left on it other than to a current runtime, "
+        "is refused with InvalidParameterValueException.",
     )
     sandbox.add_argument("--port", type=int, default=4566, help="port to listen on (0: any free port)")
     sandbox.add_argument("--state-dir", default=None, metavar="D", help="where the sandbox keeps unpacked code")

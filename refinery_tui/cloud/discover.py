@@ -147,7 +147,11 @@ def _functions(aws: Aws, placement: Placement, prefix: str) -> list[Existing]:
             "function",
             function["FunctionName"],
             tags.get(TAG_SPEC),
-            {"arn": function["FunctionArn"], "code_sha256": function.get("CodeSha256")},
+            {
+                "arn": function["FunctionArn"],
+                "code_sha256": function.get("CodeSha256"),
+                "runtime": function.get("Runtime"),
+            },
         )
         for function, tags in zip(functions, tagged)
         if _ours(tags, placement)

@@ -69,7 +69,8 @@ def _compare(resource: Resource, existing: Existing) -> tuple[str, str, bool]:
     if resource.kind == "function":
         code = resource.code.code_sha256 if resource.code else None
         code_changed = code is not None and existing.data.get("code_sha256") != code
-        config_changed = existing.hash != resource.hash
+        runtime = existing.data.get("runtime")
+        config_changed = existing.hash != resource.hash or runtime not in (None, resource.spec["runtime"])
         if code_changed and config_changed:
             return "update", "its code and its configuration changed", False
         if code_changed:

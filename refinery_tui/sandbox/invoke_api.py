@@ -22,7 +22,8 @@ SYNC_PAYLOAD_LIMIT = 6 * 1024 * 1024
 ASYNC_PAYLOAD_LIMIT = 1024 * 1024
 
 
-def _account(environ: dict[str, Any], info: RequestInfo) -> str:
+def account_of(environ: dict[str, Any], info: RequestInfo) -> str:
+    """The account a request acts in (moto's, from its access key)."""
     if "MOTO_ACCOUNT_ID" in os.environ:
         return os.environ["MOTO_ACCOUNT_ID"]
     return environ.get("HTTP_X_MOTO_ACCOUNT_ID") or get_account_id_from(info.access_key)
@@ -46,7 +47,7 @@ def handle_invoke(
         return None
     qualifier = parse_qs(environ.get("QUERY_STRING", "")).get("Qualifier", [None])[0]
     try:
-        spec, invoked_arn = resolve(unquote(match.group("name")), qualifier, info.region, _account(environ, info))
+        spec, invoked_arn = resolve(unquote(match.group("name")), qualifier, info.region, account_of(environ, info))
     except FunctionNotFound:
         return None
     length = int(environ.get("CONTENT_LENGTH") or 0)

@@ -137,3 +137,42 @@ def test_the_sandbox_help_tells_its_runtime_strictness():
         [sys.executable, "-m", "refinery_tui", "sandbox", "--help"], capture_output=True, text=True, timeout=60
     ).stdout
     assert "runtime AWS no longer accepts" in " ".join(help_text.split())
+
+
+def _deploy_cli(sandbox, root, stage: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "refinery_tui", "deploy", str(root), "--stage", stage, "--yes"]
+        + ["--endpoint-url", sandbox.endpoint_url],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "AWS_REGION": REGION},
+        stdin=subprocess.DEVNULL,
+    )
+
+
+@needs_node
+def test_a_function_left_on_a_blocked_runtime_is_moved_before_its_new_code_is_uploaded(sandbox, tmp_path):
+    from moto.awslambda.utils import get_backend
+
+    root = tmp_path / "all-transitions"
+    shutil.copytree(PROJECTS / "all-transitions", root, ignore=shutil.ignore_patterns(".refinery"))
+    first = _deploy_cli(sandbox, root, "old")
+    assert first.returncode == 0, first.stdout + first.stderr
+    # As deployed before AWS blocked updates of nodejs20.x functions (moto's state is this process's).
+    account = boto3.client("sts", region_name=REGION, endpoint_url=sandbox.endpoint_url).get_caller_identity()
+    name = "all-transitions_old_square"
+    get_backend(account["Account"], REGION).get_function(name, None).run_time = "nodejs20.x"
+    client = _lambda(sandbox)
+    with pytest.raises(ClientError) as refused:
+        client.update_function_code(FunctionName=name, ZipFile=_zip())
+    assert refused.value.response["Error"]["Code"] == "InvalidParameterValueException"
+    assert "nodejs20.x is no longer supported" in refused.value.response["Error"]["Message"]
+
+    old_code = client.get_function_configuration(FunctionName=name)["CodeSha256"]
+    square = root / "blocks" / "square.js"
+    square.write_text(square.read_text() + "\n// edited after the runtime was blocked\n")
+    second = _deploy_cli(sandbox, root, "old")
+    assert second.returncode == 0, second.stdout + second.stderr
+    configuration = client.get_function_configuration(FunctionName=name)
+    assert configuration["Runtime"] == CHOSEN["node"] and configuration["CodeSha256"] != old_code

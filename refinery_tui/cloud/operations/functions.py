@@ -147,23 +147,27 @@ class FunctionSteps(StepsBase):
 
     def update_function(self, change: Change) -> list[Step]:
         lam = self.aws.client("lambda")
-        steps: list[Step] = []
+        upload: list[Step] = []
         if change.existing is None or change.existing.data.get("code_sha256") != change.desired.code.code_sha256:
-            steps += [
+            upload = [
                 (
                     "upload its code",
                     lambda: lam.update_function_code(FunctionName=change.name, **self._code_params(change)),
                 ),
                 self._wait_function(change.name),
             ]
-        if not change.code_only:
-            config = self._function_config(change)
-            steps += [
-                ("configure", lambda: lam.update_function_configuration(**config)),
-                self._wait_function(change.name),
-                *self._function_finish(change),
-            ]
-        return steps
+        if change.code_only:
+            return upload
+        config = self._function_config(change)
+        configure: list[Step] = [
+            ("configure", lambda: lam.update_function_configuration(**config)),
+            self._wait_function(change.name),
+        ]
+        # AWS refuses new code for a function on a runtime it has blocked: move it to the new runtime first.
+        existing_runtime = change.existing.data.get("runtime") if change.existing is not None else None
+        if existing_runtime not in (None, config["Runtime"]):
+            return [*configure, *upload, *self._function_finish(change)]
+        return [*upload, *configure, *self._function_finish(change)]
 
     def delete_function(self, change: Change) -> list[Step]:
         lam = self.aws.client("lambda")
