@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from refinery_tui.cloud.aws import Aws
-from refinery_tui.cloud.desired import INLINE_LIMIT, Placement
+from refinery_tui.cloud.desired import INLINE_LIMIT, Placement, function_timeout, serves_an_api
 from refinery_tui.runtime.summary import failure_messages, join_error_messages, ordered_outputs
 
 
@@ -36,19 +36,30 @@ def new_execution_id() -> str:
     return time.strftime("%Y%m%d-%H%M%S-", time.gmtime()) + uuid.uuid4().hex[:6]
 
 
-def entry_function(placement: Placement, block: str) -> str:
-    """The function that starts executions at `block`: its own, or for a schedule or API endpoint, the function
-    of its first code target."""
+def entry_code_block(placement: Placement, block: str) -> str:
+    """The code block whose function starts executions at `block`: itself, or for a schedule or API endpoint, its
+    first code target."""
     blocks = placement.manifest["blocks"]
     if block not in blocks:
         raise KeyError(f"there is no block named '{block}'")
     if blocks[block]["type"] == "code":
-        return placement.names.function(block)
+        return block
     for index in blocks[block].get("outgoing", []):
         name = placement.manifest["transitions"][index]["to"]
         if blocks[name]["type"] == "code":
-            return placement.names.function(name)
+            return name
     raise KeyError(f"'{block}' starts nothing: it has no code block after it")
+
+
+def entry_function(placement: Placement, block: str) -> str:
+    return placement.names.function(entry_code_block(placement, block))
+
+
+def entry_invoke_client(aws: Aws, placement: Placement, block: str) -> Any:
+    """The Lambda client that invokes `block`'s entry function: waits longer than it may run, never retries."""
+    code = entry_code_block(placement, block)
+    manifest = placement.manifest
+    return aws.invoke_client(function_timeout(manifest["blocks"][code], serves_an_api(manifest, code)))
 
 
 class Executions:
@@ -68,7 +79,7 @@ class Executions:
                 Bucket=self.placement.bucket, Key=key, Body=payload, ContentType="application/json"
             )
             payload = json.dumps({"refinery": 1, "ref": key}).encode("utf-8")
-        reply = self.aws.client("lambda").invoke(
+        reply = entry_invoke_client(self.aws, self.placement, block).invoke(
             FunctionName=entry_function(self.placement, block),
             InvocationType="RequestResponse" if wait_for_start else "Event",
             Payload=payload,
