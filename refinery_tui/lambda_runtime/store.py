@@ -29,6 +29,18 @@ class JoinRelease:
     context: dict[str, Any]
 
 
+# One client per service per container, made on first use: building one costs tens of ms (and a warm container
+# serves many invocations).
+_clients: dict[str, Any] = {}
+
+
+def client(service: str) -> Any:
+    """The container's client of `service`, created the first time it is asked for."""
+    if service not in _clients:
+        _clients[service] = boto3.client(service)
+    return _clients[service]
+
+
 def _s(value: str) -> dict[str, str]:
     return {"S": value}
 
@@ -42,8 +54,7 @@ class Store:
         self.table = table
         self.bucket = bucket
         self.inline_limit = inline_limit
-        self.ddb = boto3.client("dynamodb")
-        self._s3 = None
+        self.ddb = client("dynamodb")
 
     @staticmethod
     def from_environment() -> Store:
@@ -54,10 +65,8 @@ class Store:
         )
 
     @property
-    def s3(self):
-        if self._s3 is None:
-            self._s3 = boto3.client("s3")
-        return self._s3
+    def s3(self) -> Any:
+        return client("s3")
 
     # Payloads: JSON text that is too big travels as a reference to an object in the bucket.
 
