@@ -41,6 +41,15 @@ def client(service: str) -> Any:
     return _clients[service]
 
 
+# Every execution also has an item in this one partition, sorted by start time: the latest are read with one Query.
+STARTED_INDEX = "executions"
+
+
+def started_index_key(execution: str, started: float) -> dict[str, dict[str, str]]:
+    """The key of the execution's item in the started index (fixed width, so text order is time order)."""
+    return {"pk": {"S": STARTED_INDEX}, "sk": {"S": f"{started:020.6f}#{execution}"}}
+
+
 def _s(value: str) -> dict[str, str]:
     return {"S": value}
 
@@ -123,11 +132,12 @@ class Store:
                 },
                 ConditionExpression="attribute_not_exists(pk)",
             )
-            return True
         except ClientError as exc:
             if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
                 return False
             raise
+        self.ddb.put_item(TableName=self.table, Item={**started_index_key(execution, started), **self._ttl()})
+        return True
 
     def claim(self, execution: str, invocation_id: str, block: str) -> bool:
         """Run each dispatch at most once: the first claim of an id wins."""
