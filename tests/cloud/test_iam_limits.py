@@ -97,3 +97,18 @@ def test_a_150_successor_block_deploys_to_the_strict_sandbox_and_replans_unchang
     deploy(sandbox, root, "dev")
     plan = deployer_for(sandbox, root, "dev").plan()
     assert plan.changes and not plan.pending, [c.id for c in plan.pending]
+
+
+def test_the_limit_counts_all_of_a_roles_inline_policies_together(sandbox):
+    iam = boto3.client("iam", endpoint_url=sandbox.endpoint_url, region_name="us-east-1")
+    iam.create_role(RoleName="two", AssumeRolePolicyDocument=json.dumps(trust_policy()))
+    arns = [f"arn:aws:sqs:us-east-1:{ACCOUNT}:queue-{i:04d}" for i in range(120)]
+    half = json.dumps(
+        {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sqs:*", "Resource": arns}]}
+    )
+    assert INLINE_POLICY_LIMIT / 2 < len(half) < INLINE_POLICY_LIMIT
+    iam.put_role_policy(RoleName="two", PolicyName="a", PolicyDocument=half)
+    iam.put_role_policy(RoleName="two", PolicyName="a", PolicyDocument=half)  # replacing a policy is not adding one
+    with pytest.raises(ClientError, match="LimitExceeded"):
+        iam.put_role_policy(RoleName="two", PolicyName="b", PolicyDocument=half)
+    assert iam.list_role_policies(RoleName="two")["PolicyNames"] == ["a"]
