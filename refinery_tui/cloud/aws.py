@@ -15,6 +15,8 @@ import botocore.session
 from botocore.config import Config
 
 READ_PREFIXES = ("Get", "List", "Describe", "Head")
+# How much longer than a function's timeout a synchronous Invoke waits for its reply (cold start, the network).
+INVOKE_READ_MARGIN = 30
 
 
 @dataclass
@@ -114,20 +116,29 @@ class Aws:
     def client(self, service: str):
         with self._lock:
             if service not in self._clients:
-                config = Config(
-                    retries={"max_attempts": 8, "mode": "adaptive"},
-                    max_pool_connections=32,
-                    inject_host_prefix=False,
-                    connect_timeout=5,
+                self._clients[service] = self._new_client(
+                    service, Config(retries={"max_attempts": 8, "mode": "adaptive"})
                 )
-                client = self.session.client(
-                    service, region_name=self.region, endpoint_url=self.endpoint_url, config=config
-                )
-                client.meta.events.register("provide-client-params.*.*", self._before)
-                client.meta.events.register("after-call.*.*", self._after)
-                client.meta.events.register("after-call-error.*.*", self._after_error)
-                self._clients[service] = client
             return self._clients[service]
+
+    def invoke_client(self, function_timeout: int):
+        """A Lambda client for Invoke of a function that may run `function_timeout` seconds: it waits for the reply
+        longer than that (botocore's default 60 s would give up on a longer run) and never retries, since a retried
+        Invoke is a second invocation."""
+        key = f"lambda-invoke-{function_timeout}"
+        with self._lock:
+            if key not in self._clients:
+                config = Config(retries={"total_max_attempts": 1}, read_timeout=function_timeout + INVOKE_READ_MARGIN)
+                self._clients[key] = self._new_client("lambda", config)
+            return self._clients[key]
+
+    def _new_client(self, service: str, config: Config):
+        config = Config(max_pool_connections=32, inject_host_prefix=False, connect_timeout=5).merge(config)
+        client = self.session.client(service, region_name=self.region, endpoint_url=self.endpoint_url, config=config)
+        client.meta.events.register("provide-client-params.*.*", self._before)
+        client.meta.events.register("after-call.*.*", self._after)
+        client.meta.events.register("after-call-error.*.*", self._after_error)
+        return client
 
     _local = threading.local()
 

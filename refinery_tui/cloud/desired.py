@@ -70,6 +70,18 @@ class Placement:
         return self.names.bucket(self.account)
 
 
+def function_timeout(block: dict[str, Any], serves_api: bool) -> int:
+    """A code block's function timeout: the block's own and 10 s for the runtime, at least 40 s behind an API."""
+    timeout = int(block.get("timeout", 30)) + 10
+    return max(timeout, 40) if serves_api else timeout
+
+
+def serves_an_api(manifest: dict[str, Any], block: str) -> bool:
+    """Whether `block` is the first code target of an API endpoint (its function answers the HTTP request)."""
+    blocks = manifest["blocks"]
+    return any(b["type"] == "api_endpoint" and _first_code_target(manifest, n) == block for n, b in blocks.items())
+
+
 def _first_code_target(manifest: dict[str, Any], block: str) -> str | None:
     for index in manifest["blocks"][block].get("outgoing", []):
         target = manifest["transitions"][index]["to"]
@@ -106,9 +118,7 @@ def desired_state(placement: Placement, packages: dict[str, Package]) -> list[Re
                 Resource("log_group", names.log_group(name), {"retention": LOG_RETENTION_DAYS}, block=name)
             )
             package = packages[name]
-            timeout = int(block.get("timeout", 30)) + 10
-            if name in serves_api:
-                timeout = max(timeout, 40)
+            timeout = function_timeout(block, name in serves_api)
             spec = {
                 "runtime": package.runtime,
                 "handler": package.handler,

@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from refinery_tui.cloud.aws import Aws
-from refinery_tui.cloud.desired import INLINE_LIMIT, Placement
+from refinery_tui.cloud.desired import INLINE_LIMIT, Placement, function_timeout, serves_an_api
+from refinery_tui.lambda_runtime.store import STARTED_INDEX
 from refinery_tui.runtime.summary import failure_messages, join_error_messages, ordered_outputs
 
 
@@ -36,19 +37,30 @@ def new_execution_id() -> str:
     return time.strftime("%Y%m%d-%H%M%S-", time.gmtime()) + uuid.uuid4().hex[:6]
 
 
-def entry_function(placement: Placement, block: str) -> str:
-    """The function that starts executions at `block`: its own, or for a schedule or API endpoint, the function
-    of its first code target."""
+def entry_code_block(placement: Placement, block: str) -> str:
+    """The code block whose function starts executions at `block`: itself, or for a schedule or API endpoint, its
+    first code target."""
     blocks = placement.manifest["blocks"]
     if block not in blocks:
         raise KeyError(f"there is no block named '{block}'")
     if blocks[block]["type"] == "code":
-        return placement.names.function(block)
+        return block
     for index in blocks[block].get("outgoing", []):
         name = placement.manifest["transitions"][index]["to"]
         if blocks[name]["type"] == "code":
-            return placement.names.function(name)
+            return name
     raise KeyError(f"'{block}' starts nothing: it has no code block after it")
+
+
+def entry_function(placement: Placement, block: str) -> str:
+    return placement.names.function(entry_code_block(placement, block))
+
+
+def entry_invoke_client(aws: Aws, placement: Placement, block: str) -> Any:
+    """The Lambda client that invokes `block`'s entry function: waits longer than it may run, never retries."""
+    code = entry_code_block(placement, block)
+    manifest = placement.manifest
+    return aws.invoke_client(function_timeout(manifest["blocks"][code], serves_an_api(manifest, code)))
 
 
 class Executions:
@@ -68,7 +80,7 @@ class Executions:
                 Bucket=self.placement.bucket, Key=key, Body=payload, ContentType="application/json"
             )
             payload = json.dumps({"refinery": 1, "ref": key}).encode("utf-8")
-        reply = self.aws.client("lambda").invoke(
+        reply = entry_invoke_client(self.aws, self.placement, block).invoke(
             FunctionName=entry_function(self.placement, block),
             InvocationType="RequestResponse" if wait_for_start else "Event",
             Payload=payload,
@@ -101,30 +113,36 @@ class Executions:
         return json.loads(item["data"]["S"]) if "data" in item else None
 
     def recent(self, limit: int = 50) -> list[CloudExecution]:
-        """The latest executions (newest first) with status and times, from their records in the state table."""
-        ddb = self.aws.client("dynamodb")
-        params: dict[str, Any] = {
-            "TableName": self.placement.names.table(),
-            "FilterExpression": "sk = :meta",
-            "ExpressionAttributeValues": {":meta": {"S": "meta"}},
-        }
-        found = []
-        while True:
-            page = ddb.scan(**params)
-            for item in page.get("Items", []):
-                found.append(
-                    CloudExecution(
-                        item["pk"]["S"].removeprefix("exec#"),
-                        item["status"]["S"],
-                        started=float(item["started"]["N"]) if "started" in item else None,
-                        ended=float(item["ended"]["N"]) if "ended" in item else None,
-                    )
-                )
-            if "LastEvaluatedKey" not in page:
-                break
-            params["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-        found.sort(key=lambda e: e.started or 0, reverse=True)
-        return found[:limit]
+        """The latest executions (newest first) with status and times: one Query of the started index for their ids,
+        then their records (never a Scan of the whole table)."""
+        ddb, table = self.aws.client("dynamodb"), self.placement.names.table()
+        index = ddb.query(
+            TableName=table,
+            KeyConditionExpression="pk = :pk",
+            ExpressionAttributeValues={":pk": {"S": STARTED_INDEX}},
+            ScanIndexForward=False,
+            Limit=limit,
+        )
+        ids = [item["sk"]["S"].partition("#")[2] for item in index.get("Items", [])]
+        records: dict[str, dict[str, Any]] = {}
+        for first in range(0, len(ids), 100):
+            keys = [{"pk": {"S": f"exec#{i}"}, "sk": {"S": "meta"}} for i in ids[first : first + 100]]
+            request: dict[str, Any] = {table: {"Keys": keys, "ConsistentRead": True}}
+            while request:
+                reply = ddb.batch_get_item(RequestItems=request)
+                for item in reply.get("Responses", {}).get(table, []):
+                    records[item["pk"]["S"].removeprefix("exec#")] = item
+                request = reply.get("UnprocessedKeys") or {}
+        return [
+            CloudExecution(
+                execution_id,
+                item["status"]["S"],
+                started=float(item["started"]["N"]) if "started" in item else None,
+                ended=float(item["ended"]["N"]) if "ended" in item else None,
+            )
+            for execution_id in ids
+            if (item := records.get(execution_id)) is not None
+        ]
 
     def status(self, execution_id: str) -> str | None:
         item = (

@@ -18,6 +18,11 @@ Why each permission is there (each statement names its resources; there is no "*
   threshold travel through the project's bucket; a block reads what it receives and writes what it sends.
 - ``StateTable`` (dynamodb:GetItem, PutItem, UpdateItem, Query, DeleteItem on the state table): at-most-once
   dispatch ids, the in-flight counter of each execution, and fan-in / merge arrivals.
+
+AWS allows a role 10,240 characters of inline policy (whitespace not counted); one ARN per successor passes that at
+about 110 successors. A policy that would pass it is made compact: each list of functions, queues or topics becomes
+one ARN ending in ``<project>_<stage>_*`` (``Names.list_prefix``), which matches only this stage's own resources,
+since every one is named ``<project>_<stage>_<block>``. The log group and payload wildcards stay the only others.
 """
 
 from __future__ import annotations
@@ -29,6 +34,9 @@ from typing import Any
 from refinery_tui.cloud.naming import Names
 
 POLICY_VERSION = "2012-10-17"
+# AWS's limit on all of a role's inline policies together, in characters other than whitespace (a block's role has
+# exactly this one).
+INLINE_POLICY_LIMIT = 10240
 QUEUE_CONSUMER_ACTIONS = [
     "sqs:ChangeMessageVisibility",
     "sqs:DeleteMessage",
@@ -111,6 +119,38 @@ def block_statements(slice: dict[str, Any], names: Names, arns: Arns, bucket: st
     ]
 
 
+def _stage_wildcard(arn: str, names: Names, kind: str) -> str:
+    """`arn` with its name replaced by every name of this stage of `kind` (`arn:...:function:shop_dev_*`)."""
+    head = arn[: arn.rindex(":") + 1]
+    return f"{head}{names.list_prefix(kind)}*"
+
+
+# The statements whose resource lists grow with the graph, and the kind of name each lists.
+_GROWING = {
+    "InvokeSuccessors": "function",
+    "SendToQueues": "queue",
+    "PublishToTopics": "topic",
+    "ConsumeSourceQueues": "queue",
+}
+
+
+def inline_size(policy: dict[str, Any]) -> int:
+    """The size AWS counts against the inline limit: the policy's characters other than whitespace."""
+    return len("".join(policy_json(policy).split()))
+
+
+def compact(policy: dict[str, Any], names: Names) -> dict[str, Any]:
+    """`policy` with each growing list of ARNs replaced by the stage's own name-prefix wildcard."""
+    statements = []
+    for statement in policy["Statement"]:
+        kind = _GROWING.get(statement["Sid"])
+        if kind is not None and len(statement["Resource"]) > 1:
+            wildcards = {_stage_wildcard(arn, names, kind) for arn in statement["Resource"]}
+            statement = {**statement, "Resource": sorted(wildcards)}
+        statements.append(statement)
+    return {**policy, "Statement": statements}
+
+
 def block_policy(
     slice: dict[str, Any], names: Names, account: str, region: str, partition: str = "aws", bucket: str | None = None
 ) -> dict[str, Any]:
@@ -118,7 +158,8 @@ def block_policy(
     arns = Arns(account, region, partition)
     statements = block_statements(slice, names, arns, bucket or names.bucket(account))
     kept = sorted((s for s in statements if s["Resource"]), key=lambda s: s["Sid"])
-    return {"Version": POLICY_VERSION, "Statement": kept}
+    policy = {"Version": POLICY_VERSION, "Statement": kept}
+    return policy if inline_size(policy) <= INLINE_POLICY_LIMIT else compact(policy, names)
 
 
 def policy_json(policy: dict[str, Any]) -> str:

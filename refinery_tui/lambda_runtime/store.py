@@ -29,6 +29,27 @@ class JoinRelease:
     context: dict[str, Any]
 
 
+# One client per service per container, made on first use: building one costs tens of ms (and a warm container
+# serves many invocations).
+_clients: dict[str, Any] = {}
+
+
+def client(service: str) -> Any:
+    """The container's client of `service`, created the first time it is asked for."""
+    if service not in _clients:
+        _clients[service] = boto3.client(service)
+    return _clients[service]
+
+
+# Every execution also has an item in this one partition, sorted by start time: the latest are read with one Query.
+STARTED_INDEX = "executions"
+
+
+def started_index_key(execution: str, started: float) -> dict[str, dict[str, str]]:
+    """The key of the execution's item in the started index (fixed width, so text order is time order)."""
+    return {"pk": {"S": STARTED_INDEX}, "sk": {"S": f"{started:020.6f}#{execution}"}}
+
+
 def _s(value: str) -> dict[str, str]:
     return {"S": value}
 
@@ -42,8 +63,7 @@ class Store:
         self.table = table
         self.bucket = bucket
         self.inline_limit = inline_limit
-        self.ddb = boto3.client("dynamodb")
-        self._s3 = None
+        self.ddb = client("dynamodb")
 
     @staticmethod
     def from_environment() -> Store:
@@ -54,10 +74,8 @@ class Store:
         )
 
     @property
-    def s3(self):
-        if self._s3 is None:
-            self._s3 = boto3.client("s3")
-        return self._s3
+    def s3(self) -> Any:
+        return client("s3")
 
     # Payloads: JSON text that is too big travels as a reference to an object in the bucket.
 
@@ -114,11 +132,12 @@ class Store:
                 },
                 ConditionExpression="attribute_not_exists(pk)",
             )
-            return True
         except ClientError as exc:
             if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
                 return False
             raise
+        self.ddb.put_item(TableName=self.table, Item={**started_index_key(execution, started), **self._ttl()})
+        return True
 
     def claim(self, execution: str, invocation_id: str, block: str) -> bool:
         """Run each dispatch at most once: the first claim of an id wins."""

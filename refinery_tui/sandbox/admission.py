@@ -7,6 +7,7 @@ import functools
 import json
 import uuid
 from collections.abc import Iterable
+from http import HTTPStatus
 from typing import Any
 from xml.sax.saxutils import escape
 
@@ -72,7 +73,7 @@ def _wants_json(environ: dict[str, Any], service: str) -> bool:
 def refuse(environ: dict[str, Any], start_response: Any, refusal: Refusal, service: str) -> Iterable[bytes]:
     """Answer with `refusal` in the form the service's clients parse (JSON or XML), so boto3 shows its code."""
     request_id = str(uuid.uuid4())
-    status = f"{refusal.status} {'Forbidden' if refusal.status == 403 else 'Bad Request'}"
+    status = f"{refusal.status} {HTTPStatus(refusal.status).phrase}"
     headers = [("x-amzn-RequestId", request_id), ("x-amzn-ErrorType", refusal.code)]
     if _wants_json(environ, service):
         body = json.dumps({"__type": refusal.code, "message": refusal.message}).encode()

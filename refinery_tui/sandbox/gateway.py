@@ -16,6 +16,7 @@ from .aws_requests import identify
 from .credentials import Keys
 from .functions import split_arn
 from .http_api import PATH_PREFIX, HttpApis, api_id_from_host
+from .iam_limits import oversized_role_policy
 from .invoke_api import handle_invoke
 from .lambda_host import LambdaHost
 from .request_log import RequestLog, ServedRequest
@@ -111,6 +112,10 @@ class Gateway:
         refusal = check_signature(environ, self._door.keys)
         if refusal is not None:
             return "refused", refusal.code, refuse(environ, start_response, refusal, info.service)
+        if (info.service, info.operation) == ("iam", "PutRolePolicy"):
+            refusal = oversized_role_policy(environ)
+            if refusal is not None:
+                return "iam", "PutRolePolicy", refuse(environ, start_response, refusal, "iam")
         if info.service == "lambda":
             result = handle_invoke(environ, start_response, self._host, info)
             if result is not None:

@@ -99,11 +99,16 @@ class Store {
   }
 
   // Create the execution's record holding one unit in flight; false when it exists already.
-  startExecution(execution, entry, started) {
-    return this.putNew({
+  async startExecution(execution, entry, started) {
+    const created = await this.putNew({
       ...Store.key(execution, 'meta'), ...Store.ttl(), inflight: N(1), status: S('running'), entry: S(entry),
       started: N(started),
     });
+    if (!created) return false;
+    // The started index (see store.py): one partition, sorted by start time, for the latest executions.
+    const sort = `${started.toFixed(6).padStart(20, '0')}#${execution}`;
+    await this.put({ pk: S('executions'), sk: S(sort), ...Store.ttl() });
+    return true;
   }
 
   // Run each dispatch at most once: the first claim of an id wins.
