@@ -30,16 +30,22 @@ def changed_behind_the_editors_back(path, text: str) -> None:
     os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
 
 
+async def save_over_a_change_on_disk(app, pilot, target):
+    """Edit the file in the editor, let another program change it, press ctrl+s: the question must come."""
+    editor = await app.editor.open(target)
+    editor.insert("# my edit\n", (0, 0))
+    changed_behind_the_editors_back(target, ON_DISK)
+    await pilot.press("ctrl+s")
+    await pilot.pause()
+    assert isinstance(app.screen, Choose)
+    return editor
+
+
 async def test_saving_over_a_file_changed_on_disk_asks_and_reload_keeps_the_disk(project):
     app = WorkbenchApp(project, watch=False)
     async with app.run_test(size=(120, 40)) as pilot:
         target = project / "blocks" / "shout.py"
-        editor = await app.editor.open(target)
-        editor.insert("# my edit\n", (0, 0))
-        changed_behind_the_editors_back(target, ON_DISK)
-        await pilot.press("ctrl+s")
-        await pilot.pause()
-        assert isinstance(app.screen, Choose)
+        editor = await save_over_a_change_on_disk(app, pilot, target)
         assert target.read_text() == ON_DISK  # nothing written yet
         await pilot.press("r")
         await pilot.pause()
@@ -50,12 +56,7 @@ async def test_keep_mine_when_saving_overwrites_once_asked(project):
     app = WorkbenchApp(project, watch=False)
     async with app.run_test(size=(120, 40)) as pilot:
         target = project / "blocks" / "shout.py"
-        editor = await app.editor.open(target)
-        editor.insert("# my edit\n", (0, 0))
-        changed_behind_the_editors_back(target, ON_DISK)
-        await pilot.press("ctrl+s")
-        await pilot.pause()
-        assert isinstance(app.screen, Choose)
+        editor = await save_over_a_change_on_disk(app, pilot, target)
         await pilot.press("k")
         await app.workers.wait_for_complete()
         await pilot.pause()
