@@ -111,13 +111,16 @@ class Aws:
         self._lock = threading.Lock()
         self._account: str | None = None
 
-    def client(self, service: str):
+    def client(self, service: str, attempts: int = 8):
+        """The service's client; `attempts` below 8 gives a separate one for callers that back off themselves."""
+        key = service if attempts == 8 else f"{service}/{attempts}"
         with self._lock:
-            if service not in self._clients:
+            if key not in self._clients:
                 config = Config(
-                    retries={"max_attempts": 8, "mode": "adaptive"},
+                    retries={"max_attempts": attempts, "mode": "adaptive"},
                     max_pool_connections=32,
-                    inject_host_prefix=False,
+                    # Host prefixes (StartLiveTail's `stream-`) route real AWS calls; a custom endpoint has none.
+                    inject_host_prefix=not (self.endpoint_url or os.environ.get("AWS_ENDPOINT_URL")),
                     connect_timeout=5,
                 )
                 client = self.session.client(
@@ -126,8 +129,8 @@ class Aws:
                 client.meta.events.register("provide-client-params.*.*", self._before)
                 client.meta.events.register("after-call.*.*", self._after)
                 client.meta.events.register("after-call-error.*.*", self._after_error)
-                self._clients[service] = client
-            return self._clients[service]
+                self._clients[key] = client
+            return self._clients[key]
 
     _local = threading.local()
 

@@ -14,6 +14,7 @@ from .activity import Activity
 from .admission import host_allowed, host_refusal, refuse, without_cors
 from .aws_requests import identify
 from .credentials import Keys
+from .fault_knobs import Faults
 from .functions import split_arn
 from .http_api import PATH_PREFIX, HttpApis, api_id_from_host
 from .invoke_api import handle_invoke
@@ -63,6 +64,7 @@ class Gateway:
         self._activity = activity
         self._requests = requests
         self._door = door
+        self.faults = Faults()
         self._one_at_a_time = threading.Lock()
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
@@ -110,6 +112,9 @@ class Gateway:
         refusal = check_signature(environ, self._door.keys)
         if refusal is not None:
             return "refused", refusal.code, refuse(environ, start_response, refusal, info.service)
+        faulted = self.faults.answer(info.service, info.operation, start_response)
+        if faulted is not None:
+            return info.service, info.operation, faulted
         if info.service == "lambda":
             result = handle_invoke(environ, start_response, self._host, info)
             if result is not None:
