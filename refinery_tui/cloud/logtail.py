@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import os
 import random
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -71,6 +72,19 @@ class _GroupCursor:
 def content_key(stream: str, timestamp: int, message: str) -> str:
     """An event's identity where AWS gives no id (live tail): the same line read by polling has the same key."""
     return hashlib.sha1(f"{stream}|{timestamp}|{message}".encode()).hexdigest()
+
+
+def close_stream(stream: Any) -> None:
+    """End a live tail's response stream now, even while another thread waits on it: shutting its socket down
+    wakes that read and tells AWS the session is over (it bills until then)."""
+    connection = getattr(getattr(stream, "_raw_stream", None), "_connection", None)
+    sock = getattr(connection, "sock", None)
+    if sock is not None:
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+    stream.close()
 
 
 def _retryable(exc: BaseException) -> bool:
@@ -236,7 +250,7 @@ class LogTail:
         ended.set()
         with lock:
             for stream in list(streams):
-                stream.close()
+                close_stream(stream)
         for thread in threads:
             thread.join(5)
 
@@ -271,7 +285,7 @@ class LogTail:
         finally:
             with lock:
                 streams.discard(stream)
-            stream.close()
+            close_stream(stream)
 
     def _live_lines(self, results: Iterable[dict[str, Any]], by_arn: dict[str, str], sampled: bool):
         for result in results:
