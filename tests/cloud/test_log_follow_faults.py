@@ -16,7 +16,7 @@ from refinery_tui.cloud.logtail import LogTail, stage_groups
 from tests.cloud.cloud_helpers import deploy, run_deployed, running_sandbox
 from tests.conftest import PROJECTS
 
-WAIT_S = 90
+WAIT_S = 180  # a bound for a lost line, not a speed: throttled polls on 2 busy cores are slow
 
 
 @pytest.fixture(scope="module")
