@@ -113,13 +113,15 @@ class Aws:
         self._lock = threading.Lock()
         self._account: str | None = None
 
-    def client(self, service: str):
+    def client(self, service: str, attempts: int = 8):
+        """The service's client; `attempts` below 8 gives a separate one for callers that back off themselves."""
+        key = service if attempts == 8 else f"{service}/{attempts}"
         with self._lock:
-            if service not in self._clients:
-                self._clients[service] = self._new_client(
-                    service, Config(retries={"max_attempts": 8, "mode": "adaptive"})
+            if key not in self._clients:
+                self._clients[key] = self._new_client(
+                    service, Config(retries={"max_attempts": attempts, "mode": "adaptive"})
                 )
-            return self._clients[service]
+            return self._clients[key]
 
     def invoke_client(self, function_timeout: int):
         """A Lambda client for Invoke of a function that may run `function_timeout` seconds: it waits for the reply
@@ -133,7 +135,9 @@ class Aws:
             return self._clients[key]
 
     def _new_client(self, service: str, config: Config):
-        config = Config(max_pool_connections=32, inject_host_prefix=False, connect_timeout=5).merge(config)
+        # Host prefixes (StartLiveTail's `stream-`) route real AWS calls; a custom endpoint has none.
+        direct = not (self.endpoint_url or os.environ.get("AWS_ENDPOINT_URL"))
+        config = Config(max_pool_connections=32, inject_host_prefix=direct, connect_timeout=5).merge(config)
         client = self.session.client(service, region_name=self.region, endpoint_url=self.endpoint_url, config=config)
         client.meta.events.register("provide-client-params.*.*", self._before)
         client.meta.events.register("after-call.*.*", self._after)

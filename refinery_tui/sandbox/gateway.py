@@ -14,6 +14,7 @@ from .activity import Activity
 from .admission import host_allowed, host_refusal, refuse, without_cors
 from .aws_requests import identify
 from .credentials import Keys
+from .fault_knobs import Faults
 from .functions import split_arn
 from .http_api import PATH_PREFIX, HttpApis, api_id_from_host
 from .iam_limits import oversized_role_policy
@@ -65,6 +66,7 @@ class Gateway:
         self._activity = activity
         self._requests = requests
         self._door = door
+        self.faults = Faults()
         self._one_at_a_time = threading.Lock()
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
@@ -116,6 +118,9 @@ class Gateway:
             refusal = oversized_role_policy(environ)
             if refusal is not None:
                 return "iam", "PutRolePolicy", refuse(environ, start_response, refusal, "iam")
+        faulted = self.faults.answer(info.service, info.operation, start_response)
+        if faulted is not None:
+            return info.service, info.operation, faulted
         if info.service == "lambda":
             result = handle_invoke(environ, start_response, self._host, info)
             if result is not None:

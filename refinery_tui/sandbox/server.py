@@ -127,6 +127,11 @@ class Sandbox:
         return f"http://{host}:{self._server.port}"
 
     @property
+    def faults(self) -> Any:
+        """The test knobs that make chosen calls fail (`sandbox/fault_knobs.py`)."""
+        return self._gateway.faults
+
+    @property
     def port(self) -> int:
         return int(self.endpoint_url.rsplit(":", 1)[1])
 

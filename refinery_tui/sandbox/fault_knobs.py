@@ -1,0 +1,82 @@
+"""Test knobs: the sandbox answers chosen AWS calls with an error on demand (throttling, a failing live tail).
+
+Set them with `REFINERY_SANDBOX_FAULTS` when the sandbox starts, or `Sandbox.faults.add(...)` while it runs. The
+variable holds comma-separated `service:Operation:ErrorCode[:every=N][:burst=K]`: of each N calls, the last K are
+answered with ErrorCode (HTTP 400); `every` and `burst` default to 1 (every call fails). For example
+`logs:FilterLogEvents:ThrottlingException:every=5` throttles every 5th FilterLogEvents call and
+`logs:StartLiveTail:LimitExceededException` makes every live tail fail.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+ENV = "REFINERY_SANDBOX_FAULTS"
+
+
+@dataclass
+class Fault:
+    service: str
+    operation: str
+    code: str
+    every: int = 1
+    burst: int = 1
+    calls: int = 0
+
+    def hits(self) -> bool:
+        self.calls += 1
+        return (self.calls - 1) % self.every >= self.every - self.burst
+
+
+class FaultKnobError(ValueError):
+    """A REFINERY_SANDBOX_FAULTS entry that cannot be read."""
+
+
+def parse(spec: str) -> list[Fault]:
+    faults = []
+    for entry in filter(None, (part.strip() for part in spec.split(","))):
+        parts = entry.split(":")
+        if len(parts) < 3:
+            raise FaultKnobError(f"{ENV}: {entry!r} is not service:Operation:ErrorCode[:every=N][:burst=K]")
+        options = {}
+        for option in parts[3:]:
+            key, _, value = option.partition("=")
+            if key not in ("every", "burst") or not value.isdigit() or int(value) < 1:
+                raise FaultKnobError(f"{ENV}: {option!r} in {entry!r} is not every=N or burst=K (N, K >= 1)")
+            options[key] = int(value)
+        faults.append(Fault(parts[0], parts[1], parts[2], **options))
+    return faults
+
+
+class Faults:
+    """The faults in force; `answer` is asked by the gateway before a call reaches moto."""
+
+    def __init__(self, spec: str | None = None) -> None:
+        self._lock = threading.Lock()
+        self._faults = parse(spec if spec is not None else os.environ.get(ENV, ""))
+
+    def add(self, service: str, operation: str, code: str, every: int = 1, burst: int = 1) -> Fault:
+        fault = Fault(service, operation, code, every, min(burst, every))
+        with self._lock:
+            self._faults.append(fault)
+        return fault
+
+    def clear(self) -> None:
+        with self._lock:
+            self._faults.clear()
+
+    def answer(self, service: str, operation: str, start_response: Any) -> Iterable[bytes] | None:
+        with self._lock:
+            fault = next((f for f in self._faults if (f.service, f.operation) == (service, operation)), None)
+            if fault is None or not fault.hits():
+                return None
+        body = json.dumps({"__type": fault.code, "message": f"sandbox fault knob: {fault.code}"}).encode()
+        start_response(
+            "400 Bad Request", [("Content-Type", "application/x-amz-json-1.1"), ("Content-Length", str(len(body)))]
+        )
+        return [body]
