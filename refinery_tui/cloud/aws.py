@@ -118,9 +118,9 @@ class Aws:
         key = service if attempts == 8 else f"{service}/{attempts}"
         with self._lock:
             if key not in self._clients:
-                self._clients[key] = self._new_client(
-                    service, Config(retries={"max_attempts": attempts, "mode": "adaptive"})
-                )
+                # Adaptive mode's client-side rate limiter would stall a caller that backs off by itself.
+                mode = "adaptive" if attempts == 8 else "standard"
+                self._clients[key] = self._new_client(service, Config(retries={"max_attempts": attempts, "mode": mode}))
             return self._clients[key]
 
     def invoke_client(self, function_timeout: int):

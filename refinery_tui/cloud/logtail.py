@@ -31,7 +31,8 @@ LIVE_SESSION_S = 3 * 3600 - 10 * 60
 THROTTLED = ("ThrottlingException", "TooManyRequestsException", "LimitExceededException", "RequestLimitExceeded")
 MISSING = "ResourceNotFoundException"
 POLL_ATTEMPTS = 1
-"""FilterLogEvents is not retried by botocore: the tail backs off per group itself and never skips a failed one."""
+"""FilterLogEvents and StartLiveTail are not retried by botocore: the tail backs off per group itself and never
+skips a failed one, and a live session that cannot start hands over to polling at once."""
 FIRST_BACKOFF_S = 0.5
 MAX_BACKOFF_S = 8.0
 LIVE_WATCH_S = 0.25
@@ -264,7 +265,7 @@ class LogTail:
     ) -> None:
         """One StartLiveTail session over up to 10 groups, ended before AWS's 3-hour limit (the caller reconnects)."""
         by_arn = {self._group_arn(group): group for group in chunk}
-        reply = self.aws.client("logs").start_live_tail(logGroupIdentifiers=list(by_arn))
+        reply = self.aws.client("logs", attempts=POLL_ATTEMPTS).start_live_tail(logGroupIdentifiers=list(by_arn))
         stream = reply["responseStream"]
         with lock:
             streams.add(stream)

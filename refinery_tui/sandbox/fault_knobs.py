@@ -13,7 +13,7 @@ import json
 import os
 import threading
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 ENV = "REFINERY_SANDBOX_FAULTS"
@@ -27,10 +27,18 @@ class Fault:
     every: int = 1
     burst: int = 1
     calls: int = 0
+    counted: threading.Condition = field(default_factory=threading.Condition, repr=False, compare=False)
 
     def hits(self) -> bool:
-        self.calls += 1
+        with self.counted:
+            self.calls += 1
+            self.counted.notify_all()
         return (self.calls - 1) % self.every >= self.every - self.burst
+
+    def wait_calls(self, count: int, timeout: float) -> bool:
+        """Wait until this fault has been asked `count` times in all; False if `timeout` passed first."""
+        with self.counted:
+            return self.counted.wait_for(lambda: self.calls >= count, timeout)
 
 
 class FaultKnobError(ValueError):
