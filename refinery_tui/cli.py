@@ -12,7 +12,7 @@ from pathlib import Path
 from refinery_tui import __version__
 from refinery_tui.commands.outcome import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, UsageError
 
-COMMANDS = ("new", "validate", "import", "run", "history", "deploy", "teardown", "sandbox", "invoke", "logs")
+COMMANDS = ("new", "validate", "import", "run", "history", "deploy", "teardown", "sandbox", "invoke", "logs", "policy")
 PLANNED_COMMANDS: tuple[str, ...] = ()
 
 
@@ -122,6 +122,18 @@ def _parser() -> argparse.ArgumentParser:
     )
     log_command.add_argument("--limit", type=int, default=20, metavar="N", help="how many executions to list")
 
+    policy = commands.add_parser(
+        "policy",
+        help="print the IAM policy a deployer of this stage needs (deploy, invoke, logs, teardown)",
+        epilog="The policy's resources are the stage's names in one region and account: with --account it needs "
+        "no AWS credentials; without, the account is asked of AWS (STS GetCallerIdentity).",
+    )
+    policy.add_argument("project", metavar="PROJECT", nargs="?", default=".")
+    policy.add_argument("--stage", required=True, metavar="S", help="the stage: dev, prod, pr-42, ...")
+    policy.add_argument("--account", default=None, metavar="ID", help="the AWS account id (default: ask AWS)")
+    policy.add_argument("--profile", default=None, help="AWS profile (default: the standard AWS settings)")
+    policy.add_argument("--region", default=None, help="AWS region (default: the standard AWS settings)")
+
     sandbox = commands.add_parser(
         "sandbox",
         help="run a local AWS endpoint that runs deployed functions",
@@ -178,6 +190,10 @@ def dispatch(args: argparse.Namespace) -> int:
         from refinery_tui.commands import logs
 
         return logs.main(args)
+    if command == "policy":
+        from refinery_tui.commands import policy
+
+        return policy.main(args)
     from refinery_tui.commands.sandbox import main as sandbox_main
 
     return sandbox_main(["--port", str(args.port)] + (["--state-dir", args.state_dir] if args.state_dir else []))

@@ -144,7 +144,7 @@ def open_stage(
     problem = target.problem()
     if problem:
         raise StageError(problem)
-    project = _valid_project(project_root)
+    project = valid_project(project_root)
     try:
         names = Names(project.name, stage)
     except NamingError as exc:
@@ -161,7 +161,7 @@ def open_stage(
     return opened
 
 
-def _valid_project(project_root: str | Path) -> Project:
+def valid_project(project_root: str | Path) -> Project:
     from refinery_tui.model import ProjectNotFound, validate_project
 
     try:
