@@ -52,6 +52,9 @@ def test_invoke_json_ends_like_run_json(sandbox, hello, capsys):
 
 
 def test_invoke_without_wait_returns_the_id_at_once_and_logs_shows_that_execution(sandbox, hello, capsys):
+    for name in ("Ada", "Grace"):  # earlier executions, so the list below has more than one, newest first
+        assert main(["invoke", str(hello), *target(sandbox), "--input", json.dumps({"name": name}), "--wait"]) == 0
+    capsys.readouterr()
     assert main(["invoke", str(hello), *target(sandbox), "--input", '{"name": "Linus"}']) == 0
     execution = capsys.readouterr().out.split("execution ", 1)[1].split()[0]
     assert sandbox.wait_idle(30)
