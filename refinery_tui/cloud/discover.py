@@ -68,10 +68,12 @@ def discover(aws: Aws, placement: Placement, parallel: int = 8) -> dict[str, Exi
 
 
 def _bucket(aws: Aws, placement: Placement, prefix: str) -> list[Existing]:
-    tags = tags_of(aws, placement, "bucket", placement.bucket)
-    if tags is None or not _ours(tags, placement):
-        return []
-    return [Existing("bucket", placement.bucket, tags.get(TAG_SPEC))]
+    found = []
+    for name in placement.buckets:  # an older deploy's bucket too, to be replaced
+        tags = tags_of(aws, placement, "bucket", name)
+        if tags is not None and _ours(tags, placement):
+            found.append(Existing("bucket", name, tags.get(TAG_SPEC)))
+    return found
 
 
 def _table(aws: Aws, placement: Placement, prefix: str) -> list[Existing]:

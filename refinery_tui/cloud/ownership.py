@@ -117,11 +117,16 @@ def _table(aws: Aws, placement: Placement, name: str) -> dict[str, str]:
     return pairs(ddb.list_tags_of_resource(ResourceArn=arn).get("Tags", []))
 
 
-def _bucket(aws: Aws, placement: Placement, name: str) -> dict[str, str]:
+def _bucket(aws: Aws, placement: Placement, name: str) -> dict[str, str] | None:
     """A bucket cannot be tagged as it is made (the sandbox ignores tags on CreateBucket), so an untagged, empty
-    bucket with this stage's exact name (which ends with a hash of project, stage and account) is this stage's,
-    left half made by a deploy that stopped; an untagged bucket holding objects is not."""
+    bucket with this stage's exact name (which ends with a hash of project, stage, region and account) is this
+    stage's, left half made by a deploy that stopped; an untagged bucket holding objects is not. A bucket with the
+    name an older deploy gave (no region in it) counts only in the region it is in."""
     s3 = aws.client("s3")
+    if name != placement.bucket and name in placement.buckets:
+        location = s3.get_bucket_location(Bucket=name).get("LocationConstraint") or "us-east-1"
+        if {"EU": "eu-west-1"}.get(location, location) != placement.region:  # "EU": eu-west-1's old name
+            return None
     try:
         return pairs(s3.get_bucket_tagging(Bucket=name)["TagSet"])
     except ClientError as exc:
