@@ -13,7 +13,7 @@ from botocore.exceptions import ClientError
 from refinery_tui.cloud.aws import Aws
 from refinery_tui.cloud.desired import Placement
 from refinery_tui.cloud.naming import TAG_SPEC
-from refinery_tui.cloud.ownership import missing, tags_of
+from refinery_tui.cloud.ownership import missing, role_is_ours, tags_of
 
 
 @dataclass
@@ -99,7 +99,7 @@ def _roles(aws: Aws, placement: Placement, prefix: str) -> list[Existing]:
     return [
         Existing("role", role["RoleName"], tags.get(TAG_SPEC), {"arn": role["Arn"]})
         for role, tags in zip(roles, tagged)
-        if _ours(tags, placement)
+        if role_is_ours(aws, placement, role["RoleName"], tags)
     ]
 
 

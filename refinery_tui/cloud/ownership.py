@@ -3,16 +3,19 @@ about to create, update or delete belongs to another project or stage (read call
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
+from urllib.parse import unquote
 
 from botocore.exceptions import ClientError
 
 from refinery_tui.cloud.aws import Aws
 from refinery_tui.cloud.desired import Placement
-from refinery_tui.cloud.naming import refusal
+from refinery_tui.cloud.naming import TAG_REGION, refusal
 
+POLICY_NAME = "refinery"  # the one inline policy of a block's role
 # Kinds that carry no tags of their own: they hang off a function, queue or topic that is checked.
 UNTAGGED = ("mapping", "subscription")
 MISSING = {
@@ -59,6 +62,24 @@ def problem(aws: Aws, placement: Placement, kind: str, name: str) -> str | None:
     if tags is None or placement.names.owns(tags):
         return None
     return refusal(kind, name, tags)
+
+
+def role_is_ours(aws: Aws, placement: Placement, name: str, tags: dict[str, str]) -> bool:
+    """Whether the role `name` with `tags` is this stage's in this region. A role made before names carried the
+    region has no region tag: it is the region's whose resources its policy names (the last region deployed wrote
+    it; it never worked for another), so a stage in another region neither claims nor deletes it."""
+    if not placement.names.owns(tags):
+        return False
+    if TAG_REGION in tags:
+        return True
+    try:
+        document = aws.client("iam").get_role_policy(RoleName=name, PolicyName=POLICY_NAME)["PolicyDocument"]
+    except ClientError as exc:
+        if missing(exc):
+            return True  # half made, with no policy yet: nothing tells whose
+        raise
+    text = document if isinstance(document, str) else json.dumps(document)
+    return f":{placement.region}:" in unquote(text)
 
 
 def check(aws: Aws, placement: Placement, kind: str, name: str) -> None:

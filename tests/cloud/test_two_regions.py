@@ -13,6 +13,7 @@ from pathlib import Path
 import boto3
 import pytest
 
+from refinery_tui.cloud.naming import Names
 from tests.cloud.cloud_helpers import running_sandbox
 
 EAST, WEST = "us-east-1", "eu-west-1"
@@ -145,3 +146,68 @@ def test_two_regions_of_one_stage_coexist_and_tear_down_independently(sandbox, t
     unchanged(sandbox, root, WEST)
     runs(sandbox, root, WEST)
     cli(sandbox, WEST, "teardown", str(root), "--stage", "dev", "--yes")
+
+
+def aged(sandbox, region: str) -> tuple[list[str], str]:
+    """The east stage of `atlas` turned into what a deploy made before names carried the region: roles named
+    `<project>_<stage>_<block>` and a bucket named without the region, neither tagged with a region, its functions
+    pointing at them. Returns the old roles' names and the old bucket's name."""
+    iam = boto3.client("iam", region_name=region, endpoint_url=sandbox.endpoint_url)
+    s3 = boto3.client("s3", region_name=region, endpoint_url=sandbox.endpoint_url)
+    lam = boto3.client("lambda", region_name=region, endpoint_url=sandbox.endpoint_url)
+    names = Names("atlas", "dev", region)
+    account = boto3.client("sts", region_name=region, endpoint_url=sandbox.endpoint_url).get_caller_identity()
+    old_bucket = names.regionless_bucket(account["Account"])
+    tags = s3.get_bucket_tagging(Bucket=names.bucket(account["Account"]))["TagSet"]
+    s3.create_bucket(Bucket=old_bucket)
+    s3.put_bucket_tagging(Bucket=old_bucket, Tagging={"TagSet": [t for t in tags if t["Key"] != "refinery:region"]})
+    s3.put_object(Bucket=old_bucket, Key="payloads/old", Body=b"{}")
+    old_roles = []
+    for block in ("start", "finish"):
+        new, old = names.role(block), f"atlas_dev_{block}"
+        role = iam.get_role(RoleName=new)["Role"]
+        made = iam.create_role(
+            RoleName=old,
+            Path=role["Path"],
+            AssumeRolePolicyDocument=json.dumps(role["AssumeRolePolicyDocument"]),
+            Tags=[t for t in iam.list_role_tags(RoleName=new)["Tags"] if t["Key"] != "refinery:region"],
+        )
+        document = iam.get_role_policy(RoleName=new, PolicyName="refinery")["PolicyDocument"]
+        iam.put_role_policy(RoleName=old, PolicyName="refinery", PolicyDocument=json.dumps(document))
+        iam.delete_role_policy(RoleName=new, PolicyName="refinery")
+        iam.delete_role(RoleName=new)
+        function = lam.get_function(FunctionName=names.function(block))["Configuration"]
+        lam.update_function_configuration(FunctionName=names.function(block), Role=made["Role"]["Arn"])
+        lam.tag_resource(Resource=function["FunctionArn"], Tags={"refinery:spec": "made-before-regions"})
+        old_roles.append(old)
+    bucket = names.bucket(account["Account"])
+    for item in s3.list_objects_v2(Bucket=bucket).get("Contents", []):
+        s3.delete_object(Bucket=bucket, Key=item["Key"])
+    s3.delete_bucket(Bucket=bucket)
+    return old_roles, old_bucket
+
+
+def test_a_stage_deployed_before_names_carried_the_region_has_its_role_and_bucket_replaced(sandbox, tmp_path):
+    root = make_project(tmp_path / "atlas")
+    cli(sandbox, EAST, "deploy", str(root), "--stage", "dev", "--yes")
+    old_roles, old_bucket = aged(sandbox, EAST)
+    iam = boto3.client("iam", region_name=EAST, endpoint_url=sandbox.endpoint_url)
+    s3 = boto3.client("s3", region_name=EAST, endpoint_url=sandbox.endpoint_url)
+
+    # Another region takes neither the old bucket (it is in east) nor the old roles (their policy names east's ARNs).
+    counts = plan(sandbox, root, WEST)
+    assert counts["delete"] == 0 and counts["unchanged"] == 0, counts
+    lines = cli(sandbox, EAST, "deploy", str(root), "--stage", "dev", "--plan").stdout
+    for old in [*old_roles, old_bucket]:
+        assert f"- delete    {'role' if old in old_roles else 'bucket'}" in lines and old in lines, lines
+    counts = plan(sandbox, root, EAST)
+    assert (counts["create"], counts["update"], counts["delete"]) == (3, 2, 3), counts
+
+    cli(sandbox, EAST, "deploy", str(root), "--stage", "dev", "--yes")
+    unchanged(sandbox, root, EAST)
+    runs(sandbox, root, EAST)
+    names = [r["RoleName"] for r in iam.list_roles(PathPrefix="/refinery/atlas/dev/")["Roles"]]
+    assert not set(old_roles) & set(names), names
+    assert old_bucket not in [b["Name"] for b in s3.list_buckets()["Buckets"]]
+    cli(sandbox, EAST, "teardown", str(root), "--stage", "dev", "--yes")
+    assert globals_of(sandbox, EAST) == {"roles": {}, "buckets": []}
