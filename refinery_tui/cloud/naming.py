@@ -175,8 +175,7 @@ class Names:
 def owner_of(tags: dict[str, str]) -> str:
     """Whose a resource is, from its tags, in words: `project shop, stage dev`, or that no tags say."""
     if TAG_PROJECT in tags or TAG_STAGE in tags:
-        region = f" in {tags[TAG_REGION]}" if TAG_REGION in tags else ""
-        return f"project {tags.get(TAG_PROJECT, '?')}, stage {tags.get(TAG_STAGE, '?')}{region}"
+        return f"project {tags.get(TAG_PROJECT, '?')}, stage {tags.get(TAG_STAGE, '?')}"
     return ""
 
 
