@@ -75,8 +75,10 @@ def role_is_ours(aws: Aws, placement: Placement, name: str, tags: dict[str, str]
     try:
         document = aws.client("iam").get_role_policy(RoleName=name, PolicyName=POLICY_NAME)["PolicyDocument"]
     except ClientError as exc:
-        if missing(exc):
-            return True  # half made, with no policy yet: nothing tells whose
+        # Half made, with no policy yet, or a deployer not allowed to read it: nothing tells whose; the stage's tags
+        # say it is this stage's.
+        if missing(exc) or exc.response.get("Error", {}).get("Code") == "AccessDenied":
+            return True
         raise
     text = document if isinstance(document, str) else json.dumps(document)
     return f":{placement.region}:" in unquote(text)
@@ -141,13 +143,10 @@ def _table(aws: Aws, placement: Placement, name: str) -> dict[str, str]:
 def _bucket(aws: Aws, placement: Placement, name: str) -> dict[str, str] | None:
     """A bucket cannot be tagged as it is made (the sandbox ignores tags on CreateBucket), so an untagged, empty
     bucket with this stage's exact name (which ends with a hash of project, stage, region and account) is this
-    stage's, left half made by a deploy that stopped; an untagged bucket holding objects is not. A bucket with the
-    name an older deploy gave (no region in it) counts only in the region it is in."""
-    s3 = aws.client("s3")
+    stage's, left half made by a deploy that stopped; an untagged bucket holding objects is not."""
     if name != placement.bucket and name in placement.buckets:
-        location = s3.get_bucket_location(Bucket=name).get("LocationConstraint") or "us-east-1"
-        if {"EU": "eu-west-1"}.get(location, location) != placement.region:  # "EU": eu-west-1's old name
-            return None
+        return _regionless_bucket(aws, placement, name)
+    s3 = aws.client("s3")
     try:
         return pairs(s3.get_bucket_tagging(Bucket=name)["TagSet"])
     except ClientError as exc:
@@ -156,6 +155,20 @@ def _bucket(aws: Aws, placement: Placement, name: str) -> dict[str, str] | None:
     if name == placement.bucket and not s3.list_objects_v2(Bucket=name, MaxKeys=1).get("KeyCount", 0):
         return placement.names.tags("bucket")
     return {}
+
+
+def _regionless_bucket(aws: Aws, placement: Placement, name: str) -> dict[str, str] | None:
+    """The tags of the bucket an older deploy named without the region, counted only in the region it is in; None
+    also when the deployer's policy does not reach that name (one generated for the region-named bucket)."""
+    s3 = aws.client("s3")
+    try:
+        tags = pairs(s3.get_bucket_tagging(Bucket=name)["TagSet"])
+        location = s3.get_bucket_location(Bucket=name).get("LocationConstraint") or "us-east-1"
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") in ("NoSuchTagSet", "AccessDenied"):
+            return None
+        raise
+    return tags if {"EU": "eu-west-1"}.get(location, location) == placement.region else None  # EU: eu-west-1's old name
 
 
 def _api(aws: Aws, placement: Placement, name: str) -> dict[str, str] | None:
