@@ -211,3 +211,12 @@ def test_a_stage_deployed_before_names_carried_the_region_has_its_role_and_bucke
     assert old_bucket not in [b["Name"] for b in s3.list_buckets()["Buckets"]]
     cli(sandbox, EAST, "teardown", str(root), "--stage", "dev", "--yes")
     assert globals_of(sandbox, EAST) == {"roles": {}, "buckets": []}
+
+
+def test_a_region_that_is_no_aws_region_name_is_refused_with_a_hint(tmp_path):
+    root = make_project(tmp_path / "atlas")
+    args = [sys.executable, "-m", "refinery_tui", "deploy", str(root), "--stage", "dev", "--plan", "--region", "EU"]
+    result = subprocess.run(args, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "region 'EU' is not an AWS region name (for example: us-east-1, eu-west-1)" in result.stderr
+    assert "Traceback" not in result.stderr
