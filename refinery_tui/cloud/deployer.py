@@ -73,7 +73,7 @@ class Deployer:
         self.project = project
         self.root = Path(root)
         self.aws = aws
-        self.names = Names(project.name, stage)
+        self.names = placement.names if placement else Names(project.name, stage, aws.region)
         self.cache_dir = cache_dir or run_data_folder(self.root) / "build"
         self.parallel = max(1, parallel)
         self._target = placement

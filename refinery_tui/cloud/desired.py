@@ -69,6 +69,11 @@ class Placement:
     def bucket(self) -> str:
         return self.names.bucket(self.account)
 
+    @property
+    def buckets(self) -> tuple[str, str]:
+        """The stage's bucket, and the name its bucket had before names carried the region (an older deploy)."""
+        return self.bucket, self.names.regionless_bucket(self.account)
+
 
 def function_timeout(block: dict[str, Any], serves_api: bool) -> int:
     """A code block's function timeout: the block's own and 10 s for the runtime, at least 40 s behind an API."""

@@ -13,7 +13,7 @@ from botocore.exceptions import ClientError
 from refinery_tui.cloud.aws import Aws
 from refinery_tui.cloud.desired import Placement
 from refinery_tui.cloud.naming import TAG_SPEC
-from refinery_tui.cloud.ownership import missing, tags_of
+from refinery_tui.cloud.ownership import missing, role_is_ours, tags_of
 
 
 @dataclass
@@ -68,10 +68,12 @@ def discover(aws: Aws, placement: Placement, parallel: int = 8) -> dict[str, Exi
 
 
 def _bucket(aws: Aws, placement: Placement, prefix: str) -> list[Existing]:
-    tags = tags_of(aws, placement, "bucket", placement.bucket)
-    if tags is None or not _ours(tags, placement):
-        return []
-    return [Existing("bucket", placement.bucket, tags.get(TAG_SPEC))]
+    found = []
+    for name in placement.buckets:  # an older deploy's bucket too, to be replaced
+        tags = tags_of(aws, placement, "bucket", name)
+        if tags is not None and _ours(tags, placement):
+            found.append(Existing("bucket", name, tags.get(TAG_SPEC)))
+    return found
 
 
 def _table(aws: Aws, placement: Placement, prefix: str) -> list[Existing]:
@@ -97,7 +99,7 @@ def _roles(aws: Aws, placement: Placement, prefix: str) -> list[Existing]:
     return [
         Existing("role", role["RoleName"], tags.get(TAG_SPEC), {"arn": role["Arn"]})
         for role, tags in zip(roles, tagged)
-        if _ours(tags, placement)
+        if role_is_ours(aws, placement, role["RoleName"], tags)
     ]
 
 

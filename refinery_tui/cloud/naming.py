@@ -1,8 +1,10 @@
-"""Names and tags of the AWS resources of a project's stage: `<project>_<stage>_<block>`, one AWS name per
-(project, stage, block), within AWS's limits.
+"""Names and tags of the AWS resources of a project's stage in one region: `<project>_<stage>_<block>`, one AWS
+name per (project, stage, block), within AWS's limits.
 
 Project, stage and block names are `[a-z0-9-]`, so `_` cannot occur inside them and `shop_dev-a_b` cannot be read
-two ways. S3 bucket names cannot hold `_`: the bucket's name ends with a hash of (project, stage, account) instead.
+two ways. IAM role and S3 bucket names are global (one per account, not per region), so they carry the region too:
+`<project>_<stage>_<region>_<block>` for a role, and the same stage deployed to two regions shares nothing. S3
+bucket names cannot hold `_`: the bucket's name ends with a hash of (project, stage, region, account) instead.
 A name over its kind's limit is cut and ends with 8 hex digits of a hash of the whole name.
 """
 
@@ -14,11 +16,14 @@ import re
 MANAGED_BY = "refinery-tui"
 TAG_PROJECT = "refinery:project"
 TAG_STAGE = "refinery:stage"
+TAG_REGION = "refinery:region"
 TAG_BLOCK = "refinery:block"
 TAG_KIND = "refinery:kind"
 TAG_SPEC = "refinery:spec"
 TAG_MANAGED = "refinery:managed-by"
 
+# Kinds whose names are global to the account, not to a region: their names and tags carry the region.
+GLOBAL_KINDS = ("role", "bucket")
 SEPARATOR = "_"  # never in a project, stage or block name
 HASH_LENGTH = 8
 
@@ -36,6 +41,7 @@ LIMITS = {
 }
 LOG_GROUP_PREFIX = "/aws/lambda/"
 
+_REGION = re.compile(r"^[a-z]{2}(?:-[a-z]+)+-[0-9]+$")
 _STAGE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,18}[a-z0-9])?$")
 _PART = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 
@@ -59,6 +65,12 @@ def _check_part(what: str, name: str) -> str:
     return name
 
 
+def check_region(region: str) -> str:
+    if not _REGION.match(region or ""):
+        raise NamingError(f"region {region!r} is not an AWS region name (for example: us-east-1, eu-west-1)")
+    return region
+
+
 def _digest(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:HASH_LENGTH]
 
@@ -70,16 +82,24 @@ def shorten(name: str, limit: int) -> str:
     return f"{name[: limit - HASH_LENGTH - 1].rstrip('-_')}-{_digest(name)}"
 
 
-class Names:
-    """Every name of one project's stage. Block names are already `[a-z0-9-]` (the model's rule)."""
+def _bucket_name(owner: tuple[str, ...], account: str) -> str:
+    """`<owner parts>-payloads-<account>` (cut to fit), then a hash of the owner's parts and the account."""
+    digest = _digest(SEPARATOR.join((*owner, account)))
+    readable = "-".join((*owner, "payloads", account))[: LIMITS["bucket"] - HASH_LENGTH - 1]
+    return f"{readable.rstrip('-')}-{digest}"
 
-    def __init__(self, project: str, stage: str) -> None:
+
+class Names:
+    """Every name of one project's stage in one region. Block names are already `[a-z0-9-]` (the model's rule)."""
+
+    def __init__(self, project: str, stage: str, region: str) -> None:
         self.project = _check_part("project", project)
         self.stage = check_stage(stage)
+        self.region = check_region(region)
         self.prefix = f"{project}{SEPARATOR}{stage}"
 
     def _name(self, kind: str, suffix: str) -> str:
-        return shorten(f"{self.prefix}{SEPARATOR}{_check_part('block', suffix)}", LIMITS[kind])
+        return shorten(f"{self.prefix}{SEPARATOR}{suffix}", LIMITS[kind])
 
     def list_prefix(self, kind: str) -> str:
         """What every name of this kind of this stage starts with (cut ones too), to list them by prefix; other
@@ -91,19 +111,20 @@ class Names:
         return whole if len(whole) < cut else whole[:cut].rstrip("-_")
 
     def function(self, block: str) -> str:
-        return self._name("function", block)
+        return self._name("function", _check_part("block", block))
 
     def role(self, block: str) -> str:
-        return self._name("role", block)
+        """Role names are global: `<project>_<stage>_<region>_<block>` (cut to fit, like every name)."""
+        return self._name("role", f"{self.region}{SEPARATOR}{_check_part('block', block)}")
 
     def queue(self, block: str) -> str:
-        return self._name("queue", block)
+        return self._name("queue", _check_part("block", block))
 
     def topic(self, block: str) -> str:
-        return self._name("topic", block)
+        return self._name("topic", _check_part("block", block))
 
     def rule(self, block: str) -> str:
-        return self._name("rule", block)
+        return self._name("rule", _check_part("block", block))
 
     def api(self) -> str:
         return self._name("api", "http")
@@ -112,22 +133,28 @@ class Names:
         return self._name("table", "state")
 
     def bucket(self, account: str) -> str:
-        """Bucket names are global and cannot hold `_`: `<project>-<stage>-payloads-<account>` (cut to fit), then a
-        hash of (project, stage, account), which keeps `shop`/`dev-a` and `shop-dev`/`a` apart."""
-        owner = _digest(SEPARATOR.join((self.project, self.stage, account)))
-        readable = f"{self.project}-{self.stage}-payloads-{account}"[: LIMITS["bucket"] - HASH_LENGTH - 1]
-        return f"{readable.rstrip('-')}-{owner}"
+        """Bucket names are global and cannot hold `_`: `<project>-<stage>-<region>-payloads-<account>` (cut to
+        fit), then a hash of (project, stage, region, account), which keeps `shop`/`dev-a` and `shop-dev`/`a` apart
+        and each region's apart."""
+        return _bucket_name((self.project, self.stage, self.region), account)
+
+    def regionless_bucket(self, account: str) -> str:
+        """The bucket name of a stage deployed before names carried the region: discovery still finds that bucket
+        (in this region only) so that the next deploy replaces it and a teardown removes it."""
+        return _bucket_name((self.project, self.stage), account)
 
     def log_group(self, block: str) -> str:
         return f"{LOG_GROUP_PREFIX}{self.function(block)}"
 
     @property
     def role_path(self) -> str:
-        """Roles are found by this path as well as by their tags."""
+        """Roles are found by this path as well as by their tags (the region's tag tells the regions apart)."""
         return f"/refinery/{self.project}/{self.stage}/"
 
     def tags(self, kind: str, block: str | None = None, spec: str | None = None) -> dict[str, str]:
         tags = {TAG_PROJECT: self.project, TAG_STAGE: self.stage, TAG_KIND: kind, TAG_MANAGED: MANAGED_BY}
+        if kind in GLOBAL_KINDS:
+            tags[TAG_REGION] = self.region
         if block is not None:
             tags[TAG_BLOCK] = block
         if spec is not None:
@@ -135,8 +162,14 @@ class Names:
         return tags
 
     def owns(self, tags: dict[str, str]) -> bool:
-        """Whether a resource's tags name this project and stage."""
-        return tags.get(TAG_PROJECT) == self.project and tags.get(TAG_STAGE) == self.stage
+        """Whether a resource's tags name this project and stage, and this region or none: a role or bucket (names
+        global to the account) tagged with another region is that region's stage; one without a region tag was made
+        before names carried the region and is this stage's (regional resources carry no region tag)."""
+        return (
+            tags.get(TAG_PROJECT) == self.project
+            and tags.get(TAG_STAGE) == self.stage
+            and tags.get(TAG_REGION, self.region) == self.region
+        )
 
 
 def owner_of(tags: dict[str, str]) -> str:

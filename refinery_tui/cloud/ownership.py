@@ -3,16 +3,19 @@ about to create, update or delete belongs to another project or stage (read call
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
+from urllib.parse import unquote
 
 from botocore.exceptions import ClientError
 
 from refinery_tui.cloud.aws import Aws
 from refinery_tui.cloud.desired import Placement
-from refinery_tui.cloud.naming import refusal
+from refinery_tui.cloud.naming import TAG_REGION, refusal
 
+POLICY_NAME = "refinery"  # the one inline policy of a block's role
 # Kinds that carry no tags of their own: they hang off a function, queue or topic that is checked.
 UNTAGGED = ("mapping", "subscription")
 MISSING = {
@@ -59,6 +62,26 @@ def problem(aws: Aws, placement: Placement, kind: str, name: str) -> str | None:
     if tags is None or placement.names.owns(tags):
         return None
     return refusal(kind, name, tags)
+
+
+def role_is_ours(aws: Aws, placement: Placement, name: str, tags: dict[str, str]) -> bool:
+    """Whether the role `name` with `tags` is this stage's in this region. A role made before names carried the
+    region has no region tag: it is the region's whose resources its policy names (the last region deployed wrote
+    it; it never worked for another), so a stage in another region neither claims nor deletes it."""
+    if not placement.names.owns(tags):
+        return False
+    if TAG_REGION in tags:
+        return True
+    try:
+        document = aws.client("iam").get_role_policy(RoleName=name, PolicyName=POLICY_NAME)["PolicyDocument"]
+    except ClientError as exc:
+        # Half made, with no policy yet, or a deployer not allowed to read it: nothing tells whose; the stage's tags
+        # say it is this stage's.
+        if missing(exc) or exc.response.get("Error", {}).get("Code") == "AccessDenied":
+            return True
+        raise
+    text = document if isinstance(document, str) else json.dumps(document)
+    return f":{placement.region}:" in unquote(text)
 
 
 def check(aws: Aws, placement: Placement, kind: str, name: str) -> None:
@@ -117,10 +140,12 @@ def _table(aws: Aws, placement: Placement, name: str) -> dict[str, str]:
     return pairs(ddb.list_tags_of_resource(ResourceArn=arn).get("Tags", []))
 
 
-def _bucket(aws: Aws, placement: Placement, name: str) -> dict[str, str]:
+def _bucket(aws: Aws, placement: Placement, name: str) -> dict[str, str] | None:
     """A bucket cannot be tagged as it is made (the sandbox ignores tags on CreateBucket), so an untagged, empty
-    bucket with this stage's exact name (which ends with a hash of project, stage and account) is this stage's,
-    left half made by a deploy that stopped; an untagged bucket holding objects is not."""
+    bucket with this stage's exact name (which ends with a hash of project, stage, region and account) is this
+    stage's, left half made by a deploy that stopped; an untagged bucket holding objects is not."""
+    if name != placement.bucket and name in placement.buckets:
+        return _regionless_bucket(aws, placement, name)
     s3 = aws.client("s3")
     try:
         return pairs(s3.get_bucket_tagging(Bucket=name)["TagSet"])
@@ -130,6 +155,20 @@ def _bucket(aws: Aws, placement: Placement, name: str) -> dict[str, str]:
     if name == placement.bucket and not s3.list_objects_v2(Bucket=name, MaxKeys=1).get("KeyCount", 0):
         return placement.names.tags("bucket")
     return {}
+
+
+def _regionless_bucket(aws: Aws, placement: Placement, name: str) -> dict[str, str] | None:
+    """The tags of the bucket an older deploy named without the region, counted only in the region it is in; None
+    also when the deployer's policy does not reach that name (one generated for the region-named bucket)."""
+    s3 = aws.client("s3")
+    try:
+        tags = pairs(s3.get_bucket_tagging(Bucket=name)["TagSet"])
+        location = s3.get_bucket_location(Bucket=name).get("LocationConstraint") or "us-east-1"
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") in ("NoSuchTagSet", "AccessDenied"):
+            return None
+        raise
+    return tags if {"EU": "eu-west-1"}.get(location, location) == placement.region else None  # EU: eu-west-1's old name
 
 
 def _api(aws: Aws, placement: Placement, name: str) -> dict[str, str] | None:

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from refinery_tui.cloud.desired import Placement
-from refinery_tui.cloud.naming import Names, NamingError
+from refinery_tui.cloud.naming import Names, NamingError, check_region, check_stage
 from refinery_tui.model.manifest import build_manifest
 
 if TYPE_CHECKING:  # boto3 is imported when a stage is opened, not when this module is
@@ -146,12 +146,15 @@ def open_stage(
         raise StageError(problem)
     project = valid_project(project_root)
     try:
-        names = Names(project.name, stage)
+        check_stage(stage)
+        if region:
+            check_region(region)
     except NamingError as exc:
         raise StageError(str(exc)) from None
     aws = None
     try:
         aws = _aws(target, on_call)
+        names = Names(project.name, stage, aws.region)
         opened = Stage(Path(project_root), project, target, aws, names)
     except Exception as exc:  # noqa: BLE001 - botocore's errors are many; explain() words the ones it knows
         message = explain(exc, _where(target, aws), target.kind == "sandbox", opening=True)

@@ -19,7 +19,7 @@ ACCOUNT, REGION = "123456789012", "eu-west-1"
 
 def policies_of(root: Path, stage: str = "dev") -> dict[str, dict]:
     project = load_project(root).project
-    manifest, names = build_manifest(project), Names(project.name, stage)
+    manifest, names = build_manifest(project), Names(project.name, stage, "us-east-1")
     return {
         name: block_policy(block_manifest(manifest, name, names), names, ACCOUNT, REGION)
         for name, block in project.blocks.items()
@@ -71,7 +71,7 @@ def test_no_wildcard_actions_or_resources(name):
 @pytest.mark.parametrize("name", BUNDLED)
 def test_invoke_exactly_the_code_successors(name):
     project = load_project(PROJECTS / name).project
-    manifest, names = build_manifest(project), Names(project.name, "dev")
+    manifest, names = build_manifest(project), Names(project.name, "dev", "us-east-1")
     for block, policy in policies_of(PROJECTS / name).items():
         successors = block_manifest(manifest, block, names)["successors"]
         code = {function_arn(project.name, s) for s in successors if project.blocks[s].type == "code"}
@@ -143,7 +143,7 @@ def test_publishers_publish_to_their_topic_only():
 
 
 def test_every_role_reaches_its_own_logs_the_payloads_and_the_state_table():
-    names = Names("hello-world", "dev")
+    names = Names("hello-world", "dev", "us-east-1")
     policy = policies_of(PROJECTS / "hello-world")["shout"]
     group = f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws/lambda/hello-world_dev_shout"
     assert resources(policy, "Logs") == {f"{group}:*"}
@@ -162,7 +162,7 @@ def test_every_role_reaches_its_own_logs_the_payloads_and_the_state_table():
 
 def test_partition_region_and_bucket_are_used():
     project = load_project(PROJECTS / "hello-world").project
-    names = Names(project.name, "prod")
+    names = Names(project.name, "prod", "us-east-1")
     slice_ = block_manifest(build_manifest(project), "greet", names)
     text = policy_json(block_policy(slice_, names, ACCOUNT, "cn-north-1", "aws-cn", bucket="my-bucket"))
     assert "arn:aws:" not in text and "arn:aws-cn:s3:::my-bucket/payloads/*" in text

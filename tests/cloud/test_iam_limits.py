@@ -38,7 +38,7 @@ def wide_project(root: Path, successors: int = WIDE) -> Path:
 
 def start_policy(root: Path) -> dict:
     project = load_project(root).project
-    names = Names(project.name, "dev")
+    names = Names(project.name, "dev", REGION)
     return block_policy(block_manifest(build_manifest(project), "start", names), names, ACCOUNT, REGION)
 
 

@@ -30,7 +30,9 @@ def long_project(root: Path) -> Path:
 
 def placement_of(root: Path) -> Placement:
     project = load_project(root).project
-    return Placement(Names(project.name, "dev"), "123456789012", "us-east-1", "aws", build_manifest(project))
+    return Placement(
+        Names(project.name, "dev", "us-east-1"), "123456789012", "us-east-1", "aws", build_manifest(project)
+    )
 
 
 class FailingLambda(BaseHTTPRequestHandler):

@@ -50,13 +50,13 @@ def spec_of(root: Path, block: str, libraries: list[str] | None = None) -> Packa
         language=code.language_name,
         code_file=code.code_file,
         libraries=libraries if libraries is not None else list(code.libraries or []),
-        manifest=block_manifest(build_manifest(project), block, Names(project.name, "dev")),
+        manifest=block_manifest(build_manifest(project), block, Names(project.name, "dev", "us-east-1")),
     )
 
 
 def packages_of(root: Path, cache: Path) -> dict:
     project = load_project(root).project
-    return package_all(project, build_manifest(project), Names(project.name, "dev"), root, cache)
+    return package_all(project, build_manifest(project), Names(project.name, "dev", "us-east-1"), root, cache)
 
 
 def names_in(path: Path) -> list[str]:

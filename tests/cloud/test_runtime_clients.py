@@ -31,7 +31,9 @@ print(json.dumps({
 def test_two_invocations_in_one_warm_container_share_their_clients(copy_project, tmp_path):
     root = copy_project("hello-world")
     project = load_project(root).project
-    packages = package_all(project, build_manifest(project), Names(project.name, "dev"), root, tmp_path / "cache")
+    packages = package_all(
+        project, build_manifest(project), Names(project.name, "dev", "us-east-1"), root, tmp_path / "cache"
+    )
     unpacked = tmp_path / "task"
     with zipfile.ZipFile(packages["greet"].path) as archive:
         archive.extractall(unpacked)

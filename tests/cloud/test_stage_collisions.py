@@ -92,7 +92,7 @@ def invoked(sandbox, root: Path, stage: str, project: str) -> None:
     last = json.loads(result.stdout.splitlines()[-1])
     assert last["event"] == "execution_finished" and last["status"] == "succeeded", last
     outputs = last["outputs"]
-    names = Names(project, stage)
+    names = Names(project, stage, "us-east-1")
     assert [o["block"] for o in outputs] == ["b", "b"]
     for output in outputs:
         assert (output["output"]["block"], output["output"]["function"]) == ("b", names.function("b"))
@@ -141,7 +141,7 @@ def test_colliding_stages_and_projects_stay_apart_and_tear_down_completely(sandb
 
 def test_a_resource_of_another_project_or_stage_with_our_name_is_refused_and_left_alone(sandbox, tmp_path):
     shop = make_project(tmp_path, "shop")
-    names = Names("shop", "own")
+    names = Names("shop", "own", "us-east-1")
     iam, lam, sqs = client(sandbox, "iam"), client(sandbox, "lambda"), client(sandbox, "sqs")
     role = iam.create_role(
         RoleName="someone-elses-role",
