@@ -43,6 +43,7 @@ ROLE_ACTIONS = (
     "iam:ListRoleTags",
     "iam:PutRolePolicy",
     "iam:DeleteRolePolicy",
+    "iam:GetRolePolicy",
     "iam:ListRolePolicies",
 )
 LOG_ACTIONS = (
@@ -145,7 +146,7 @@ def deployer_policy(names: Names, target: PolicyTarget) -> dict[str, Any]:
     functions = arn % ("lambda", f"function:{names.list_prefix('function')}*")
     roles = f"arn:{p}:iam::{account}:role{names.role_path}*"
     groups = arn % ("logs", f"log-group:{names.list_prefix('log_group')}*")
-    bucket = f"arn:{p}:s3:::{names.bucket(account)}"
+    buckets = [f"arn:{p}:s3:::{name}" for name in (names.bucket(account), names.regionless_bucket(account))]
     table = arn % ("dynamodb", f"table/{names.table()}")
     return {
         "Version": VERSION,
@@ -165,8 +166,8 @@ def deployer_policy(names: Names, target: PolicyTarget) -> dict[str, Any]:
             _statement("StateTable", TABLE_ACTIONS, [table, f"{table}/index/*"]),
             _statement("Queues", QUEUE_ACTIONS, [arn % ("sqs", f"{names.list_prefix('queue')}*")]),
             _statement("Topics", TOPIC_ACTIONS, [arn % ("sns", f"{names.list_prefix('topic')}*")]),
-            _statement("PayloadBucket", BUCKET_ACTIONS, [bucket]),
-            _statement("Payloads", OBJECT_ACTIONS, [f"{bucket}/*"]),
+            _statement("PayloadBucket", BUCKET_ACTIONS, buckets),  # and its name before names carried the region
+            _statement("Payloads", OBJECT_ACTIONS, [f"{bucket}/*" for bucket in buckets]),
             _statement("ScheduleRules", RULE_ACTIONS, [arn % ("events", f"rule/{names.list_prefix('rule')}*")]),
             _statement(
                 "HttpApis",

@@ -25,12 +25,12 @@ def _names_and_target(args: argparse.Namespace):
         return stage.names, PolicyTarget(aws.partition, aws.region, aws.account)
     if not _ACCOUNT.match(args.account):
         raise UsageError(f"--account {args.account!r} is not an AWS account id: give its 12 digits")
+    aws = Aws(profile=args.profile, region=args.region)
     try:
         project = valid_project(args.project)
-        names = Names(project.name, args.stage)
+        names = Names(project.name, args.stage, aws.region)
     except (StageError, NamingError) as exc:
         raise UsageError(str(exc)) from None
-    aws = Aws(profile=args.profile, region=args.region)
     return names, PolicyTarget(aws.partition, aws.region, args.account)
 
 

@@ -96,13 +96,13 @@ def test_the_policy_allows_every_call_of_a_stage_s_whole_life(sandbox, tmp_path)
         LogTail(aws, stage_groups(deployer.names, deployer.target.manifest), 0, mode="poll").poll()
         assert deployer.teardown().ok
     needed = {action for action in (iam_action(*call) for call in calls) if action}
-    policy = deployer_policy(Names("api-orders", "pol"), PolicyTarget("aws", "us-east-1", "123456789012"))
+    policy = deployer_policy(Names("api-orders", "pol", "us-east-1"), PolicyTarget("aws", "us-east-1", "123456789012"))
     assert {"lambda:UpdateFunctionCode", "s3:PutObject", "apigateway:POST", "events:PutRule"} <= needed, "covered"
     assert needed - allowed_actions(policy) == set(), "calls the policy does not allow"
 
 
 def test_each_statement_is_scoped_to_the_stage_and_fits_a_managed_policy():
-    names = Names("a" * 40, "s" * 20)
+    names = Names("a" * 40, "s" * 20, "eu-west-1")
     policy = deployer_policy(names, PolicyTarget("aws", "eu-west-1", "123456789012"))
     assert policy_size(policy) <= MANAGED_POLICY_LIMIT
     assert not any(action.endswith("*") for action in allowed_actions(policy)), "no wildcard action"
