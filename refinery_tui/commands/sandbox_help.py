@@ -5,9 +5,9 @@ from __future__ import annotations
 import textwrap
 
 STRICTNESS = (
-    "creating a function on a runtime past AWS's block-create date (e.g. nodejs20.x), or updating the code or "
-    "configuration of one left on a runtime past its block-update date other than to a current runtime: "
-    "InvalidParameterValueException",
+    "creating a function on a runtime AWS no longer accepts (past its block-create date, e.g. nodejs20.x), or "
+    "updating the code or configuration of one left on a runtime past its block-update date other than to a "
+    "current runtime: InvalidParameterValueException",
     "a role's inline policies over 10,240 characters in all (whitespace not counted): IAM's LimitExceeded",
     "only requests signed with its own credentials (printed at start) or a deployed function's role credentials, "
     "addressed to its own host name",
