@@ -128,3 +128,40 @@ def test_discovery_reads_every_page_of_queues(sandbox, tmp_path):
     sqs.create_queue(QueueName=queue, tags=names.tags("queue", "jobs"))
 
     assert plan_of(deployer)[f"queue:{queue}"] == "update"
+
+
+async def test_the_deploy_pane_shows_what_a_resource_waits_for(sandbox, tmp_path, monkeypatch):
+    from refinery_tui.tui.app import WorkbenchApp
+    from tests.tui.test_deploy_pane import SIZE, set_field, settle
+
+    sandbox.deletion_windows.set_all(6.0)
+    root = make_project(tmp_path, "pane")
+    table = deploy(sandbox, root, "wait").names.table()
+    monkeypatch.setenv("AWS_ENDPOINT_URL", sandbox.endpoint_url)
+    app = WorkbenchApp(root, watch=False)
+    async with app.run_test(size=SIZE) as pilot:
+        pane = app.deploy_pane
+        await pilot.press("5")
+        await set_field(pilot, "stage", "wait")
+        client(sandbox, "dynamodb").delete_table(TableName=table)
+        await pilot.press("p")
+        await settle(pilot)
+        await pilot.press("a", "enter")
+        await settle(pilot)
+
+        assert pane.table.states[f"table:{table}"] == "done"
+        assert str(pane.table.get_row(f"table:{table}")[5]).startswith(f"table {table}: still being deleted by AWS")
+
+
+def test_the_sandbox_help_names_each_window_and_its_knob():
+    shown = subprocess.run(
+        [sys.executable, "-m", "refinery_tui", "sandbox", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "COLUMNS": "1000"},  # one line: argparse would cut the knob's long name
+    )
+    text = " ".join(shown.stdout.split())
+    assert shown.returncode == 0
+    assert "QueueDeletedRecently) for 60 s" in text and "still listed for 5 s" in text
+    assert "stays DELETING for 5 s" in text and "REFINERY_SANDBOX_DELETION_WINDOWS=queue_name_reuse" in text
