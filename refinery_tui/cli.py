@@ -127,11 +127,7 @@ def _parser() -> argparse.ArgumentParser:
         help="run a local AWS endpoint that runs deployed functions",
         epilog="Where AWS is stricter than moto, so is the sandbox: creating a function on a runtime AWS no longer "
         "accepts (past its block date, e.g. nodejs20.x), or updating one left on it other than to a current runtime, "
-        "is refused with InvalidParameterValueException. After a delete it keeps AWS's windows: a queue's name is "
-        "refused (QueueDeletedRecently) for 60 s, a deleted queue is still listed for 5 s (its other calls answer "
-        "QueueDoesNotExist), a deleted table stays DELETING for 5 s (CreateTable gets ResourceInUseException); "
-        "REFINERY_SANDBOX_DELETION_WINDOWS=queue_name_reuse=S,queue_listed=S,table_deleting=S (or one number for "
-        "all) sets them, e.g. short for tests.",
+        "is refused with InvalidParameterValueException.",
     )
     sandbox.add_argument("--port", type=int, default=4566, help="port to listen on (0: any free port)")
     sandbox.add_argument("--state-dir", default=None, metavar="D", help="where the sandbox keeps unpacked code")

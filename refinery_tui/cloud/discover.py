@@ -104,16 +104,17 @@ def _table(aws: Aws, placement: Placement, prefix: str) -> list[Existing]:
 def _roles(aws: Aws, placement: Placement, prefix: str) -> list[Existing]:
     iam = aws.client("iam")
     roles = _paginate(iam, "list_roles", "Roles", PathPrefix=placement.names.role_path)
-    tagged = _each(
-        lambda role: _unless_gone(
-            lambda: {t["Key"]: t["Value"] for t in iam.list_role_tags(RoleName=role["RoleName"]).get("Tags", [])}
-        ),
-        roles,
-    )
+
+    def role_tags(role: dict[str, Any]) -> dict[str, str]:
+        """Its tags; none (no stage's) when it is gone since it was listed."""
+        listed = _unless_gone(iam.list_role_tags, RoleName=role["RoleName"]) or {}
+        return {t["Key"]: t["Value"] for t in listed.get("Tags", [])}
+
+    tagged = _each(role_tags, roles)
     return [
         Existing("role", role["RoleName"], tags.get(TAG_SPEC), {"arn": role["Arn"]})
         for role, tags in zip(roles, tagged)
-        if tags is not None and _ours(tags, placement)
+        if _ours(tags, placement)
     ]
 
 

@@ -26,9 +26,7 @@ def _parser() -> argparse.ArgumentParser:
         description="A local AWS endpoint that also runs the Lambda functions deployed to it.",
         epilog="Test knob: REFINERY_SANDBOX_FAULTS=service:Operation:ErrorCode[:every=N][:burst=K],... answers the "
         "last K of every N such calls with ErrorCode, e.g. logs:FilterLogEvents:ThrottlingException:every=5 "
-        "(see refinery_tui/sandbox/fault_knobs.py). REFINERY_SANDBOX_DELETION_WINDOWS=queue_name_reuse=S,"
-        "queue_listed=S,table_deleting=S (or one number for all) sets AWS's windows after a delete, 60, 5 and 5 s "
-        "by default (see refinery_tui/sandbox/deletion_windows.py).",
+        "(see refinery_tui/sandbox/fault_knobs.py).",
     )
     parser.add_argument(
         "--port", type=int, default=DEFAULT_PORT, help=f"port to listen on (default {DEFAULT_PORT}; 0 picks a free one)"
