@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from refinery_tui import __version__
+from refinery_tui.commands import sandbox_help
 from refinery_tui.commands.outcome import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, UsageError
 
 COMMANDS = ("new", "validate", "import", "run", "history", "deploy", "teardown", "sandbox", "invoke", "logs")
@@ -125,9 +126,8 @@ def _parser() -> argparse.ArgumentParser:
     sandbox = commands.add_parser(
         "sandbox",
         help="run a local AWS endpoint that runs deployed functions",
-        epilog="Where AWS is stricter than moto, so is the sandbox: creating a function on a runtime AWS no longer "
-        "accepts (past its block date, e.g. nodejs20.x), or updating one left on it other than to a current runtime, "
-        "is refused with InvalidParameterValueException.",
+        epilog=sandbox_help.epilog(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     sandbox.add_argument("--port", type=int, default=4566, help="port to listen on (0: any free port)")
     sandbox.add_argument("--state-dir", default=None, metavar="D", help="where the sandbox keeps unpacked code")

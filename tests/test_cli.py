@@ -206,3 +206,11 @@ def test_run_refuses_bad_inputs_clearly(name, tmp_path):
     assert message in result.stderr
     assert "Traceback" not in result.stderr and "internal error" not in result.stderr
     assert not (project / ".refinery").exists()  # refused before anything ran or was recorded
+
+
+def test_the_sandbox_help_documents_each_strictness_and_knob():
+    done = subprocess.run([sys.executable, "-m", "refinery_tui", "sandbox", "--help"], capture_output=True, text=True)
+    assert done.returncode == 0
+    text = " ".join(done.stdout.split())
+    for item in ("InvalidParameterValueException", "10,240 characters", "REFINERY_SANDBOX_FAULTS="):
+        assert item in text, item

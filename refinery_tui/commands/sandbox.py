@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
 from refinery_tui.commands.outcome import EXIT_OK, EXIT_USAGE
+from refinery_tui.commands.sandbox_help import epilog
 
 if TYPE_CHECKING:
     from refinery_tui.sandbox import Sandbox
@@ -24,9 +25,8 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="refinery-tui sandbox",
         description="A local AWS endpoint that also runs the Lambda functions deployed to it.",
-        epilog="Test knob: REFINERY_SANDBOX_FAULTS=service:Operation:ErrorCode[:every=N][:burst=K],... answers the "
-        "last K of every N such calls with ErrorCode, e.g. logs:FilterLogEvents:ThrottlingException:every=5 "
-        "(see refinery_tui/sandbox/fault_knobs.py).",
+        epilog=epilog(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
         "--port", type=int, default=DEFAULT_PORT, help=f"port to listen on (default {DEFAULT_PORT}; 0 picks a free one)"

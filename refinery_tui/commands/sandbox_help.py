@@ -1,0 +1,31 @@
+"""The sandbox's help epilog: where it is as strict as AWS (moto is not), and its test knobs."""
+
+from __future__ import annotations
+
+import textwrap
+
+STRICTNESS = (
+    "creating a function on a runtime past AWS's block-create date (e.g. nodejs20.x), or updating the code or "
+    "configuration of one left on a runtime past its block-update date other than to a current runtime: "
+    "InvalidParameterValueException",
+    "a role's inline policies over 10,240 characters in all (whitespace not counted): IAM's LimitExceeded",
+    "only requests signed with its own credentials (printed at start) or a deployed function's role credentials, "
+    "addressed to its own host name",
+)
+KNOBS = (
+    "REFINERY_SANDBOX_FAULTS=service:Operation:ErrorCode[:every=N][:burst=K],... answers the last K of every N "
+    "such calls with ErrorCode, e.g. logs:FilterLogEvents:ThrottlingException:every=5 or "
+    "dynamodb:UpdateItem:ProvisionedThroughputExceededException:every=10:burst=3",
+)
+
+
+def epilog() -> str:
+    lines = ["Where AWS is stricter than moto, so is the sandbox:"]
+    lines += [_item(item) for item in STRICTNESS]
+    lines += ["Test knobs (environment variables read at start):"]
+    lines += [_item(item) for item in KNOBS]
+    return "\n".join(lines)
+
+
+def _item(text: str) -> str:
+    return textwrap.fill(text, 100, initial_indent="  - ", subsequent_indent="    ", break_on_hyphens=False)
