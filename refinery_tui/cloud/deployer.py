@@ -14,6 +14,7 @@ from refinery_tui.cloud.desired import LEVEL_OF, LEVELS, Placement, Resource, de
 from refinery_tui.cloud.discover import discover
 from refinery_tui.cloud.naming import Names
 from refinery_tui.cloud.operations import Operations
+from refinery_tui.cloud.operations.waiting import progress_to
 from refinery_tui.cloud.ownership import OwnershipError, conflicts
 from refinery_tui.cloud.packaging import Package, package_all
 from refinery_tui.cloud.planner import REFUSE, Change, Plan, make_plan
@@ -166,8 +167,13 @@ class Deployer:
             }
         )
         for number, (label, run) in enumerate(steps, 1):
+
+            def waiting(message: str, label: str = label) -> None:
+                emit({"event": "resource_waiting", "id": change.id, "step": label, "message": message})
+
             try:
-                run()
+                with progress_to(waiting):
+                    run()
             except Exception as exc:  # noqa: BLE001 - any failure of a step is reported with the step
                 failure = StepFailure(change, label, _message(exc))
                 emit({"event": "resource_failed", "id": change.id, "step": label, "error": failure.error})

@@ -37,6 +37,17 @@ def _paginate(client: Any, operation: str, key: str, **params: Any) -> list[Any]
     return [item for page in client.get_paginator(operation).paginate(**params) for item in page.get(key, [])]
 
 
+def _unless_gone(read: Callable[..., Any], *args: Any, **params: Any) -> Any:
+    """`read(*args, **params)`, or None when what it reads is gone: AWS still lists a resource for a while after it
+    is deleted, and reading its tags or attributes then answers NotFound (QueueDoesNotExist, ResourceNotFound...)."""
+    try:
+        return read(*args, **params)
+    except ClientError as exc:
+        if missing(exc):
+            return None
+        raise
+
+
 _parallel = threading.local()
 
 
@@ -79,23 +90,29 @@ def _bucket(aws: Aws, placement: Placement, prefix: str) -> list[Existing]:
 def _table(aws: Aws, placement: Placement, prefix: str) -> list[Existing]:
     ddb = aws.client("dynamodb")
     name = placement.names.table()
-    try:
-        arn = ddb.describe_table(TableName=name)["Table"]["TableArn"]
-    except ClientError as exc:
-        if missing(exc):
-            return []
-        raise
-    tags = {t["Key"]: t["Value"] for t in ddb.list_tags_of_resource(ResourceArn=arn).get("Tags", [])}
-    return [Existing("table", name, tags.get(TAG_SPEC), {"arn": arn})] if _ours(tags, placement) else []
+    table = _unless_gone(lambda: ddb.describe_table(TableName=name)["Table"])
+    if table is None or table.get("TableStatus") == "DELETING":  # a table being deleted is gone for the plan
+        return []
+    arn = table["TableArn"]
+    listed = _unless_gone(lambda: ddb.list_tags_of_resource(ResourceArn=arn).get("Tags", []))
+    tags = {t["Key"]: t["Value"] for t in listed or []}
+    return (
+        [Existing("table", name, tags.get(TAG_SPEC), {"arn": arn})]
+        if listed is not None and _ours(tags, placement)
+        else []
+    )
 
 
 def _roles(aws: Aws, placement: Placement, prefix: str) -> list[Existing]:
     iam = aws.client("iam")
     roles = _paginate(iam, "list_roles", "Roles", PathPrefix=placement.names.role_path)
-    tagged = _each(
-        lambda role: {t["Key"]: t["Value"] for t in iam.list_role_tags(RoleName=role["RoleName"]).get("Tags", [])},
-        roles,
-    )
+
+    def role_tags(role: dict[str, Any]) -> dict[str, str]:
+        """Its tags; none (no stage's) when it is gone since it was listed."""
+        listed = _unless_gone(iam.list_role_tags, RoleName=role["RoleName"]) or {}
+        return {t["Key"]: t["Value"] for t in listed.get("Tags", [])}
+
+    tagged = _each(role_tags, roles)
     return [
         Existing("role", role["RoleName"], tags.get(TAG_SPEC), {"arn": role["Arn"]})
         for role, tags in zip(roles, tagged)
@@ -107,20 +124,22 @@ def _log_groups(aws: Aws, placement: Placement, prefix: str) -> list[Existing]:
     logs = aws.client("logs")
     groups = _paginate(logs, "describe_log_groups", "logGroups", logGroupNamePrefix=prefix)
     arns = [group["arn"].removesuffix(":*") for group in groups]
-    tagged = _each(lambda arn: logs.list_tags_for_resource(resourceArn=arn).get("tags", {}), arns)
+    tagged = _each(lambda arn: _unless_gone(lambda: logs.list_tags_for_resource(resourceArn=arn).get("tags", {})), arns)
     return [
         Existing("log_group", group["logGroupName"], tags.get(TAG_SPEC), {"arn": arn})
         for group, arn, tags in zip(groups, arns, tagged)
-        if _ours(tags, placement)
+        if tags is not None and _ours(tags, placement)
     ]
 
 
 def _queues(aws: Aws, placement: Placement, prefix: str) -> list[Existing]:
     sqs = aws.client("sqs")
+    # Without a page size ListQueues answers at most 1,000 URLs and no NextToken.
+    urls = _paginate(sqs, "list_queues", "QueueUrls", QueueNamePrefix=prefix, PaginationConfig={"PageSize": 1000})
+    tagged = _each(lambda url: _unless_gone(lambda: sqs.list_queue_tags(QueueUrl=url).get("Tags", {})), urls)
     found = []
-    for url in sqs.list_queues(QueueNamePrefix=prefix).get("QueueUrls", []):
-        tags = sqs.list_queue_tags(QueueUrl=url).get("Tags", {})
-        if _ours(tags, placement):
+    for url, tags in zip(urls, tagged):
+        if tags is not None and _ours(tags, placement):
             name = url.rstrip("/").rsplit("/", 1)[-1]
             found.append(Existing("queue", name, tags.get(TAG_SPEC), {"url": url, "arn": placement.arn("sqs", name)}))
     return found
@@ -134,8 +153,9 @@ def _topics(aws: Aws, placement: Placement, prefix: str) -> list[Existing]:
         name = arn.rsplit(":", 1)[-1]
         if not name.startswith(prefix):
             continue
-        tags = {t["Key"]: t["Value"] for t in sns.list_tags_for_resource(ResourceArn=arn).get("Tags", [])}
-        if _ours(tags, placement):
+        listed = _unless_gone(lambda arn: sns.list_tags_for_resource(ResourceArn=arn).get("Tags", []), arn)
+        tags = {t["Key"]: t["Value"] for t in listed or []}
+        if listed is not None and _ours(tags, placement):
             found.append(Existing("topic", name, tags.get(TAG_SPEC), {"arn": arn}))
     return found
 
@@ -143,7 +163,10 @@ def _topics(aws: Aws, placement: Placement, prefix: str) -> list[Existing]:
 def _functions(aws: Aws, placement: Placement, prefix: str) -> list[Existing]:
     lam = aws.client("lambda")
     functions = [f for f in _paginate(lam, "list_functions", "Functions") if f["FunctionName"].startswith(prefix)]
-    tagged = _each(lambda function: lam.list_tags(Resource=function["FunctionArn"]).get("Tags", {}), functions)
+    tagged = _each(
+        lambda function: _unless_gone(lambda: lam.list_tags(Resource=function["FunctionArn"]).get("Tags", {})),
+        functions,
+    )
     return [
         Existing(
             "function",
@@ -156,14 +179,14 @@ def _functions(aws: Aws, placement: Placement, prefix: str) -> list[Existing]:
             },
         )
         for function, tags in zip(functions, tagged)
-        if _ours(tags, placement)
+        if tags is not None and _ours(tags, placement)
     ]
 
 
 def _apis(aws: Aws, placement: Placement, prefix: str) -> list[Existing]:
     gateway = aws.client("apigatewayv2")
     found = []
-    for api in gateway.get_apis().get("Items", []):
+    for api in _paginate(gateway, "get_apis", "Items"):
         tags = api.get("Tags") or {}
         if _ours(tags, placement):
             found.append(
@@ -178,8 +201,9 @@ def _rules(aws: Aws, placement: Placement, prefix: str) -> list[Existing]:
     events = aws.client("events")
     found = []
     for rule in _paginate(events, "list_rules", "Rules", NamePrefix=prefix):
-        tags = {t["Key"]: t["Value"] for t in events.list_tags_for_resource(ResourceARN=rule["Arn"]).get("Tags", [])}
-        if _ours(tags, placement):
+        listed = _unless_gone(lambda arn: events.list_tags_for_resource(ResourceARN=arn).get("Tags", []), rule["Arn"])
+        tags = {t["Key"]: t["Value"] for t in listed or []}
+        if listed is not None and _ours(tags, placement):
             found.append(Existing("rule", rule["Name"], tags.get(TAG_SPEC), {"arn": rule["Arn"]}))
     return found
 
@@ -212,7 +236,10 @@ def _subscriptions(aws: Aws, topics: list[Existing]) -> list[Existing]:
     sns = aws.client("sns")
     found = []
     for topic in topics:
-        for sub in _paginate(sns, "list_subscriptions_by_topic", "Subscriptions", TopicArn=topic.data["arn"]):
+        listed = _unless_gone(
+            _paginate, sns, "list_subscriptions_by_topic", "Subscriptions", TopicArn=topic.data["arn"]
+        )
+        for sub in listed or []:
             if sub.get("Protocol") == "lambda":
                 function = sub["Endpoint"].rsplit(":", 1)[-1]
                 found.append(

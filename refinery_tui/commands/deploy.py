@@ -54,6 +54,8 @@ class ProgressPrinter:
             self.out.write(f"  done    {event['action']} {event['id']}\n")
         elif kind == "resource_failed":
             self.out.write(f"  FAILED  {event['id']}: step '{event['step']}': {event['error']}\n")
+        elif kind == "resource_waiting":
+            self.out.write(f"  waiting {event['id']}: {event['message']}\n")
         elif kind == "resource_skipped":
             self.out.write(f"  skipped {event['id']} ({event['reason']})\n")
         self.out.flush()

@@ -61,7 +61,13 @@ def main(argv: list[str]) -> int:
 
 def _serve(args: argparse.Namespace, stop: threading.Event) -> int:
     from refinery_tui.sandbox import NotLoopback, PortInUse, Sandbox
+    from refinery_tui.sandbox.deletion_windows import ENV, DeletionWindowsError, parse
 
+    try:
+        parse(os.environ.get(ENV, ""))
+    except DeletionWindowsError as error:
+        print(f"refinery-tui sandbox: {error}", file=sys.stderr)
+        return EXIT_USAGE
     try:
         sandbox = Sandbox(port=args.port, host=args.host, state_dir=args.state_dir)
     except NotLoopback as refused:

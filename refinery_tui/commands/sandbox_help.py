@@ -11,11 +11,16 @@ STRICTNESS = (
     "a role's inline policies over 10,240 characters in all (whitespace not counted): IAM's LimitExceeded",
     "only requests signed with its own credentials (printed at start) or a deployed function's role credentials, "
     "addressed to its own host name",
+    "after a delete, AWS's windows: a queue's name is refused (QueueDeletedRecently) for 60 s, a deleted queue is "
+    "still listed for 5 s (its other calls answer QueueDoesNotExist), a deleted table stays DELETING for 5 s "
+    "(CreateTable and DeleteTable get ResourceInUseException)",
 )
 KNOBS = (
     "REFINERY_SANDBOX_FAULTS=service:Operation:ErrorCode[:every=N][:burst=K],... answers the last K of every N "
     "such calls with ErrorCode, e.g. logs:FilterLogEvents:ThrottlingException:every=5 or "
     "dynamodb:UpdateItem:ProvisionedThroughputExceededException:every=10:burst=3",
+    "REFINERY_SANDBOX_DELETION_WINDOWS=queue_name_reuse=S,queue_listed=S,table_deleting=S (or one number of "
+    "seconds for all) sets the windows after a delete, e.g. short ones for tests",
 )
 
 

@@ -14,6 +14,8 @@ from .activity import Activity
 from .admission import host_allowed, host_refusal, refuse, without_cors
 from .aws_requests import identify
 from .credentials import Keys
+from .deletion_windows import OPERATIONS as AFTER_DELETE
+from .deletion_windows import DeletionWindows
 from .fault_knobs import Faults
 from .functions import split_arn
 from .http_api import PATH_PREFIX, HttpApis, api_id_from_host
@@ -67,6 +69,7 @@ class Gateway:
         self._requests = requests
         self._door = door
         self.faults = Faults()
+        self.deletion_windows = DeletionWindows()
         self._one_at_a_time = threading.Lock()
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
@@ -121,6 +124,9 @@ class Gateway:
         faulted = self.faults.answer(info.service, info.operation, start_response)
         if faulted is not None:
             return info.service, info.operation, faulted
+        if (info.service, info.operation) in AFTER_DELETE:
+            moto = self._moto_one_at_a_time if info.service in _ONE_AT_A_TIME else self._moto_whole
+            return info.service, info.operation, self.deletion_windows.serve(environ, start_response, info, moto)
         if info.service == "lambda":
             result = handle_invoke(environ, start_response, self._host, info)
             if result is not None:
@@ -133,15 +139,17 @@ class Gateway:
                 body = self._moto_whole(environ, start_response)
             return info.service, info.operation, body
         if info.service in _ONE_AT_A_TIME:
-            with self._one_at_a_time:
-                body = self._moto_whole(environ, start_response)
-            return info.service, info.operation, body
+            return info.service, info.operation, self._moto_one_at_a_time(environ, start_response)
         response = self._moto(environ, start_response)
         if (info.service, info.operation) == ("lambda", "DeleteFunction"):
             name = unquote(path.rstrip("/").rsplit("/", 1)[-1])
             region, _, name = split_arn(name, info.region, "")
             self._host.forget(region, name.partition(":")[0])
         return info.service, info.operation, response
+
+    def _moto_one_at_a_time(self, environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        with self._one_at_a_time:
+            return self._moto_whole(environ, start_response)
 
     def _moto_whole(self, environ: dict[str, Any], start_response: Any) -> list[bytes]:
         """moto's whole response, read before returning (while a hold or a lock is kept)."""

@@ -132,6 +132,11 @@ class Sandbox:
         return self._gateway.faults
 
     @property
+    def deletion_windows(self) -> Any:
+        """AWS's windows after a delete, settable while it runs (`sandbox/deletion_windows.py`)."""
+        return self._gateway.deletion_windows
+
+    @property
     def port(self) -> int:
         return int(self.endpoint_url.rsplit(":", 1)[1])
 

@@ -330,6 +330,8 @@ AWS-compatible endpoint (LocalStack, ...).
                     self.progress.advance(1)
                 elif kind == "resource_done":
                     table.set_state(key, "done")
+                elif kind == "resource_waiting":
+                    table.note(key, event["message"])
                 elif kind == "resource_failed":
                     table.fail(key, event["step"], event["error"])
                 elif kind == "resource_skipped":

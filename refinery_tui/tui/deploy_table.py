@@ -78,6 +78,11 @@ class DeployTable(DataTable):
         self.set_state(key, "failed")
         self.update_cell(key, "reason", Text(self.failures[key], style="red"))
 
+    def note(self, key: str, text: str) -> None:
+        """What a running change waits for (AWS's windows after a delete), in its reason column."""
+        if key in self.changes:
+            self.update_cell(key, "reason", Text(text, style="yellow"))
+
     def skip(self, key: str, reason: str) -> None:
         if key in self.changes:
             self.set_state(key, "skipped")

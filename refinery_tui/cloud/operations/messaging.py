@@ -3,7 +3,15 @@
 from __future__ import annotations
 
 from refinery_tui.cloud.operations.common import Step, StepsBase, ignore
+from refinery_tui.cloud.operations.waiting import retried
 from refinery_tui.cloud.planner import Change
+
+# SQS refuses a queue's name for 60 s after the queue is deleted; boto3 names the refusal by either code.
+NAME_REUSE_BLOCKED = ("AWS.SimpleQueueService.QueueDeletedRecently", "QueueDeletedRecently")
+NAME_REUSE_RETRY_S = 5.0
+NAME_REUSE_LIMIT_S = 70.0
+# A queue of that name already there (made by an earlier deploy that stopped): its settings are set next.
+QUEUE_THERE = ("AWS.SimpleQueueService.QueueNameExists", "QueueNameExists", "QueueAlreadyExists")
 
 
 class MessagingSteps(StepsBase):
@@ -13,17 +21,24 @@ class MessagingSteps(StepsBase):
 
     def create_queue(self, change: Change) -> list[Step]:
         sqs = self.aws.client("sqs")
-        return [
-            (
-                "create",
-                lambda: sqs.create_queue(
-                    QueueName=change.name,
-                    Attributes={"VisibilityTimeout": str(change.desired.spec["visibility"])},
-                    tags=self.tags(change, False),
+
+        def create() -> None:
+            retried(
+                NAME_REUSE_BLOCKED,
+                lambda: ignore(
+                    QUEUE_THERE,
+                    lambda: sqs.create_queue(
+                        QueueName=change.name,
+                        Attributes={"VisibilityTimeout": str(change.desired.spec["visibility"])},
+                        tags=self.tags(change, False),
+                    ),
                 ),
-            ),
-            *self.update_queue(change),
-        ]
+                f"queue {change.name}: name reuse blocked by AWS after a delete",
+                NAME_REUSE_RETRY_S,
+                NAME_REUSE_LIMIT_S,
+            )
+
+        return [("create", create), *self.update_queue(change)]
 
     def update_queue(self, change: Change) -> list[Step]:
         sqs = self.aws.client("sqs")

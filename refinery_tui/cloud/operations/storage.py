@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from refinery_tui.cloud.operations.common import Step, StepsBase, ignore, until
+from refinery_tui.cloud.operations.waiting import error_code, wait_for
 from refinery_tui.cloud.planner import Change
+
+# A deleted table stays DELETING for a while (seconds, minutes for a large one); its name is free after.
+TABLE_GONE_CHECK_S = 2.0
+TABLE_GONE_LIMIT_S = 600.0
 
 
 class StorageSteps(StepsBase):
@@ -89,12 +97,20 @@ class StorageSteps(StepsBase):
 
     def create_table(self, change: Change) -> list[Step]:
         ddb, name = self.aws.client("dynamodb"), change.name
-        return [
-            (
-                "create",
-                lambda: ignore(
-                    ("ResourceInUseException",),
-                    lambda: ddb.create_table(
+
+        def status() -> str | None:
+            try:
+                return str(ddb.describe_table(TableName=name)["Table"]["TableStatus"])
+            except ClientError as exc:
+                if error_code(exc) == "ResourceNotFoundException":
+                    return None
+                raise
+
+        def create() -> None:
+            deadline = time.monotonic() + TABLE_GONE_LIMIT_S
+            while True:
+                try:
+                    ddb.create_table(
                         TableName=name,
                         BillingMode="PAY_PER_REQUEST",
                         AttributeDefinitions=[
@@ -106,15 +122,25 @@ class StorageSteps(StepsBase):
                             {"AttributeName": "sk", "KeyType": "RANGE"},
                         ],
                         Tags=[{"Key": k, "Value": v} for k, v in self.tags(change, False).items()],
-                    ),
-                ),
-            ),
-            (
-                "wait until active",
-                lambda: until(
-                    lambda: ddb.describe_table(TableName=name)["Table"]["TableStatus"] == "ACTIVE", f"table {name}"
-                ),
-            ),
+                    )
+                    return
+                except ClientError as exc:
+                    if error_code(exc) != "ResourceInUseException":
+                        raise
+                # In use: made by an earlier deploy (waited for until ACTIVE next), or still being deleted.
+                state = status()
+                if state not in (None, "DELETING"):
+                    return
+                wait_for(
+                    lambda: status() != "DELETING",
+                    f"table {name}: still being deleted by AWS",
+                    TABLE_GONE_CHECK_S,
+                    max(deadline - time.monotonic(), 0.0),
+                )
+
+        return [
+            ("create", create),
+            ("wait until active", lambda: until(lambda: status() == "ACTIVE", f"table {name}")),
             *self.update_table(change),
         ]
 
