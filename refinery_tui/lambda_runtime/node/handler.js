@@ -27,6 +27,21 @@ function newExecutionId() {
   return `${stamp}-${crypto.randomBytes(3).toString('hex')}`;
 }
 
+// The id that claims one queued message's work for this block: the queue step that sent it, and this block (a
+// queue with two consumers delivers each message to both).
+const messageClaimId = (queued) => `${queued.source}>${SELF}`;
+
+// An execution id made from a queue message: its send time and its message id (the same on redelivery).
+function messageExecutionId(record) {
+  const sent = Number(get(get(record, 'attributes'), 'SentTimestamp', 0)) || Date.now();
+  const stamp = new Date(sent).toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
+  return `${stamp}-${sha1(String(or(get(record, 'messageId'), ''))).slice(0, 6)}`;
+}
+
+function messageFailed(messageId, error) {
+  logline.write('message_failed', { message_id: messageId, error: `${error.name || 'Error'}: ${error.message}` });
+}
+
 function invocationFrom(message) {
   return engine.Invocation(message.id, message.block, get(message, 'input'), or(message.backpack, {}),
     engine.contextFromJSON(message.context), toInt(get(message, 'attempt', 0)), get(message, 'parent'),
@@ -144,29 +159,65 @@ class Runtime {
     return gatewayTimeout(execution);
   }
 
+  // A batch of queue messages, each claimed by its own id: SQS redelivers a failed batch grouped differently, so a
+  // message already run is skipped whatever batch it comes back in. The messages that failed are reported
+  // (ReportBatchItemFailures), so only they come back.
   async fromQueue(records) {
+    const failed = [];
     const groups = new Map();
     for (const record of records) {
-      const message = await this.store.unpack(jsonOrText(record.body));
-      const queued = isOne(get(message, 'refinery')) ? get(message, 'queued') : null;
-      if (queued === null) {
-        await this.startFrom(message);
+      const messageId = or(get(record, 'messageId'), '');
+      let queued;
+      try {
+        const message = await this.store.unpack(jsonOrText(record.body));
+        queued = isOne(get(message, 'refinery')) ? get(message, 'queued') : null;
+        if (queued === null) {
+          await this.startFrom(message, messageExecutionId(record));
+          continue;
+        }
+      } catch (error) {
+        messageFailed(messageId, error);
+        failed.push(messageId);
         continue;
       }
-      if (!groups.has(queued.execution)) groups.set(queued.execution, { batch: [], ids: [] });
-      groups.get(queued.execution).batch.push(queued);
-      groups.get(queued.execution).ids.push(or(record.messageId, ''));
+      if (!groups.has(queued.execution)) groups.set(queued.execution, []);
+      groups.get(queued.execution).push([messageId, queued]);
     }
-    for (const [execution, { batch, ids }] of groups) await this.runBatch(execution, batch, ids);
-    return { batchItemFailures: [] };
+    for (const [execution, batch] of groups) {
+      const claimed = [];
+      try {
+        for (const [messageId, queued] of batch) {
+          try {
+            if (await this.store.claim(execution, messageClaimId(queued), SELF)) {
+              claimed.push([messageId, queued]);
+            } else {
+              logline.write('skipped', {
+                execution_id: execution, block: SELF, invocation_id: queued.source,
+                reason: 'this queue message ran already (a redelivered message)',
+              });
+            }
+          } catch (error) {
+            messageFailed(messageId, error);
+            failed.push(messageId);
+          }
+        }
+        if (claimed.length) await this.runBatch(execution, claimed.map(([, queued]) => queued));
+      } catch (error) {
+        for (const [messageId] of claimed) {
+          messageFailed(messageId, error);
+          failed.push(messageId);
+        }
+      }
+    }
+    return { batchItemFailures: failed.map((messageId) => ({ itemIdentifier: messageId })) };
   }
 
   // One invocation of this block with a batch of one execution's queued messages.
-  async runBatch(execution, batch, ids) {
+  async runBatch(execution, batch) {
     const queue = batch[0].queue;
     const transition = MANIFEST.outgoing(queue).find((t) => t.to === SELF);
     const via = transition === undefined ? null : transition.index;
-    const digest = sha1(ids.slice().sort().join('/')).slice(0, 12);
+    const digest = sha1(batch.map(messageClaimId).sort().join('/')).slice(0, 12);
     const last = batch[batch.length - 1];
     const hops = Math.max(...batch.map((m) => toInt(m.hops))) + 1;
     const invocation = engine.Invocation(`${execution}.q${digest}`, SELF, batch.map((m) => m.value),
@@ -187,18 +238,16 @@ class Runtime {
   }
 
   // A message sent or published by hand starts an execution: at the block a start envelope names, or at this
-  // block with the message as its input.
-  async startFrom(message) {
+  // block with the message as its input. A queue message names its execution after itself, so a redelivery does
+  // not start it twice.
+  async startFrom(message, execution = null) {
+    const id = or(execution, newExecutionId());
     if (isOne(get(message, 'refinery')) && get(message, 'start')) {
-      await this.start(get(message, 'input'), or(get(message, 'execution'), newExecutionId()),
-        or(get(message, 'block'), SELF));
+      await this.start(get(message, 'input'), or(get(message, 'execution'), id), or(get(message, 'block'), SELF));
     } else {
-      await this.start(message, newExecutionId(), SELF);
+      await this.start(message, id, SELF);
     }
   }
-
-  // -- one invocation ---------------------------------------------------------------------------------------
-
 
   // -- one invocation ---------------------------------------------------------------------------------------
 
