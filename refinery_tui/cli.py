@@ -127,7 +127,11 @@ def _parser() -> argparse.ArgumentParser:
         help="run a local AWS endpoint that runs deployed functions",
         epilog="Where AWS is stricter than moto, so is the sandbox: creating a function on a runtime AWS no longer "
         "accepts (past its block date, e.g. nodejs20.x), or updating one left on it other than to a current runtime, "
-        "is refused with InvalidParameterValueException.",
+        "is refused with InvalidParameterValueException. A failed SQS batch comes back regrouped (reversed, in "
+        "smaller batches) once its visibility timeout ends; with ReportBatchItemFailures on the mapping only the "
+        "messages named in batchItemFailures come back. An HTTP API without its stage answers 404; an integration "
+        "slower than its TimeoutInMillis (at most 29 s, the cold start counted) answers 503 "
+        '{"message":"Service Unavailable"}.',
     )
     sandbox.add_argument("--port", type=int, default=4566, help="port to listen on (0: any free port)")
     sandbox.add_argument("--state-dir", default=None, metavar="D", help="where the sandbox keeps unpacked code")

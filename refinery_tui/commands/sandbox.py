@@ -26,9 +26,7 @@ def _parser() -> argparse.ArgumentParser:
         description="A local AWS endpoint that also runs the Lambda functions deployed to it.",
         epilog="Test knob: REFINERY_SANDBOX_FAULTS=service:Operation:ErrorCode[:every=N][:burst=K],... answers the "
         "last K of every N such calls with ErrorCode, e.g. logs:FilterLogEvents:ThrottlingException:every=5 "
-        "(see refinery_tui/sandbox/fault_knobs.py). Strict as AWS: a failed SQS batch comes back regrouped (reversed, "
-        "in smaller batches) once its visibility timeout ends; with ReportBatchItemFailures only the messages named "
-        "in batchItemFailures come back.",
+        "(see refinery_tui/sandbox/fault_knobs.py).",
     )
     parser.add_argument(
         "--port", type=int, default=DEFAULT_PORT, help=f"port to listen on (default {DEFAULT_PORT}; 0 picks a free one)"

@@ -13,7 +13,10 @@ const { MANIFEST, SELF } = require('./function');
 const { InvocationRunner, childIds, nowS } = require('./invocation');
 const { Outbox, envelope } = require('./outbox');
 
-const API_WAIT_S = 28.0;
+// API Gateway gives up on an integration 29 s after the request reached it (a cold start counts), and its caller
+// gets a bare 503: the function answers first, leaving this margin.
+const API_TIMEOUT_MS = 29000;
+const API_REPLY_MARGIN_S = 4.0;
 
 const sha1 = (text) => crypto.createHash('sha1').update(text, 'utf8').digest('hex');
 const isDict = (value) => value !== null && typeof value === 'object' && !Array.isArray(value);
@@ -60,10 +63,24 @@ function httpReply(reply, execution) {
   return { statusCode: toInt(get(reply, 'statusCode', 200)), headers, body: text };
 }
 
-function gatewayTimeout(execution) {
+// When the function must answer an HTTP request: before the API's integration timeout, counted from when the request
+// reached API Gateway (`requestContext.timeEpoch`). REFINERY_API_TIMEOUT_MS says the integration's timeout when it is
+// not the deployed 29 s.
+function replyDeadline(event) {
+  const limitS = Number(process.env.REFINERY_API_TIMEOUT_MS || API_TIMEOUT_MS) / 1000;
+  const received = get(get(event, 'requestContext'), 'timeEpoch');
+  const receivedS = typeof received === 'number' ? received / 1000 : nowS();
+  return Math.min(receivedS, nowS()) + limitS - Math.min(API_REPLY_MARGIN_S, limitS / 4);
+}
+
+// The answer when the workflow's reply has not come in time: accepted, with the execution id to follow.
+function stillRunning(execution) {
   return {
-    statusCode: 504, headers: { 'content-type': 'application/json', 'x-refinery-execution': execution },
-    body: dumps({ message: 'the workflow gave no reply within the API\'s time limit', execution_id: execution }),
+    statusCode: 202, headers: { 'content-type': 'application/json', 'x-refinery-execution': execution },
+    body: dumps({
+      message: 'the workflow is still running: its reply did not come within the API\'s time limit',
+      execution_id: execution, follow: `refinery-tui logs PROJECT --execution ${execution} --follow`,
+    }),
   };
 }
 
@@ -143,20 +160,19 @@ class Runtime {
     }
     const execution = newExecutionId();
     await this.start(request, execution, endpoint);
-    return this.awaitReply(execution);
+    return this.awaitReply(execution, Math.min(replyDeadline(event), nowS() + this.remainingS() - 1.0));
   }
 
   // Poll for the api_response block's reply, within API Gateway's limit and this invocation's own.
-  async awaitReply(execution) {
-    const deadline = nowS() + Math.min(API_WAIT_S, this.remainingS() - 1.0);
+  async awaitReply(execution, deadline) {
     let delay = 0.02;
     while (nowS() < deadline) {
       const reply = await this.store.getReply(execution);
       if (reply !== null) return httpReply(reply, execution);
-      await sleep(delay * 1000);
+      await sleep(Math.max(0, Math.min(delay, deadline - nowS())) * 1000);
       delay = Math.min(delay * 1.5, 0.25);
     }
-    return gatewayTimeout(execution);
+    return stillRunning(execution);
   }
 
   // A batch of queue messages, each claimed by its own id: SQS redelivers a failed batch grouped differently, so a
