@@ -226,6 +226,7 @@ def _mappings(aws: Aws, functions: dict[str, Existing], queues: dict[str, str]) 
                         "uuid": mapping["UUID"],
                         "batch_size": mapping.get("BatchSize"),
                         "window": mapping.get("MaximumBatchingWindowInSeconds", 0),
+                        "response_types": mapping.get("FunctionResponseTypes") or [],
                     },
                 )
             )

@@ -183,7 +183,7 @@ class Executions:
                 outputs.append(self._value(item))
             elif sort.startswith("fail#"):
                 failures.append(self._value(item))
-            elif sort.startswith("run#"):
+            elif sort.startswith("run#") and ">" not in sort:  # not a queue message's claim (`source>block`)
                 runs += 1
             elif sort.startswith("join#") and sort.endswith("#count"):
                 size, filled = int(item["size_"]["N"]), int(item["filled"]["N"])

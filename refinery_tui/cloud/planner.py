@@ -84,6 +84,8 @@ def _compare(resource: Resource, existing: Existing) -> tuple[str, str, bool]:
             or existing.data.get("window", 0) != resource.spec["window"]
         ):
             return "update", "its batch size changed", False
+        if "ReportBatchItemFailures" not in (existing.data.get("response_types") or []):
+            return "update", "it does not report failed messages one by one", False
         return "unchanged", "", False
     if resource.kind == "subscription":
         return "unchanged", "", False

@@ -14,6 +14,10 @@ STRICTNESS = (
     "after a delete, AWS's windows: a queue's name is refused (QueueDeletedRecently) for 60 s, a deleted queue is "
     "still listed for 5 s (its other calls answer QueueDoesNotExist), a deleted table stays DELETING for 5 s "
     "(CreateTable and DeleteTable get ResourceInUseException)",
+    "a failed SQS batch comes back regrouped (reversed, in smaller batches) once its visibility timeout ends; with "
+    "ReportBatchItemFailures on the mapping only the messages named in batchItemFailures come back",
+    "an HTTP API without its stage answers 404; an integration slower than its TimeoutInMillis (at most 29 s, the "
+    'cold start counted) answers 503 {"message":"Service Unavailable"}',
 )
 KNOBS = (
     "REFINERY_SANDBOX_FAULTS=service:Operation:ErrorCode[:every=N][:burst=K],... answers the last K of every N "

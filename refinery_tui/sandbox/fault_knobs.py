@@ -2,13 +2,15 @@
 
 Set them with `REFINERY_SANDBOX_FAULTS` when the sandbox starts, or `Sandbox.faults.add(...)` while it runs. The
 variable holds comma-separated `service:Operation:ErrorCode[:every=N][:burst=K]`: of each N calls, the last K are
-answered with ErrorCode (HTTP 400); `every` and `burst` default to 1 (every call fails). For example
+answered with ErrorCode (HTTP 400); `every` and `burst` default to 1 (every call fails). `Sandbox.faults.add` also
+takes `match` (only calls whose request body holds that text count) and `times` (at most that many answers). For example
 `logs:FilterLogEvents:ThrottlingException:every=5` throttles every 5th FilterLogEvents call and
 `logs:StartLiveTail:LimitExceededException` makes every live tail fail.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import threading
@@ -27,13 +29,29 @@ class Fault:
     every: int = 1
     burst: int = 1
     calls: int = 0
+    match: str | None = None
+    times: int | None = None
     counted: threading.Condition = field(default_factory=threading.Condition, repr=False, compare=False)
 
     def hits(self) -> bool:
+        if self.times is not None and self.times <= 0:
+            return False
         with self.counted:
             self.calls += 1
             self.counted.notify_all()
-        return (self.calls - 1) % self.every >= self.every - self.burst
+        hit = (self.calls - 1) % self.every >= self.every - self.burst
+        if hit and self.times is not None:
+            self.times -= 1
+        return hit
+
+    def applies(self, service: str, operation: str, environ: dict[str, Any] | None) -> bool:
+        if (self.service, self.operation) != (service, operation):
+            return False
+        if self.match is None:
+            return True
+        stream = (environ or {}).get("wsgi.input")
+        body = stream.getvalue() if isinstance(stream, io.BytesIO) else b""
+        return self.match.encode() in body
 
     def wait_calls(self, count: int, timeout: float) -> bool:
         """Wait until this fault has been asked `count` times in all; False if `timeout` passed first."""
@@ -68,8 +86,17 @@ class Faults:
         self._lock = threading.Lock()
         self._faults = parse(spec if spec is not None else os.environ.get(ENV, ""))
 
-    def add(self, service: str, operation: str, code: str, every: int = 1, burst: int = 1) -> Fault:
-        fault = Fault(service, operation, code, every, min(burst, every))
+    def add(
+        self,
+        service: str,
+        operation: str,
+        code: str,
+        every: int = 1,
+        burst: int = 1,
+        match: str | None = None,
+        times: int | None = None,
+    ) -> Fault:
+        fault = Fault(service, operation, code, every, min(burst, every), match=match, times=times)
         with self._lock:
             self._faults.append(fault)
         return fault
@@ -78,9 +105,11 @@ class Faults:
         with self._lock:
             self._faults.clear()
 
-    def answer(self, service: str, operation: str, start_response: Any) -> Iterable[bytes] | None:
+    def answer(
+        self, service: str, operation: str, start_response: Any, environ: dict[str, Any] | None = None
+    ) -> Iterable[bytes] | None:
         with self._lock:
-            fault = next((f for f in self._faults if (f.service, f.operation) == (service, operation)), None)
+            fault = next((f for f in self._faults if f.applies(service, operation, environ)), None)
             if fault is None or not fault.hits():
                 return None
         body = json.dumps({"__type": fault.code, "message": f"sandbox fault knob: {fault.code}"}).encode()

@@ -121,7 +121,7 @@ class Gateway:
             refusal = oversized_role_policy(environ)
             if refusal is not None:
                 return "iam", "PutRolePolicy", refuse(environ, start_response, refusal, "iam")
-        faulted = self.faults.answer(info.service, info.operation, start_response)
+        faulted = self.faults.answer(info.service, info.operation, start_response, environ)
         if faulted is not None:
             return info.service, info.operation, faulted
         if (info.service, info.operation) in AFTER_DELETE:

@@ -90,6 +90,8 @@ class HttpApis:
         if api is None or getattr(api, "protocol_type", "HTTP") != "HTTP":
             return _message(404, "Not Found")
         stage, route_path = _stage(api, path or "/")
+        if stage not in api.stages:  # an API without its stage serves nothing, as on AWS
+            return _message(404, "Not Found")
         method = environ.get("REQUEST_METHOD", "GET")
         match = _match_route(api, method, route_path)
         if match is None:

@@ -19,7 +19,11 @@ from .lambda_host import InvocationResult, LambdaHost
 # sandbox is otherwise idle (no invocation queued or running, nothing being sent), or, when the mapping sets
 # MaximumBatchingWindowInSeconds > 0, once its oldest message has waited that long. So the same sends always give
 # the same batches. A batch whose invocation succeeds is deleted; one that fails stays, and comes back when its
-# visibility timeout ends (ReportBatchItemFailures is honoured).
+# visibility timeout ends. With ReportBatchItemFailures on the mapping, only the messages the function reports
+# (`batchItemFailures`) stay; without it, a reply naming failures counts as success, as on AWS.
+# Redelivery is regrouped, as SQS does (a standard queue promises no order and no grouping): the messages of a
+# failed batch come back first, in reverse order, in batches one message smaller than the one they failed in
+# (at least one), so code that recognises a batch by its messages sees new batches.
 
 FALLBACK_POLL_S = 1.0
 
@@ -32,6 +36,8 @@ class SqsPoller:
         self._activity = activity
         self._stopped = threading.Event()
         self._thread = threading.Thread(target=self._loop, daemon=True, name="sandbox-sqs")
+        self._failed: dict[str, int] = {}  # message id -> the size of the batch it failed in
+        self._failed_lock = threading.Lock()
 
     def start(self) -> None:
         self._thread.start()
@@ -42,8 +48,18 @@ class SqsPoller:
         self._thread.join(timeout=5)
 
     def has_waiting(self) -> bool:
-        """Is a visible message waiting in a queue that an enabled mapping delivers from?"""
-        return any(queue.messages for _, queue, _ in _mapped_queues())
+        """Is a message waiting in a queue that an enabled mapping delivers from (visible, or failed and coming
+        back when its visibility timeout ends)?"""
+        mapped = _mapped_queues()
+        if any(queue.messages for _, queue, _ in mapped):
+            return True
+        with self._failed_lock:
+            if not self._failed:
+                return False
+            present = {message.id for _, queue, _ in mapped for message in list(queue._messages)}
+            for message_id in [m for m in self._failed if m not in present]:
+                del self._failed[message_id]
+            return bool(self._failed)
 
     def _loop(self) -> None:
         seen = self._activity.generation
@@ -79,6 +95,20 @@ class SqsPoller:
             self._deliver(mapping, queue, backend, len(waiting))
         return next_deadline
 
+    def _regroup(self, queue: Any, count: int) -> int:
+        """Failed messages visible again go first, reversed, in a batch smaller than the one they failed in: how
+        many messages the next batch takes."""
+        if queue.fifo_queue:
+            return count
+        with self._failed_lock:
+            back = [m for m in queue.messages if m.id in self._failed]
+            if not back:
+                return count
+            smaller = max(1, min(self._failed[m.id] for m in back) - 1)
+            with queue._messages_lock:
+                queue._messages[:] = list(reversed(back)) + [m for m in queue._messages if m not in back]
+        return min(count, smaller, len(back))
+
     def _deliver(self, mapping: Any, queue: Any, backend: Any, count: int) -> int:
         try:
             spec, invoked_arn = resolve(mapping.function_arn, None, mapping.region, mapping.account_id)
@@ -86,19 +116,32 @@ class SqsPoller:
             return 0
         with self._activity.hold():
             messages = backend.receive_message(
-                queue.name, count, 0, int(queue.visibility_timeout or 30), message_attribute_names=["All"]
+                queue.name,
+                self._regroup(queue, count),
+                0,
+                int(queue.visibility_timeout or 30),
+                message_attribute_names=["All"],
             )
             if not messages:
                 return 0
             event = {"Records": [_record(message, queue) for message in messages]}
             report_failures = "ReportBatchItemFailures" in (mapping.function_response_types or [])
 
+            with self._failed_lock:
+                for message in messages:
+                    self._failed.pop(message.id, None)
+
             def done(result: InvocationResult) -> None:
-                for message in _succeeded(messages, result, report_failures):
+                succeeded = _succeeded(messages, result, report_failures)
+                for message in succeeded:
                     try:
                         backend.delete_message(queue.name, message.receipt_handle)
                     except Exception:
                         pass
+                with self._failed_lock:
+                    for message in messages:
+                        if message not in succeeded:
+                            self._failed[message.id] = len(messages)
 
             self._host.submit(spec, event, invoked_arn=invoked_arn, on_done=done)
         return len(messages)

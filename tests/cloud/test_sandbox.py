@@ -311,6 +311,7 @@ def test_http_api_route_invokes_the_function_and_returns_its_reply(sandbox, aws,
     name = deploy({"app.py": RECORDER})
     apis = aws("apigatewayv2")
     api_id = apis.create_api(Name="orders", ProtocolType="HTTP")["ApiId"]
+    apis.create_stage(ApiId=api_id, StageName="$default", AutoDeploy=True)  # without it, AWS serves nothing
     function_arn = aws("lambda").get_function(FunctionName=name)["Configuration"]["FunctionArn"]
     integration = apis.create_integration(
         ApiId=api_id, IntegrationType="AWS_PROXY", IntegrationUri=function_arn, PayloadFormatVersion="2.0"

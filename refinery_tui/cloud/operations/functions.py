@@ -190,6 +190,7 @@ class FunctionSteps(StepsBase):
                     FunctionName=spec["function"],
                     BatchSize=spec["batch_size"],
                     MaximumBatchingWindowInSeconds=spec["window"],
+                    FunctionResponseTypes=["ReportBatchItemFailures"],
                     Enabled=True,
                 ),
             )
@@ -199,11 +200,12 @@ class FunctionSteps(StepsBase):
         lam, spec = self.aws.client("lambda"), change.desired.spec
         return [
             (
-                "set batch size",
+                "set batch size and failure reporting",
                 lambda: lam.update_event_source_mapping(
                     UUID=change.existing.data["uuid"],
                     BatchSize=spec["batch_size"],
                     MaximumBatchingWindowInSeconds=spec["window"],
+                    FunctionResponseTypes=["ReportBatchItemFailures"],
                 ),
             )
         ]

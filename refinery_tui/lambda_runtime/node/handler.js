@@ -13,7 +13,10 @@ const { MANIFEST, SELF } = require('./function');
 const { InvocationRunner, childIds, nowS } = require('./invocation');
 const { Outbox, envelope } = require('./outbox');
 
-const API_WAIT_S = 28.0;
+// API Gateway gives up on an integration 29 s after the request reached it (a cold start counts), and its caller
+// gets a bare 503: the function answers first, leaving this margin.
+const API_TIMEOUT_MS = 29000;
+const API_REPLY_MARGIN_S = 4.0;
 
 const sha1 = (text) => crypto.createHash('sha1').update(text, 'utf8').digest('hex');
 const isDict = (value) => value !== null && typeof value === 'object' && !Array.isArray(value);
@@ -25,6 +28,21 @@ const sleep = (ms) => new Promise((resolve) => { setTimeout(resolve, ms); });
 function newExecutionId() {
   const stamp = new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
   return `${stamp}-${crypto.randomBytes(3).toString('hex')}`;
+}
+
+// The id that claims one queued message's work for this block: the queue step that sent it, and this block (a
+// queue with two consumers delivers each message to both).
+const messageClaimId = (queued) => `${queued.source}>${SELF}`;
+
+// An execution id made from a queue message: its send time and its message id (the same on redelivery).
+function messageExecutionId(record) {
+  const sent = Number(get(get(record, 'attributes'), 'SentTimestamp', 0)) || Date.now();
+  const stamp = new Date(sent).toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
+  return `${stamp}-${sha1(String(or(get(record, 'messageId'), ''))).slice(0, 6)}`;
+}
+
+function messageFailed(messageId, error) {
+  logline.write('message_failed', { message_id: messageId, error: `${error.name || 'Error'}: ${error.message}` });
 }
 
 function invocationFrom(message) {
@@ -45,10 +63,24 @@ function httpReply(reply, execution) {
   return { statusCode: toInt(get(reply, 'statusCode', 200)), headers, body: text };
 }
 
-function gatewayTimeout(execution) {
+// When the function must answer an HTTP request: before the API's integration timeout, counted from when the request
+// reached API Gateway (`requestContext.timeEpoch`). REFINERY_API_TIMEOUT_MS says the integration's timeout when it is
+// not the deployed 29 s.
+function replyDeadline(event) {
+  const limitS = Number(process.env.REFINERY_API_TIMEOUT_MS || API_TIMEOUT_MS) / 1000;
+  const received = get(get(event, 'requestContext'), 'timeEpoch');
+  const receivedS = typeof received === 'number' ? received / 1000 : nowS();
+  return Math.min(receivedS, nowS()) + limitS - Math.min(API_REPLY_MARGIN_S, limitS / 4);
+}
+
+// The answer when the workflow's reply has not come in time: accepted, with the execution id to follow.
+function stillRunning(execution) {
   return {
-    statusCode: 504, headers: { 'content-type': 'application/json', 'x-refinery-execution': execution },
-    body: dumps({ message: 'the workflow gave no reply within the API\'s time limit', execution_id: execution }),
+    statusCode: 202, headers: { 'content-type': 'application/json', 'x-refinery-execution': execution },
+    body: dumps({
+      message: 'the workflow is still running: its reply did not come within the API\'s time limit',
+      execution_id: execution, follow: `refinery-tui logs PROJECT --execution ${execution} --follow`,
+    }),
   };
 }
 
@@ -128,45 +160,80 @@ class Runtime {
     }
     const execution = newExecutionId();
     await this.start(request, execution, endpoint);
-    return this.awaitReply(execution);
+    return this.awaitReply(execution, Math.min(replyDeadline(event), nowS() + this.remainingS() - 1.0));
   }
 
   // Poll for the api_response block's reply, within API Gateway's limit and this invocation's own.
-  async awaitReply(execution) {
-    const deadline = nowS() + Math.min(API_WAIT_S, this.remainingS() - 1.0);
+  async awaitReply(execution, deadline) {
     let delay = 0.02;
     while (nowS() < deadline) {
       const reply = await this.store.getReply(execution);
       if (reply !== null) return httpReply(reply, execution);
-      await sleep(delay * 1000);
+      await sleep(Math.max(0, Math.min(delay, deadline - nowS())) * 1000);
       delay = Math.min(delay * 1.5, 0.25);
     }
-    return gatewayTimeout(execution);
+    return stillRunning(execution);
   }
 
+  // A batch of queue messages, each claimed by its own id: SQS redelivers a failed batch grouped differently, so a
+  // message already run is skipped whatever batch it comes back in. The messages that failed are reported
+  // (ReportBatchItemFailures), so only they come back.
   async fromQueue(records) {
+    const failed = [];
     const groups = new Map();
     for (const record of records) {
-      const message = await this.store.unpack(jsonOrText(record.body));
-      const queued = isOne(get(message, 'refinery')) ? get(message, 'queued') : null;
-      if (queued === null) {
-        await this.startFrom(message);
+      const messageId = or(get(record, 'messageId'), '');
+      let queued;
+      try {
+        const message = await this.store.unpack(jsonOrText(record.body));
+        queued = isOne(get(message, 'refinery')) ? get(message, 'queued') : null;
+        if (queued === null) {
+          await this.startFrom(message, messageExecutionId(record));
+          continue;
+        }
+      } catch (error) {
+        messageFailed(messageId, error);
+        failed.push(messageId);
         continue;
       }
-      if (!groups.has(queued.execution)) groups.set(queued.execution, { batch: [], ids: [] });
-      groups.get(queued.execution).batch.push(queued);
-      groups.get(queued.execution).ids.push(or(record.messageId, ''));
+      if (!groups.has(queued.execution)) groups.set(queued.execution, []);
+      groups.get(queued.execution).push([messageId, queued]);
     }
-    for (const [execution, { batch, ids }] of groups) await this.runBatch(execution, batch, ids);
-    return { batchItemFailures: [] };
+    for (const [execution, batch] of groups) {
+      const claimed = [];
+      try {
+        for (const [messageId, queued] of batch) {
+          try {
+            if (await this.store.claim(execution, messageClaimId(queued), SELF)) {
+              claimed.push([messageId, queued]);
+            } else {
+              logline.write('skipped', {
+                execution_id: execution, block: SELF, invocation_id: queued.source,
+                reason: 'this queue message ran already (a redelivered message)',
+              });
+            }
+          } catch (error) {
+            messageFailed(messageId, error);
+            failed.push(messageId);
+          }
+        }
+        if (claimed.length) await this.runBatch(execution, claimed.map(([, queued]) => queued));
+      } catch (error) {
+        for (const [messageId] of claimed) {
+          messageFailed(messageId, error);
+          failed.push(messageId);
+        }
+      }
+    }
+    return { batchItemFailures: failed.map((messageId) => ({ itemIdentifier: messageId })) };
   }
 
   // One invocation of this block with a batch of one execution's queued messages.
-  async runBatch(execution, batch, ids) {
+  async runBatch(execution, batch) {
     const queue = batch[0].queue;
     const transition = MANIFEST.outgoing(queue).find((t) => t.to === SELF);
     const via = transition === undefined ? null : transition.index;
-    const digest = sha1(ids.slice().sort().join('/')).slice(0, 12);
+    const digest = sha1(batch.map(messageClaimId).sort().join('/')).slice(0, 12);
     const last = batch[batch.length - 1];
     const hops = Math.max(...batch.map((m) => toInt(m.hops))) + 1;
     const invocation = engine.Invocation(`${execution}.q${digest}`, SELF, batch.map((m) => m.value),
@@ -187,18 +254,16 @@ class Runtime {
   }
 
   // A message sent or published by hand starts an execution: at the block a start envelope names, or at this
-  // block with the message as its input.
-  async startFrom(message) {
+  // block with the message as its input. A queue message names its execution after itself, so a redelivery does
+  // not start it twice.
+  async startFrom(message, execution = null) {
+    const id = or(execution, newExecutionId());
     if (isOne(get(message, 'refinery')) && get(message, 'start')) {
-      await this.start(get(message, 'input'), or(get(message, 'execution'), newExecutionId()),
-        or(get(message, 'block'), SELF));
+      await this.start(get(message, 'input'), or(get(message, 'execution'), id), or(get(message, 'block'), SELF));
     } else {
-      await this.start(message, newExecutionId(), SELF);
+      await this.start(message, id, SELF);
     }
   }
-
-  // -- one invocation ---------------------------------------------------------------------------------------
-
 
   // -- one invocation ---------------------------------------------------------------------------------------
 
