@@ -48,6 +48,7 @@ class InvocationRunner:
         self.outbox = outbox
         self.remaining_s = remaining_s
         self._started = 0.0
+        store.remaining_s = remaining_s
 
     def run(self, invocation: Invocation, units: int) -> None:
         execution = invocation.context.execution_id
@@ -60,6 +61,27 @@ class InvocationRunner:
                 reason="this dispatch ran already (a redelivered event)",
             )
             return
+        counted = self.store.counted
+        try:
+            self.settle(invocation, units)
+        except Exception:
+            # Nothing was counted yet (a write was refused past its retries): give the claim back and fail, so the
+            # retry of this event (Lambda's, or the queue's redelivery) runs the dispatch instead of skipping it.
+            if self.store.counted == counted:
+                self.store.release(execution, invocation.id)
+                logline.write(
+                    "released",
+                    execution_id=execution,
+                    block=invocation.block,
+                    invocation_id=invocation.id,
+                    reason="its state could not be written; a retry of the event runs it again",
+                )
+            raise
+
+    def settle(self, invocation: Invocation, units: int) -> None:
+        """Run the claimed invocation, write its records, move the in-flight counter, send, and end the execution
+        when nothing is left in flight."""
+        execution = invocation.context.execution_id
         block = MANIFEST.blocks[invocation.block]
         step = Step()
         if block["type"] == "code":
@@ -182,6 +204,7 @@ class InvocationRunner:
                     arrival.size,
                     record,
                     arrival.context.to_json(),
+                    by=invocation.id,
                 )
             except DuplicateSlot:
                 what = f"item {arrival.slot}" if arrival.kind == "fan-in" else f"merge source #{arrival.slot + 1}"

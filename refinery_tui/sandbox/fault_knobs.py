@@ -1,10 +1,14 @@
 """Test knobs: the sandbox answers chosen AWS calls with an error on demand (throttling, a failing live tail).
 
 Set them with `REFINERY_SANDBOX_FAULTS` when the sandbox starts, or `Sandbox.faults.add(...)` while it runs. The
-variable holds comma-separated `service:Operation:ErrorCode[:every=N][:burst=K]`: of each N calls, the last K are
-answered with ErrorCode (HTTP 400); `every` and `burst` default to 1 (every call fails). For example
-`logs:FilterLogEvents:ThrottlingException:every=5` throttles every 5th FilterLogEvents call and
-`logs:StartLiveTail:LimitExceededException` makes every live tail fail.
+variable holds comma-separated `service:Operation:ErrorCode[:every=N][:burst=K][:seconds=S]`: of each N calls, the last
+K are answered with ErrorCode (HTTP 400, the JSON error body botocore and the Node runtime's client read as that
+code); `every` and `burst` default to 1 (every call fails). With `seconds=S` a burst is a storm: from its first
+failed call, every call fails for S seconds (a throttled DynamoDB partition outlasting a client's retries), and the
+calls during it are not counted. For example `logs:FilterLogEvents:ThrottlingException:every=5` throttles every 5th
+FilterLogEvents call, `logs:StartLiveTail:LimitExceededException` makes every live tail fail and
+`dynamodb:UpdateItem:ProvisionedThroughputExceededException:every=1000:seconds=6` refuses every UpdateItem for 6 s
+after each 999 that passed.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from __future__ import annotations
 import json
 import os
 import threading
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -26,11 +31,20 @@ class Fault:
     code: str
     every: int = 1
     burst: int = 1
+    seconds: float = 0.0
     calls: int = 0
+    storms: int = 0
+    _storm_ends: float = 0.0
 
     def hits(self) -> bool:
+        if time.monotonic() < self._storm_ends:
+            return True
         self.calls += 1
-        return (self.calls - 1) % self.every >= self.every - self.burst
+        hit = (self.calls - 1) % self.every >= self.every - self.burst
+        if hit and self.seconds:
+            self.storms += 1
+            self._storm_ends = time.monotonic() + self.seconds
+        return hit
 
 
 class FaultKnobError(ValueError):
@@ -42,12 +56,14 @@ def parse(spec: str) -> list[Fault]:
     for entry in filter(None, (part.strip() for part in spec.split(","))):
         parts = entry.split(":")
         if len(parts) < 3:
-            raise FaultKnobError(f"{ENV}: {entry!r} is not service:Operation:ErrorCode[:every=N][:burst=K]")
+            raise FaultKnobError(f"{ENV}: {entry!r} is not service:Operation:ErrorCode[:every=N][:burst=K][:seconds=S]")
         options = {}
         for option in parts[3:]:
             key, _, value = option.partition("=")
-            if key not in ("every", "burst") or not value.isdigit() or int(value) < 1:
-                raise FaultKnobError(f"{ENV}: {option!r} in {entry!r} is not every=N or burst=K (N, K >= 1)")
+            if key not in ("every", "burst", "seconds") or not value.isdigit() or int(value) < 1:
+                raise FaultKnobError(
+                    f"{ENV}: {option!r} in {entry!r} is not every=N, burst=K or seconds=S (N, K, S >= 1)"
+                )
             options[key] = int(value)
         faults.append(Fault(parts[0], parts[1], parts[2], **options))
     return faults
@@ -60,8 +76,10 @@ class Faults:
         self._lock = threading.Lock()
         self._faults = parse(spec if spec is not None else os.environ.get(ENV, ""))
 
-    def add(self, service: str, operation: str, code: str, every: int = 1, burst: int = 1) -> Fault:
-        fault = Fault(service, operation, code, every, min(burst, every))
+    def add(
+        self, service: str, operation: str, code: str, every: int = 1, burst: int = 1, seconds: float = 0.0
+    ) -> Fault:
+        fault = Fault(service, operation, code, every, min(burst, every), seconds)
         with self._lock:
             self._faults.append(fault)
         return fault
