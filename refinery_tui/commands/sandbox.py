@@ -25,7 +25,8 @@ def _parser() -> argparse.ArgumentParser:
         prog="refinery-tui sandbox",
         description="A local AWS endpoint that also runs the Lambda functions deployed to it.",
         epilog="Test knob: REFINERY_SANDBOX_FAULTS=service:Operation:ErrorCode[:every=N][:burst=K][:seconds=S],... "
-        "answers the last K of every N such calls with ErrorCode (with seconds=S: every call for S seconds from then), e.g. "
+        "answers the last K of every N such calls with ErrorCode (with seconds=S: every call for S seconds from "
+        "then), e.g. "
         "logs:FilterLogEvents:ThrottlingException:every=5 (see refinery_tui/sandbox/fault_knobs.py).",
     )
     parser.add_argument(
