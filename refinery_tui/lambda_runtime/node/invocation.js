@@ -54,6 +54,7 @@ class InvocationRunner {
     this.store = store;
     this.outbox = outbox;
     this.remainingS = remainingS;
+    store.remainingS = remainingS;
   }
 
   async run(invocation, units) {
@@ -65,6 +66,26 @@ class InvocationRunner {
       });
       return;
     }
+    const counted = this.store.counted;
+    try {
+      await this.runClaimed(invocation, units);
+    } catch (error) {
+      // Nothing was counted yet (a write was refused past its retries): give the claim back and fail, so the retry
+      // of this event (Lambda's, or the queue's redelivery) runs the dispatch instead of skipping it.
+      if (this.store.counted === counted) {
+        await this.store.release(execution, invocation.id);
+        logline.write('released', {
+          execution_id: execution, block: invocation.block, invocation_id: invocation.id,
+          reason: 'its state could not be written; a retry of the event runs it again',
+        });
+      }
+      throw error;
+    }
+  }
+
+  // Run the claimed invocation and settle it.
+  async runClaimed(invocation, units) {
+    const execution = invocation.context.execution_id;
     const block = MANIFEST.blocks[invocation.block];
     const step = Step();
     if (block.type === 'code') {
@@ -179,7 +200,7 @@ class InvocationRunner {
       let release;
       try {
         release = await this.store.arrive(execution, arrival.key, arrival.kind, arrival.target, arrival.slot,
-          arrival.size, record, engine.contextToJSON(arrival.context));
+          arrival.size, record, engine.contextToJSON(arrival.context), invocation.id);
       } catch (error) {
         if (!(error instanceof DuplicateSlot)) throw error;
         step.failures.push([invocation.id, failureRecord(invocation, duplicateError(arrival))]);
