@@ -14,7 +14,7 @@ from refinery_tui.runtime.engine import Context, Invocation, Outcome, route
 from refinery_tui.runtime.joins import merge_backpacks
 
 from . import logline
-from .function import MANIFEST, ROOT
+from .function import MANIFEST, ROOT, SELF
 from .outbox import Outbox, Send, envelope, payload_key
 from .store import DuplicateSlot, Store
 
@@ -65,18 +65,21 @@ class InvocationRunner:
         try:
             self.settle(invocation, units)
         except Exception:
-            # Nothing was counted yet (a write was refused past its retries): give the claim back and fail, so the
-            # retry of this event (Lambda's, or the queue's redelivery) runs the dispatch instead of skipping it.
-            if self.store.counted == counted:
-                self.store.release(execution, invocation.id)
-                logline.write(
-                    "released",
-                    execution_id=execution,
-                    block=invocation.block,
-                    invocation_id=invocation.id,
-                    reason="its state could not be written; a retry of the event runs it again",
-                )
-            raise
+            if self.store.counted != counted:
+                raise
+            # Nothing was counted yet (a write was refused past its retries): give the claim back and dispatch the
+            # invocation again to this function (asynchronous invokes are not retried by Lambda here), so it is
+            # run again instead of lost.
+            self.store.release(execution, invocation.id)
+            message = {**envelope(invocation), "units": units}
+            self.outbox.send(Send("invoke", SELF, message, payload_key(invocation), units))
+            logline.write(
+                "released",
+                execution_id=execution,
+                block=invocation.block,
+                invocation_id=invocation.id,
+                reason="its state could not be written: dispatched again",
+            )
 
     def settle(self, invocation: Invocation, units: int) -> None:
         """Run the claimed invocation, write its records, move the in-flight counter, send, and end the execution

@@ -1,12 +1,13 @@
 """Test knobs: the sandbox answers chosen AWS calls with an error on demand (throttling, a failing live tail).
 
 Set them with `REFINERY_SANDBOX_FAULTS` when the sandbox starts, or `Sandbox.faults.add(...)` while it runs. The
-variable holds comma-separated `service:Operation:ErrorCode[:every=N][:burst=K][:seconds=S]`: of each N calls, the last
-K are answered with ErrorCode (HTTP 400, the JSON error body botocore and the Node runtime's client read as that
-code); `every` and `burst` default to 1 (every call fails). With `seconds=S` a burst is a storm: from its first
-failed call, every call fails for S seconds (a throttled DynamoDB partition outlasting a client's retries), and the
-calls during it are not counted. For example `logs:FilterLogEvents:ThrottlingException:every=5` throttles every 5th
-FilterLogEvents call, `logs:StartLiveTail:LimitExceededException` makes every live tail fail and
+variable holds comma-separated `service:Operation:ErrorCode[:every=N][:burst=K][:seconds=S][:times=M]`: of each N
+calls, the last K are answered with ErrorCode (HTTP 400, the JSON error body botocore and the Node runtime's client
+read as that code); `every` and `burst` default to 1 (every call fails). With `seconds=S` a burst is a storm: from
+its first failed call, every call fails for S seconds (a throttled DynamoDB partition outlasting a client's retries),
+and the calls during it are not counted; `times=M` ends the fault after M storms. For example
+`logs:FilterLogEvents:ThrottlingException:every=5` throttles every 5th FilterLogEvents call,
+`logs:StartLiveTail:LimitExceededException` makes every live tail fail and
 `dynamodb:UpdateItem:ProvisionedThroughputExceededException:every=1000:seconds=6` refuses every UpdateItem for 6 s
 after each 999 that passed.
 """
@@ -32,6 +33,7 @@ class Fault:
     every: int = 1
     burst: int = 1
     seconds: float = 0.0
+    times: int = 0
     calls: int = 0
     storms: int = 0
     _storm_ends: float = 0.0
@@ -39,6 +41,8 @@ class Fault:
     def hits(self) -> bool:
         if time.monotonic() < self._storm_ends:
             return True
+        if self.times and self.storms >= self.times:
+            return False
         self.calls += 1
         hit = (self.calls - 1) % self.every >= self.every - self.burst
         if hit and self.seconds:
@@ -56,13 +60,15 @@ def parse(spec: str) -> list[Fault]:
     for entry in filter(None, (part.strip() for part in spec.split(","))):
         parts = entry.split(":")
         if len(parts) < 3:
-            raise FaultKnobError(f"{ENV}: {entry!r} is not service:Operation:ErrorCode[:every=N][:burst=K][:seconds=S]")
+            raise FaultKnobError(
+                f"{ENV}: {entry!r} is not service:Operation:ErrorCode[:every=N][:burst=K][:seconds=S][:times=M]"
+            )
         options = {}
         for option in parts[3:]:
             key, _, value = option.partition("=")
-            if key not in ("every", "burst", "seconds") or not value.isdigit() or int(value) < 1:
+            if key not in ("every", "burst", "seconds", "times") or not value.isdigit() or int(value) < 1:
                 raise FaultKnobError(
-                    f"{ENV}: {option!r} in {entry!r} is not every=N, burst=K or seconds=S (N, K, S >= 1)"
+                    f"{ENV}: {option!r} in {entry!r} is not every=N, burst=K, seconds=S or times=M (all >= 1)"
                 )
             options[key] = int(value)
         faults.append(Fault(parts[0], parts[1], parts[2], **options))
@@ -77,9 +83,16 @@ class Faults:
         self._faults = parse(spec if spec is not None else os.environ.get(ENV, ""))
 
     def add(
-        self, service: str, operation: str, code: str, every: int = 1, burst: int = 1, seconds: float = 0.0
+        self,
+        service: str,
+        operation: str,
+        code: str,
+        every: int = 1,
+        burst: int = 1,
+        seconds: float = 0.0,
+        times: int = 0,
     ) -> Fault:
-        fault = Fault(service, operation, code, every, min(burst, every), seconds)
+        fault = Fault(service, operation, code, every, min(burst, every), seconds, times)
         with self._lock:
             self._faults.append(fault)
         return fault

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import time
@@ -40,6 +41,9 @@ BLOCKS = {
         ),
     },
 }
+
+
+LANGUAGES = ["python", pytest.param("node", marks=pytest.mark.skipif(shutil.which("node") is None, reason="no node"))]
 
 
 @pytest.fixture(scope="module")
@@ -107,3 +111,52 @@ def test_a_2000_item_fan_out_under_throttling_ends_with_the_right_output(sandbox
     sizes = partition_sizes(deployer, execution_id)
     assert len(sizes) >= 8, f"the execution's state is spread over partitions: {dict(sizes)}"
     assert max(sizes.values()) <= sum(sizes.values()) // 4, f"no partition holds most of it: {dict(sizes)}"
+
+
+def log_lines(deployer: Any, block: str) -> list[dict[str, Any]]:
+    logs = deployer.aws.client("logs")
+    lines = []
+    for page in logs.get_paginator("filter_log_events").paginate(logGroupName=deployer.names.log_group(block)):
+        lines.extend(json.loads(e["message"]) for e in page["events"] if e["message"].startswith("{"))
+    return lines
+
+
+SHORT = {
+    "python": {
+        "first": ("blocks/first.py", "def main(block_input, backpack):\n    return block_input + 1\n"),
+        "second": ("blocks/second.py", "def main(block_input, backpack):\n    return block_input * 10\n"),
+    },
+    "node": {
+        "first": ("blocks/first.js", "exports.main = async (x) => x + 1;\n"),
+        "second": ("blocks/second.js", "exports.main = async (x) => x * 10;\n"),
+    },
+}
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_a_dispatch_throttled_past_its_functions_time_is_sent_again_not_lost(sandbox, tmp_path, language):
+    root = tmp_path / language
+    (root / "blocks").mkdir(parents=True)
+    blocks: dict[str, Any] = {}
+    for name, (file, code) in SHORT[language].items():
+        (root / file).write_text(code)
+        # `second`'s function has 8 + 10 s: its throttled counter update is given up with 5 s left, before the
+        # 20 s storm ends.
+        blocks[name] = {"type": "code", "language": language, "file": file, "timeout": 8 if name == "second" else 60}
+    data = {"name": f"resent-{language}", "blocks": blocks, "transitions": [{"from": "first", "to": "second"}]}
+    (root / "project.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
+    deployer = deploy(sandbox, root, "resent")
+    executions = Executions(deployer.aws, deployer.target)
+    # The first UpdateItem (first's counter) passes; the second (second's counter) starts one 20 s storm.
+    sandbox.faults.add("dynamodb", "UpdateItem", "ProvisionedThroughputExceededException", every=2, seconds=20, times=1)
+    try:
+        result = executions.wait(
+            executions.start("first", 4), timeout=float(os.environ.get("REFINERY_TEST_RESENT_WAIT_S", "90"))
+        )
+    finally:
+        sandbox.faults.clear()
+    assert result.status == "succeeded", result.errors
+    assert result.outputs == [{"block": "second", "output": 50, "backpack": {}}]
+    lines = log_lines(deployer, "second")
+    assert [line for line in lines if line["refinery"] == "released"], "the throttled dispatch was given back"
+    assert len([line for line in lines if line["refinery"] == "start"]) >= 2

@@ -11,7 +11,7 @@ const blockload = require('../../runtime/node/blockload');
 const logline = require('./logline');
 const { DuplicateSlot } = require('./store');
 const { or } = require('../../runtime/node/jsontext');
-const { MANIFEST, ROOT } = require('./function');
+const { MANIFEST, ROOT, SELF } = require('./function');
 const { Send, payloadKey, envelope } = require('./outbox');
 
 const nowS = () => Date.now() / 1000;
@@ -70,16 +70,17 @@ class InvocationRunner {
     try {
       await this.runClaimed(invocation, units);
     } catch (error) {
-      // Nothing was counted yet (a write was refused past its retries): give the claim back and fail, so the retry
-      // of this event (Lambda's, or the queue's redelivery) runs the dispatch instead of skipping it.
-      if (this.store.counted === counted) {
-        await this.store.release(execution, invocation.id);
-        logline.write('released', {
-          execution_id: execution, block: invocation.block, invocation_id: invocation.id,
-          reason: 'its state could not be written; a retry of the event runs it again',
-        });
-      }
-      throw error;
+      if (this.store.counted !== counted) throw error;
+      // Nothing was counted yet (a write was refused past its retries): give the claim back and dispatch the
+      // invocation again to this function (asynchronous invokes are not retried by Lambda here), so it is run
+      // again instead of lost.
+      await this.store.release(execution, invocation.id);
+      const message = { ...envelope(invocation), units };
+      await this.outbox.send(Send('invoke', SELF, message, payloadKey(invocation), units));
+      logline.write('released', {
+        execution_id: execution, block: invocation.block, invocation_id: invocation.id,
+        reason: 'its state could not be written: dispatched again',
+      });
     }
   }
 
