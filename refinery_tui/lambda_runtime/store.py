@@ -115,7 +115,7 @@ class Store:
             try:
                 return method(**params)
             except ClientError as exc:
-                wait = random.uniform(0, min(THROTTLE_CAP_S, THROTTLE_BASE_S * 2**attempt))
+                wait = random.uniform(0, min(THROTTLE_CAP_S, THROTTLE_BASE_S * 2 ** min(attempt, 10)))
                 if not throttled(exc) or self.remaining_s() - wait < THROTTLE_MARGIN_S:
                     raise
             time.sleep(wait)

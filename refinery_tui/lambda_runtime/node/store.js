@@ -62,7 +62,7 @@ class Store {
       try {
         return await aws.ddb(op, params);
       } catch (error) {
-        const wait = Math.random() * Math.min(THROTTLE_CAP_S, THROTTLE_BASE_S * 2 ** attempt);
+        const wait = Math.random() * Math.min(THROTTLE_CAP_S, THROTTLE_BASE_S * 2 ** Math.min(attempt, 10));
         if (!aws.isThrottle(error) || this.remainingS() - wait < THROTTLE_MARGIN_S) throw error;
         await sleepS(wait);
       }
