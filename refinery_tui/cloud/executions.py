@@ -10,7 +10,7 @@ from typing import Any
 
 from refinery_tui.cloud.aws import Aws
 from refinery_tui.cloud.desired import INLINE_LIMIT, Placement, function_timeout, serves_an_api
-from refinery_tui.lambda_runtime.store import STARTED_INDEX, base_partition, partitions
+from refinery_tui.lambda_runtime.store import LAYOUT, STARTED_INDEX, base_partition, partitions
 from refinery_tui.runtime.summary import failure_messages, join_error_messages, ordered_outputs
 
 
@@ -177,9 +177,9 @@ class Executions:
         meta = self._meta(execution_id)
         if meta is None:
             return CloudExecution(execution_id, "unknown")
-        # The meta item says the layout the execution was written in (none: layout 1, one partition).
-        layout = int(meta["layout"]["N"]) if "layout" in meta else 1
-        items = [item for partition in partitions(execution_id, layout) for item in self._items(partition)]
+        # Layout 2's partitions hold layout 1's (one partition) too: an execution begun by an older runtime and
+        # continued by this one has items in both.
+        items = [item for partition in partitions(execution_id, LAYOUT) for item in self._items(partition)]
         outputs, failures, joins = [], [], []
         runs = 0
         for item in items:
