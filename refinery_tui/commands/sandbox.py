@@ -24,10 +24,9 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="refinery-tui sandbox",
         description="A local AWS endpoint that also runs the Lambda functions deployed to it.",
-        epilog="Test knob: REFINERY_SANDBOX_FAULTS=service:Operation:ErrorCode[:every=N][:burst=K][:seconds=S],... "
-        "answers the last K of every N such calls with ErrorCode (with seconds=S: every call for S seconds from "
-        "then), e.g. "
-        "logs:FilterLogEvents:ThrottlingException:every=5 (see refinery_tui/sandbox/fault_knobs.py).",
+        epilog="Test knob: REFINERY_SANDBOX_FAULTS=service:Operation:ErrorCode[:every=N][:burst=K],... answers the "
+        "last K of every N such calls with ErrorCode, e.g. logs:FilterLogEvents:ThrottlingException:every=5 "
+        "(see refinery_tui/sandbox/fault_knobs.py).",
     )
     parser.add_argument(
         "--port", type=int, default=DEFAULT_PORT, help=f"port to listen on (default {DEFAULT_PORT}; 0 picks a free one)"
