@@ -55,8 +55,8 @@ def included_blocks(manifest: dict[str, Any], block: str) -> list[str]:
 
 def successors(manifest: dict[str, Any], block: str) -> list[str]:
     """The blocks `block`'s function may hand work to itself (invoke, send, publish): its targets, the joins it
-    may complete, itself when it retries, the global handler, and the other targets of the API endpoints and
-    schedules whose events it receives."""
+    may complete, itself (a retry, or a dispatch whose state could not be written, sent again), the global handler,
+    and the other targets of the API endpoints and schedules whose events it receives."""
     blocks, transitions = manifest["blocks"], manifest["transitions"]
     found: list[str] = []
 
@@ -69,8 +69,7 @@ def successors(manifest: dict[str, Any], block: str) -> list[str]:
         add(transitions[index]["to"])
         for fan_in in manifest.get("fan_ins_of", {}).get(str(index), []):
             add(transitions[fan_in]["to"])
-    if int(blocks[block].get("retries", 0) or 0) > 0:
-        add(block)
+    add(block)
     if blocks[block].get("handler_catches") and manifest.get("on_exception"):
         add(manifest["on_exception"])
     for source in entry_resources(manifest, block):

@@ -10,7 +10,7 @@ from typing import Any
 
 from refinery_tui.cloud.aws import Aws
 from refinery_tui.cloud.desired import INLINE_LIMIT, Placement, function_timeout, serves_an_api
-from refinery_tui.lambda_runtime.store import STARTED_INDEX
+from refinery_tui.lambda_runtime.store import LAYOUT, STARTED_INDEX, base_partition, partitions
 from refinery_tui.runtime.summary import failure_messages, join_error_messages, ordered_outputs
 
 
@@ -90,13 +90,24 @@ class Executions:
             raise RuntimeError(f"the entry function failed: {body[:500]}")
         return execution_id
 
-    def _items(self, execution_id: str) -> list[dict[str, Any]]:
+    def _meta(self, execution_id: str) -> dict[str, Any] | None:
+        return (
+            self.aws.client("dynamodb")
+            .get_item(
+                TableName=self.placement.names.table(),
+                ConsistentRead=True,
+                Key={"pk": {"S": base_partition(execution_id)}, "sk": {"S": "meta"}},
+            )
+            .get("Item")
+        )
+
+    def _items(self, partition: str) -> list[dict[str, Any]]:
         ddb = self.aws.client("dynamodb")
         params: dict[str, Any] = {
             "TableName": self.placement.names.table(),
             "ConsistentRead": True,
             "KeyConditionExpression": "pk = :pk",
-            "ExpressionAttributeValues": {":pk": {"S": f"exec#{execution_id}"}},
+            "ExpressionAttributeValues": {":pk": {"S": partition}},
         }
         items = []
         while True:
@@ -126,7 +137,7 @@ class Executions:
         ids = [item["sk"]["S"].partition("#")[2] for item in index.get("Items", [])]
         records: dict[str, dict[str, Any]] = {}
         for first in range(0, len(ids), 100):
-            keys = [{"pk": {"S": f"exec#{i}"}, "sk": {"S": "meta"}} for i in ids[first : first + 100]]
+            keys = [{"pk": {"S": base_partition(i)}, "sk": {"S": "meta"}} for i in ids[first : first + 100]]
             request: dict[str, Any] = {table: {"Keys": keys, "ConsistentRead": True}}
             while request:
                 reply = ddb.batch_get_item(RequestItems=request)
@@ -145,15 +156,7 @@ class Executions:
         ]
 
     def status(self, execution_id: str) -> str | None:
-        item = (
-            self.aws.client("dynamodb")
-            .get_item(
-                TableName=self.placement.names.table(),
-                ConsistentRead=True,
-                Key={"pk": {"S": f"exec#{execution_id}"}, "sk": {"S": "meta"}},
-            )
-            .get("Item")
-        )
+        item = self._meta(execution_id)
         return item["status"]["S"] if item else None
 
     def wait(self, execution_id: str, timeout: float = 300.0) -> CloudExecution:
@@ -171,10 +174,12 @@ class Executions:
             delay = min(delay * 1.5, 1.0)
 
     def read(self, execution_id: str) -> CloudExecution:
-        items = self._items(execution_id)
-        meta = next((i for i in items if i["sk"]["S"] == "meta"), None)
+        meta = self._meta(execution_id)
         if meta is None:
             return CloudExecution(execution_id, "unknown")
+        # Layout 2's partitions hold layout 1's (one partition) too: an execution begun by an older runtime and
+        # continued by this one has items in both.
+        items = [item for partition in partitions(execution_id, LAYOUT) for item in self._items(partition)]
         outputs, failures, joins = [], [], []
         runs = 0
         for item in items:

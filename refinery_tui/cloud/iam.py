@@ -7,8 +7,8 @@ Why each permission is there (each statement names its resources; there is no "*
 - ``LogGroup`` (logs:CreateLogGroup on that group): Lambda creates the group on first run if the deployer has
   not (or after someone deleted it).
 - ``InvokeSuccessors`` (lambda:InvokeFunction): the runtime dispatches to the code blocks in the slice's
-  "successors" (its transition targets, the joins it may complete, itself when it retries, the global exception
-  handler); exactly those functions, so a role is rewritten when the graph changes.
+  "successors" (its transition targets, the joins it may complete, itself (a retry, a dispatch sent again), the
+  global exception handler); exactly those functions, so a role is rewritten when the graph changes.
 - ``SendToQueues`` (sqs:SendMessage, sqs:GetQueueUrl): a transition into a queue enqueues the output; the URL is
   looked up by name.
 - ``PublishToTopics`` (sns:Publish): a transition into a topic publishes the output.

@@ -20,9 +20,10 @@ STRICTNESS = (
     'cold start counted) answers 503 {"message":"Service Unavailable"}',
 )
 KNOBS = (
-    "REFINERY_SANDBOX_FAULTS=service:Operation:ErrorCode[:every=N][:burst=K],... answers the last K of every N "
-    "such calls with ErrorCode, e.g. logs:FilterLogEvents:ThrottlingException:every=5 or "
-    "dynamodb:UpdateItem:ProvisionedThroughputExceededException:every=10:burst=3",
+    "REFINERY_SANDBOX_FAULTS=service:Operation:ErrorCode[:every=N][:burst=K][:seconds=S][:times=M],... answers "
+    "the last K of every N such calls with ErrorCode (with seconds=S every call for S seconds from then: a storm; "
+    "times=M: at most M answers or storms), e.g. logs:FilterLogEvents:ThrottlingException:every=5 or "
+    "dynamodb:UpdateItem:ProvisionedThroughputExceededException:every=1000:seconds=6",
     "REFINERY_SANDBOX_DELETION_WINDOWS=queue_name_reuse=S,queue_listed=S,table_deleting=S (or one number of "
     "seconds for all) sets the windows after a delete, e.g. short ones for tests",
 )

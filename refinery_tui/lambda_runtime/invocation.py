@@ -14,7 +14,7 @@ from refinery_tui.runtime.engine import Context, Invocation, Outcome, route
 from refinery_tui.runtime.joins import merge_backpacks
 
 from . import logline
-from .function import MANIFEST, ROOT
+from .function import MANIFEST, ROOT, SELF
 from .outbox import Outbox, Send, envelope, payload_key
 from .store import DuplicateSlot, Store
 
@@ -48,6 +48,7 @@ class InvocationRunner:
         self.outbox = outbox
         self.remaining_s = remaining_s
         self._started = 0.0
+        store.remaining_s = remaining_s
 
     def run(self, invocation: Invocation, units: int) -> None:
         execution = invocation.context.execution_id
@@ -60,6 +61,30 @@ class InvocationRunner:
                 reason="this dispatch ran already (a redelivered event)",
             )
             return
+        counted = self.store.counted
+        try:
+            self.settle(invocation, units)
+        except Exception:
+            if self.store.counted != counted:
+                raise
+            # Nothing was counted yet (a write was refused past its retries): give the claim back and dispatch the
+            # invocation again to this function (asynchronous invokes are not retried by Lambda here), so it is
+            # run again instead of lost.
+            self.store.release(execution, invocation.id)
+            message = {**envelope(invocation), "units": units}
+            self.outbox.send(Send("invoke", SELF, message, payload_key(invocation), units))
+            logline.write(
+                "released",
+                execution_id=execution,
+                block=invocation.block,
+                invocation_id=invocation.id,
+                reason="its state could not be written: dispatched again",
+            )
+
+    def settle(self, invocation: Invocation, units: int) -> None:
+        """Run the claimed invocation, write its records, move the in-flight counter, send, and end the execution
+        when nothing is left in flight."""
+        execution = invocation.context.execution_id
         block = MANIFEST.blocks[invocation.block]
         step = Step()
         if block["type"] == "code":
@@ -182,6 +207,7 @@ class InvocationRunner:
                     arrival.size,
                     record,
                     arrival.context.to_json(),
+                    by=invocation.id,
                 )
             except DuplicateSlot:
                 what = f"item {arrival.slot}" if arrival.kind == "fan-in" else f"merge source #{arrival.slot + 1}"

@@ -1,11 +1,16 @@
 """Test knobs: the sandbox answers chosen AWS calls with an error on demand (throttling, a failing live tail).
 
 Set them with `REFINERY_SANDBOX_FAULTS` when the sandbox starts, or `Sandbox.faults.add(...)` while it runs. The
-variable holds comma-separated `service:Operation:ErrorCode[:every=N][:burst=K]`: of each N calls, the last K are
-answered with ErrorCode (HTTP 400); `every` and `burst` default to 1 (every call fails). `Sandbox.faults.add` also
-takes `match` (only calls whose request body holds that text count) and `times` (at most that many answers). For example
-`logs:FilterLogEvents:ThrottlingException:every=5` throttles every 5th FilterLogEvents call and
-`logs:StartLiveTail:LimitExceededException` makes every live tail fail.
+variable holds comma-separated `service:Operation:ErrorCode[:every=N][:burst=K][:seconds=S][:times=M]`: of each N
+calls, the last K are answered with ErrorCode (HTTP 400, the JSON error body botocore and the Node runtime's client
+read as that code); `every` and `burst` default to 1 (every call fails). With `seconds=S` a burst is a storm: from
+its first failed call, every call fails for S seconds (a throttled DynamoDB partition outlasting a client's retries),
+and the calls during it are not counted; `times=M` ends the fault after M storms. For example
+`logs:FilterLogEvents:ThrottlingException:every=5` throttles every 5th FilterLogEvents call,
+`logs:StartLiveTail:LimitExceededException` makes every live tail fail and
+`dynamodb:UpdateItem:ProvisionedThroughputExceededException:every=1000:seconds=6` refuses every UpdateItem for 6 s
+after each 999 that passed. `Sandbox.faults.add` also takes `match` (only calls whose request body
+holds that text count). `times=M` limits the answers: M failed calls, or M storms.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ import io
 import json
 import os
 import threading
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,20 +34,29 @@ class Fault:
     code: str
     every: int = 1
     burst: int = 1
+    seconds: float = 0.0
     calls: int = 0
     match: str | None = None
     times: int | None = None
+    storms: int = 0
+    _storm_ends: float = 0.0
     counted: threading.Condition = field(default_factory=threading.Condition, repr=False, compare=False)
 
     def hits(self) -> bool:
+        if time.monotonic() < self._storm_ends:
+            return True
         if self.times is not None and self.times <= 0:
             return False
         with self.counted:
             self.calls += 1
             self.counted.notify_all()
         hit = (self.calls - 1) % self.every >= self.every - self.burst
-        if hit and self.times is not None:
-            self.times -= 1
+        if hit:
+            if self.times is not None:
+                self.times -= 1
+            if self.seconds:
+                self.storms += 1
+                self._storm_ends = time.monotonic() + self.seconds
         return hit
 
     def applies(self, service: str, operation: str, environ: dict[str, Any] | None) -> bool:
@@ -68,12 +83,16 @@ def parse(spec: str) -> list[Fault]:
     for entry in filter(None, (part.strip() for part in spec.split(","))):
         parts = entry.split(":")
         if len(parts) < 3:
-            raise FaultKnobError(f"{ENV}: {entry!r} is not service:Operation:ErrorCode[:every=N][:burst=K]")
+            raise FaultKnobError(
+                f"{ENV}: {entry!r} is not service:Operation:ErrorCode[:every=N][:burst=K][:seconds=S][:times=M]"
+            )
         options = {}
         for option in parts[3:]:
             key, _, value = option.partition("=")
-            if key not in ("every", "burst") or not value.isdigit() or int(value) < 1:
-                raise FaultKnobError(f"{ENV}: {option!r} in {entry!r} is not every=N or burst=K (N, K >= 1)")
+            if key not in ("every", "burst", "seconds", "times") or not value.isdigit() or int(value) < 1:
+                raise FaultKnobError(
+                    f"{ENV}: {option!r} in {entry!r} is not every=N, burst=K, seconds=S or times=M (all >= 1)"
+                )
             options[key] = int(value)
         faults.append(Fault(parts[0], parts[1], parts[2], **options))
     return faults
@@ -93,10 +112,11 @@ class Faults:
         code: str,
         every: int = 1,
         burst: int = 1,
-        match: str | None = None,
+        seconds: float = 0.0,
         times: int | None = None,
+        match: str | None = None,
     ) -> Fault:
-        fault = Fault(service, operation, code, every, min(burst, every), match=match, times=times)
+        fault = Fault(service, operation, code, every, min(burst, every), seconds, match=match, times=times)
         with self._lock:
             self._faults.append(fault)
         return fault

@@ -220,6 +220,11 @@ const RETRYABLE_NETWORK_CODES = new Set([
   'EHOSTUNREACH', 'ERR_STREAM_PREMATURE_CLOSE',
 ]);
 
+/** Whether an error from request() is a throttle (what a caller may wait out longer than the retries here). */
+function isThrottle(error) {
+  return Boolean(error) && (THROTTLING_CODES.has(error.name) || error.status === 429);
+}
+
 function maxAttempts() {
   const n = parseInt(process.env.AWS_MAX_ATTEMPTS || '', 10);
   return Number.isFinite(n) && n >= 1 ? n : DEFAULT_MAX_ATTEMPTS;
@@ -647,6 +652,7 @@ function fromItem(item) {
 }
 
 module.exports = {
+  isThrottle,
   lambdaInvoke,
   sqs,
   sqsGetQueueUrl,

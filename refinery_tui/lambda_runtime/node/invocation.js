@@ -11,7 +11,7 @@ const blockload = require('../../runtime/node/blockload');
 const logline = require('./logline');
 const { DuplicateSlot } = require('./store');
 const { or } = require('../../runtime/node/jsontext');
-const { MANIFEST, ROOT } = require('./function');
+const { MANIFEST, ROOT, SELF } = require('./function');
 const { Send, payloadKey, envelope } = require('./outbox');
 
 const nowS = () => Date.now() / 1000;
@@ -54,6 +54,7 @@ class InvocationRunner {
     this.store = store;
     this.outbox = outbox;
     this.remainingS = remainingS;
+    store.remainingS = remainingS;
   }
 
   async run(invocation, units) {
@@ -65,6 +66,27 @@ class InvocationRunner {
       });
       return;
     }
+    const counted = this.store.counted;
+    try {
+      await this.runClaimed(invocation, units);
+    } catch (error) {
+      if (this.store.counted !== counted) throw error;
+      // Nothing was counted yet (a write was refused past its retries): give the claim back and dispatch the
+      // invocation again to this function (asynchronous invokes are not retried by Lambda here), so it is run
+      // again instead of lost.
+      await this.store.release(execution, invocation.id);
+      const message = { ...envelope(invocation), units };
+      await this.outbox.send(Send('invoke', SELF, message, payloadKey(invocation), units));
+      logline.write('released', {
+        execution_id: execution, block: invocation.block, invocation_id: invocation.id,
+        reason: 'its state could not be written: dispatched again',
+      });
+    }
+  }
+
+  // Run the claimed invocation and settle it.
+  async runClaimed(invocation, units) {
+    const execution = invocation.context.execution_id;
     const block = MANIFEST.blocks[invocation.block];
     const step = Step();
     if (block.type === 'code') {
@@ -179,7 +201,7 @@ class InvocationRunner {
       let release;
       try {
         release = await this.store.arrive(execution, arrival.key, arrival.kind, arrival.target, arrival.slot,
-          arrival.size, record, engine.contextToJSON(arrival.context));
+          arrival.size, record, engine.contextToJSON(arrival.context), invocation.id);
       } catch (error) {
         if (!(error instanceof DuplicateSlot)) throw error;
         step.failures.push([invocation.id, failureRecord(invocation, duplicateError(arrival))]);

@@ -7,6 +7,14 @@ const { dumps, compact } = require('../../runtime/node/jsontext');
 
 const TTL_S = 7 * 24 * 3600;
 const ITEM_INLINE = 300000;
+// The state table's layout (see store.py): per-dispatch records spread over SHARDS partitions `exec#<id>#<shard>`;
+// `meta`, the reply and the joins' counts stay in `exec#<id>`.
+const LAYOUT = 2;
+const SHARDS = 16;
+// A throttled call is tried again with jittered, growing waits until this much of the invocation's time is left.
+const THROTTLE_MARGIN_S = 5.0;
+const THROTTLE_BASE_S = 0.05;
+const THROTTLE_CAP_S = 2.0;
 
 // A join slot was filled twice.
 class DuplicateSlot extends Error {
@@ -21,12 +29,44 @@ const N = (value) => ({ N: String(value) });
 const now = () => Date.now() / 1000;
 const sha1 = (text) => crypto.createHash('sha1').update(text, 'utf8').digest('hex');
 const conditionFailed = (error) => error.name === 'ConditionalCheckFailedException';
+const sleepS = (seconds) => new Promise((resolve) => { setTimeout(resolve, seconds * 1000); });
+
+// The partition of what is read or counted as one: the execution's meta, its reply, its joins' counts.
+const basePartition = (execution) => `exec#${execution}`;
+// The partition of a per-dispatch record named `name` (an invocation id, or a join's key and slot).
+const shardPartition = (execution, name) => {
+  const shard = parseInt(sha1(name).slice(0, 8), 16) % SHARDS;
+  return `exec#${execution}#${String(shard).padStart(2, '0')}`;
+};
+// Every partition an execution written in `layout` keeps items in.
+const partitions = (execution, layout) => {
+  const base = basePartition(execution);
+  if (layout < 2) return [base];
+  return [base, ...Array.from({ length: SHARDS }, (_, shard) => `${base}#${String(shard).padStart(2, '0')}`)];
+};
 
 class Store {
   constructor(table, bucket, inlineLimit) {
     this.table = table;
     this.bucket = bucket;
     this.inlineLimit = inlineLimit;
+    // How long the invocation may still run (the runner sets it); throttled calls are retried until near it.
+    this.remainingS = () => 60.0;
+    // Counter updates made so far: a claim may be given back only while none of its updates has landed.
+    this.counted = 0;
+  }
+
+  // One state-table call; throttling is waited out (full jitter) while the invocation has time left.
+  async call(op, params) {
+    for (let attempt = 0; ; attempt += 1) {
+      try {
+        return await aws.ddb(op, params);
+      } catch (error) {
+        const wait = Math.random() * Math.min(THROTTLE_CAP_S, THROTTLE_BASE_S * 2 ** Math.min(attempt, 10));
+        if (!aws.isThrottle(error) || this.remainingS() - wait < THROTTLE_MARGIN_S) throw error;
+        await sleepS(wait);
+      }
+    }
   }
 
   static fromEnvironment() {
@@ -73,10 +113,14 @@ class Store {
     return item.data ? JSON.parse(item.data.S) : null;
   }
 
-  // Items all live in the execution's partition.
+  // What is read or counted as one lives in the execution's base partition; per-dispatch records in its shards.
 
   static key(execution, sort) {
-    return { pk: S(`exec#${execution}`), sk: S(sort) };
+    return { pk: S(basePartition(execution)), sk: S(sort) };
+  }
+
+  static shardKey(execution, name, sort) {
+    return { pk: S(shardPartition(execution, name)), sk: S(sort) };
   }
 
   static ttl() {
@@ -84,9 +128,11 @@ class Store {
   }
 
   // A put that succeeds only when the item does not exist yet: false when it does.
-  async putNew(item) {
+  async putNew(item, condition = {}) {
     try {
-      await aws.ddb('PutItem', { TableName: this.table, Item: item, ConditionExpression: 'attribute_not_exists(pk)' });
+      await this.call('PutItem', {
+        TableName: this.table, Item: item, ConditionExpression: 'attribute_not_exists(pk)', ...condition,
+      });
       return true;
     } catch (error) {
       if (conditionFailed(error)) return false;
@@ -95,13 +141,13 @@ class Store {
   }
 
   async put(item) {
-    await aws.ddb('PutItem', { TableName: this.table, Item: item });
+    await this.call('PutItem', { TableName: this.table, Item: item });
   }
 
   // Create the execution's record holding one unit in flight; false when it exists already.
   async startExecution(execution, entry, started) {
     const created = await this.putNew({
-      ...Store.key(execution, 'meta'), ...Store.ttl(), inflight: N(1), status: S('running'), entry: S(entry),
+      ...Store.key(execution, 'meta'), ...Store.ttl(), layout: N(LAYOUT), inflight: N(1), status: S('running'), entry: S(entry),
       started: N(started),
     });
     if (!created) return false;
@@ -114,54 +160,72 @@ class Store {
   // Run each dispatch at most once: the first claim of an id wins.
   claim(execution, invocationId, block) {
     return this.putNew({
-      ...Store.key(execution, `run#${invocationId}`), ...Store.ttl(), block: S(block), claimed: N(now()),
+      ...Store.shardKey(execution, invocationId, `run#${invocationId}`), ...Store.ttl(), block: S(block),
+      claimed: N(now()),
+    });
+  }
+
+  // Give a claim back, so a retry of the same dispatch runs it (its work did not land).
+  async release(execution, invocationId) {
+    await this.call('DeleteItem', {
+      TableName: this.table, Key: Store.shardKey(execution, invocationId, `run#${invocationId}`),
     });
   }
 
   async addInflight(execution, delta) {
-    const reply = await aws.ddb('UpdateItem', {
+    const reply = await this.call('UpdateItem', {
       TableName: this.table, Key: Store.key(execution, 'meta'), UpdateExpression: 'ADD inflight :d',
       ExpressionAttributeValues: { ':d': N(delta) }, ReturnValues: 'ALL_NEW',
     });
+    this.counted += 1;
     return parseInt(reply.Attributes.inflight.N, 10);
   }
 
-  async putRecord(execution, sort, value, payloadKey) {
-    await this.put({
-      ...Store.key(execution, sort), ...Store.ttl(), ...(await this.data(value, `payloads/${execution}/${payloadKey}`)),
-    });
+  async putRecord(key, execution, value, payloadKey) {
+    await this.put({ ...key, ...Store.ttl(), ...(await this.data(value, `payloads/${execution}/${payloadKey}`)) });
   }
 
   putOutput(execution, invocationId, record) {
-    return this.putRecord(execution, `out#${invocationId}`, record, `out-${invocationId}.json`);
+    const key = Store.shardKey(execution, invocationId, `out#${invocationId}`);
+    return this.putRecord(key, execution, record, `out-${invocationId}.json`);
   }
 
   putFailure(execution, invocationId, failure) {
-    return this.putRecord(execution, `fail#${invocationId}`, failure, `fail-${invocationId}.json`);
+    const key = Store.shardKey(execution, invocationId, `fail#${invocationId}`);
+    return this.putRecord(key, execution, failure, `fail-${invocationId}.json`);
   }
 
   putReply(execution, reply) {
-    return this.putRecord(execution, 'reply', reply, 'reply.json');
+    return this.putRecord(Store.key(execution, 'reply'), execution, reply, 'reply.json');
   }
 
   async getReply(execution) {
-    const answer = await aws.ddb('GetItem', {
+    const answer = await this.call('GetItem', {
       TableName: this.table, Key: Store.key(execution, 'reply'), ConsistentRead: true,
     });
     return answer.Item ? this.value(answer.Item) : null;
   }
 
-  // Fill one slot of a join; exactly one arrival (the one that fills the last slot) gets the release.
-  async arrive(execution, key, kind, target, slot, size, record, context) {
+  // Fill one slot of a join; exactly one arrival (the one that fills the last slot) gets the release. The
+  // invocation `by` may fill its own slot again (a retry of it whose count did not land).
+  async arrive(execution, key, kind, target, slot, size, record, context, by = '') {
     const payload = `payloads/${execution}/join-${sha1(key).slice(0, 16)}-${slot}.json`;
     const filledSlot = await this.putNew({
-      ...Store.key(execution, `join#${key}#slot#${String(slot).padStart(7, '0')}`), ...Store.ttl(),
-      ...(await this.data(record, payload)),
+      ...Store.shardKey(execution, `${key}#${slot}`, `join#${key}#slot#${String(slot).padStart(7, '0')}`),
+      ...Store.ttl(), by: S(by), ...(await this.data(record, payload)),
+    }, {
+      ConditionExpression: 'attribute_not_exists(pk) OR #by = :by', ExpressionAttributeNames: { '#by': 'by' },
+      ExpressionAttributeValues: { ':by': S(by || '-') },
     });
     if (!filledSlot) throw new DuplicateSlot(key);
     const filled = await this.count(execution, key, kind, target, size, context);
     if (filled !== size) return null;
-    const slots = await Promise.all((await this.query(execution, `join#${key}#slot#`)).map((item) => this.value(item)));
+    const found = [];
+    for (const partition of partitions(execution, LAYOUT)) {
+      found.push(...(await this.query(partition, `join#${key}#slot#`)));
+    }
+    found.sort((a, b) => (a.sk.S < b.sk.S ? -1 : a.sk.S > b.sk.S ? 1 : 0));
+    const slots = await Promise.all(found.map((item) => this.value(item)));
     return {
       target, values: slots.map((s) => s.value), backpacks: slots.map((s) => s.backpack),
       sources: slots.map((s) => s.source), context,
@@ -170,7 +234,7 @@ class Store {
 
   // Count one more arrival at a join (recording what the join is); the new count.
   async count(execution, key, kind, target, size, context) {
-    const reply = await aws.ddb('UpdateItem', {
+    const reply = await this.call('UpdateItem', {
       TableName: this.table, Key: Store.key(execution, `join#${key}#count`),
       UpdateExpression: 'ADD filled :one SET size_ = :size, target = :target, kind = :kind, '
         + 'join_key = :key, context = :context, #t = :ttl',
@@ -181,17 +245,18 @@ class Store {
       },
       ReturnValues: 'ALL_NEW',
     });
+    this.counted += 1;
     return parseInt(reply.Attributes.filled.N, 10);
   }
 
-  async query(execution, prefix) {
+  async query(partition, prefix) {
     const items = [];
     const params = {
       TableName: this.table, ConsistentRead: true, KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
-      ExpressionAttributeValues: { ':pk': S(`exec#${execution}`), ':prefix': S(prefix) },
+      ExpressionAttributeValues: { ':pk': S(partition), ':prefix': S(prefix) },
     };
     for (;;) {
-      const reply = await aws.ddb('Query', params);
+      const reply = await this.call('Query', params);
       items.push(...(reply.Items || []));
       if (!reply.LastEvaluatedKey) return items;
       params.ExclusiveStartKey = reply.LastEvaluatedKey;
@@ -200,8 +265,10 @@ class Store {
 
   // Whether the execution failed: a failure record, or a join that did not fill.
   async failed(execution) {
-    if ((await this.query(execution, 'fail#')).length) return true;
-    return (await this.query(execution, 'join#')).some((item) => item.sk.S.endsWith('#count')
+    for (const partition of partitions(execution, LAYOUT)) {
+      if ((await this.query(partition, 'fail#')).length) return true;
+    }
+    return (await this.query(basePartition(execution), 'join#')).some((item) => item.sk.S.endsWith('#count')
       && parseInt(item.filled.N, 10) < parseInt(item.size_.N, 10));
   }
 
@@ -209,7 +276,7 @@ class Store {
   async finish(execution) {
     const status = (await this.failed(execution)) ? 'failed' : 'succeeded';
     try {
-      await aws.ddb('UpdateItem', {
+      await this.call('UpdateItem', {
         TableName: this.table, Key: Store.key(execution, 'meta'), UpdateExpression: 'SET #s = :s, ended = :e',
         ConditionExpression: '#s = :running', ExpressionAttributeNames: { '#s': 'status' },
         ExpressionAttributeValues: { ':s': S(status), ':e': N(now()), ':running': S('running') },
@@ -222,4 +289,6 @@ class Store {
   }
 }
 
-module.exports = { Store, DuplicateSlot, TTL_S, ITEM_INLINE };
+module.exports = {
+  Store, DuplicateSlot, TTL_S, ITEM_INLINE, LAYOUT, SHARDS, basePartition, shardPartition, partitions,
+};
