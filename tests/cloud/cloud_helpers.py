@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -70,3 +72,27 @@ def without_credentials(monkeypatch: Any, tmp_path: Path) -> None:
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-credentials"))
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+
+
+def sandbox_cli(sandbox: Any, *args: str, region: str | None = None) -> subprocess.CompletedProcess:
+    """`refinery-tui ARGS [--region R] --endpoint-url SANDBOX` in its own process, with the sandbox's environment."""
+    where = ["--region", region] if region else []
+    return subprocess.run(
+        [sys.executable, "-m", "refinery_tui", *args, *where, "--endpoint-url", sandbox.endpoint_url],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, **sandbox.environment()},
+    )
+
+
+def sandbox_client(sandbox: Any, service: str) -> Any:
+    """A boto3 client of the sandbox, signed with its own credentials."""
+    env = sandbox.environment()
+    return boto3.client(
+        service,
+        endpoint_url=sandbox.endpoint_url,
+        region_name=env["AWS_REGION"],
+        aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
+    )

@@ -4,16 +4,16 @@ discovery skips what is listed but gone and reads every page."""
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
 
-import boto3
 import pytest
 from moto.sqs.models import sqs_backends
 
 from tests.cloud.cloud_helpers import deploy, deployer_for, running_sandbox
+from tests.cloud.cloud_helpers import sandbox_cli as cli
+from tests.cloud.cloud_helpers import sandbox_client as client
 
 PROJECT_YAML = """name: {name}
 blocks:
@@ -40,21 +40,6 @@ def make_project(folder: Path, name: str) -> Path:
     for block in ("a", "b"):
         (root / "blocks" / f"{block}.py").write_text(BLOCK_CODE)
     return root
-
-
-def cli(sandbox, *args: str) -> subprocess.CompletedProcess:
-    """`refinery-tui ARGS --endpoint-url SANDBOX` in its own process, with the sandbox's environment."""
-    return subprocess.run(
-        [sys.executable, "-m", "refinery_tui", *args, "--endpoint-url", sandbox.endpoint_url],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={**os.environ, **sandbox.environment()},
-    )
-
-
-def client(sandbox, service: str):
-    return boto3.client(service, region_name="us-east-1", endpoint_url=sandbox.endpoint_url)
 
 
 def plan_of(deployer) -> dict[str, str]:

@@ -9,11 +9,11 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-import boto3
 import pytest
 
 from refinery_tui.cloud.executions import Executions
 from tests.cloud.cloud_helpers import deploy, deployer_for, running_sandbox
+from tests.cloud.cloud_helpers import sandbox_client as client
 
 ECHO = "def main(block_input, backpack):\n    return {'statusCode': 200, 'body': {'path': block_input['rawPath']}}\n"
 SLOW = {
@@ -48,17 +48,6 @@ def make_project(folder: Path, name: str, paths: list[str], code: str = ECHO, la
 def sandbox(tmp_path_factory):
     with running_sandbox(tmp_path_factory.mktemp("sandbox")) as sandbox:
         yield sandbox
-
-
-def client(sandbox, service: str):
-    env = sandbox.environment()
-    return boto3.client(
-        service,
-        endpoint_url=env["AWS_ENDPOINT_URL"],
-        region_name=env["AWS_REGION"],
-        aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
-        aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
-    )
 
 
 def api_of(sandbox, deployer) -> str:

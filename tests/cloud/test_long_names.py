@@ -5,15 +5,13 @@ The real command line in a subprocess against a real sandbox over HTTP."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from refinery_tui.cloud.naming import LIMITS, Names
-from tests.cloud.cloud_helpers import running_sandbox
+from tests.cloud.cloud_helpers import running_sandbox, sandbox_cli
 
 PROJECT, STAGE, REGION = "p" * 39 + "x", "s" * 19 + "y", "us-east-1"
 PROJECT_YAML = f"""name: {PROJECT}
@@ -34,13 +32,7 @@ def sandbox(tmp_path_factory):
 
 
 def cli(sandbox, *args: str) -> subprocess.CompletedProcess:
-    result = subprocess.run(
-        [sys.executable, "-m", "refinery_tui", *args, "--region", REGION, "--endpoint-url", sandbox.endpoint_url],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        env={**os.environ, **sandbox.environment()},
-    )
+    result = sandbox_cli(sandbox, *args, region=REGION)
     assert result.returncode == 0, result.stdout + result.stderr
     return result
 

@@ -7,11 +7,11 @@ import json
 import uuid
 from pathlib import Path
 
-import boto3
 import pytest
 
 from refinery_tui.cloud.executions import Executions, new_execution_id
 from tests.cloud.cloud_helpers import deploy, deployer_for, running_sandbox
+from tests.cloud.cloud_helpers import sandbox_client as client
 
 PROJECT_YAML = """name: {name}
 blocks:
@@ -60,17 +60,6 @@ def make_project(folder: Path, language: str) -> tuple[Path, Path]:
     (root / "blocks" / "split.py").write_text(SPLIT)
     (root / "blocks" / work_file).write_text(work_code)
     return root, record
-
-
-def client(sandbox, service: str):
-    env = sandbox.environment()
-    return boto3.client(
-        service,
-        endpoint_url=env["AWS_ENDPOINT_URL"],
-        region_name=env["AWS_REGION"],
-        aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
-        aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
-    )
 
 
 @pytest.mark.parametrize("language", ["python", "node"])

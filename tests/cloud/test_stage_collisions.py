@@ -6,17 +6,15 @@ from __future__ import annotations
 
 import io
 import json
-import os
-import subprocess
-import sys
 import zipfile
 from pathlib import Path
 
-import boto3
 import pytest
 
 from refinery_tui.cloud.naming import Names
 from tests.cloud.cloud_helpers import running_sandbox
+from tests.cloud.cloud_helpers import sandbox_cli as cli
+from tests.cloud.cloud_helpers import sandbox_client as client
 
 BLOCK_CODE = (
     "import os\n\n\ndef main(block_input, backpack):\n"
@@ -53,21 +51,6 @@ def make_project(folder: Path, name: str) -> Path:
     (root / "blocks" / "a_b.py").write_text(BLOCK_CODE.format(block="a-b"))
     (root / "blocks" / "b.py").write_text(BLOCK_CODE.format(block="b"))
     return root
-
-
-def cli(sandbox, *args: str) -> subprocess.CompletedProcess:
-    """`refinery-tui ARGS --endpoint-url SANDBOX` in its own process, with the sandbox's environment."""
-    return subprocess.run(
-        [sys.executable, "-m", "refinery_tui", *args, "--endpoint-url", sandbox.endpoint_url],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        env={**os.environ, **sandbox.environment()},
-    )
-
-
-def client(sandbox, service: str):
-    return boto3.client(service, region_name="us-east-1", endpoint_url=sandbox.endpoint_url)
 
 
 def deployed(sandbox, root: Path, stage: str) -> None:

@@ -5,7 +5,6 @@ command line in a subprocess against a real sandbox over HTTP (one moto backend 
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -14,7 +13,7 @@ import boto3
 import pytest
 
 from refinery_tui.cloud.naming import Names
-from tests.cloud.cloud_helpers import running_sandbox
+from tests.cloud.cloud_helpers import running_sandbox, sandbox_cli
 
 EAST, WEST = "us-east-1", "eu-west-1"
 # Over the 200,000-character inline limit: the output travels through the region's payload bucket.
@@ -51,14 +50,7 @@ def make_project(root: Path) -> Path:
 
 
 def cli(sandbox, region: str, *args: str) -> subprocess.CompletedProcess:
-    """`refinery-tui ARGS --region REGION --endpoint-url SANDBOX` in its own process."""
-    result = subprocess.run(
-        [sys.executable, "-m", "refinery_tui", *args, "--region", region, "--endpoint-url", sandbox.endpoint_url],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        env={**os.environ, **sandbox.environment()},
-    )
+    result = sandbox_cli(sandbox, *args, region=region)
     assert result.returncode == 0, result.stdout + result.stderr
     return result
 
