@@ -6,16 +6,10 @@ import shutil
 
 import pytest
 
-from tests.cloud.cloud_helpers import deploy, run_deployed, running_sandbox
+from tests.cloud.cloud_helpers import deploy, run_deployed
 from tests.conformance.test_conformance import CASES, build_project
 
 MODES = ["python", "node"]
-
-
-@pytest.fixture(scope="module")
-def sandbox(tmp_path_factory):
-    with running_sandbox(tmp_path_factory.mktemp("sandbox")) as sandbox:
-        yield sandbox
 
 
 def _entry(case: dict) -> str:

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from moto.sqs.models import sqs_backends
 
-from tests.cloud.cloud_helpers import deploy, deployer_for, running_sandbox
+from tests.cloud.cloud_helpers import deploy, deployer_for
 from tests.cloud.cloud_helpers import sandbox_cli as cli
 from tests.cloud.cloud_helpers import sandbox_client as client
 
@@ -25,12 +25,6 @@ transitions:
   - {{from: jobs, to: b}}
 """
 BLOCK_CODE = "def main(block_input, backpack):\n    return block_input\n"
-
-
-@pytest.fixture(scope="module")
-def sandbox(tmp_path_factory):
-    with running_sandbox(tmp_path_factory.mktemp("sandbox")) as sandbox:
-        yield sandbox
 
 
 def make_project(folder: Path, name: str) -> Path:

@@ -5,17 +5,8 @@ from __future__ import annotations
 import json
 import shutil
 
-import pytest
-
 from refinery_tui.cli import main
-from tests.cloud.cloud_helpers import running_sandbox
 from tests.conftest import PROJECTS
-
-
-@pytest.fixture(scope="module")
-def sandbox(tmp_path_factory):
-    with running_sandbox(tmp_path_factory.mktemp("sandbox")) as sandbox:
-        yield sandbox
 
 
 def test_plan_deploy_redeploy_and_teardown(sandbox, tmp_path, capsys):

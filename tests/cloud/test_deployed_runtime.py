@@ -7,18 +7,11 @@ import os
 import time
 from pathlib import Path
 
-import pytest
 import yaml
 
 from refinery_tui.cloud.executions import Executions
 from refinery_tui.local.session import LocalSession
 from tests.cloud.cloud_helpers import deploy, run_deployed, running_sandbox
-
-
-@pytest.fixture(scope="module")
-def sandbox(tmp_path_factory):
-    with running_sandbox(tmp_path_factory.mktemp("sandbox")) as sandbox:
-        yield sandbox
 
 
 def write_project(root: Path, name: str, blocks: dict[str, str], transitions: list[dict]) -> Path:

@@ -8,8 +8,6 @@ import shutil
 import subprocess
 import sys
 
-import pytest
-
 from refinery_tui.cloud.aws import Aws
 from refinery_tui.cloud.deployer_policy import (
     MANAGED_POLICY_LIMIT,
@@ -22,7 +20,7 @@ from refinery_tui.cloud.executions import Executions
 from refinery_tui.cloud.invoker import Invoker
 from refinery_tui.cloud.logtail import LogTail, stage_groups
 from refinery_tui.cloud.naming import Names
-from tests.cloud.cloud_helpers import deployer_for, running_sandbox
+from tests.cloud.cloud_helpers import deployer_for
 from tests.conftest import PROJECTS
 
 NO_PERMISSION_NEEDED = {("sts", "GetCallerIdentity")}
@@ -56,12 +54,6 @@ def iam_action(signing_name: str, operation: str) -> str | None:
         verb = next(verb for prefix, verb in HTTP_API_VERBS.items() if operation.startswith(prefix))
         return f"apigateway:{verb}"
     return RENAMED.get((signing_name, operation), f"{signing_name}:{operation}")
-
-
-@pytest.fixture(scope="module")
-def sandbox(tmp_path_factory):
-    with running_sandbox(tmp_path_factory.mktemp("sandbox")) as sandbox:
-        yield sandbox
 
 
 def test_the_policy_allows_every_call_of_a_stage_s_whole_life(sandbox, tmp_path):

@@ -8,18 +8,12 @@ import pytest
 
 from refinery_tui.cloud.aws import Aws
 from refinery_tui.cloud.executions import Executions
-from tests.cloud.cloud_helpers import deploy, running_sandbox
+from tests.cloud.cloud_helpers import deploy
 
 CODE = {
     "python": ("add.py", "def main(block_input, backpack):\n    return block_input + 1\n"),
     "node": ("add.js", "module.exports.main = async (blockInput, backpack) => blockInput + 1;\n"),
 }
-
-
-@pytest.fixture(scope="module")
-def sandbox(tmp_path_factory):
-    with running_sandbox(tmp_path_factory.mktemp("sandbox")) as sandbox:
-        yield sandbox
 
 
 def one_block_project(root: Path, language: str) -> Path:

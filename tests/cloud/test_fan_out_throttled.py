@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from refinery_tui.cloud.executions import Executions
-from tests.cloud.cloud_helpers import deploy, running_sandbox
+from tests.cloud.cloud_helpers import deploy
 
 ITEMS = int(os.environ.get("REFINERY_TEST_FAN_OUT_ITEMS", "2000"))
 # Every UpdateItem is refused for THROTTLE_S seconds, twice in the run: longer than either runtime's client retries
@@ -44,12 +44,6 @@ BLOCKS = {
 
 
 LANGUAGES = ["python", pytest.param("node", marks=pytest.mark.skipif(shutil.which("node") is None, reason="no node"))]
-
-
-@pytest.fixture(scope="module")
-def sandbox(tmp_path_factory):
-    with running_sandbox(tmp_path_factory.mktemp("sandbox")) as sandbox:
-        yield sandbox
 
 
 def write_project(root: Path, language: str) -> Path:

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from refinery_tui.cloud.executions import Executions
-from tests.cloud.cloud_helpers import deploy, deployer_for, running_sandbox
+from tests.cloud.cloud_helpers import deploy, deployer_for
 from tests.cloud.cloud_helpers import sandbox_client as client
 
 ECHO = "def main(block_input, backpack):\n    return {'statusCode': 200, 'body': {'path': block_input['rawPath']}}\n"
@@ -42,12 +42,6 @@ def make_project(folder: Path, name: str, paths: list[str], code: str = ECHO, la
     (root / "project.yaml").write_text(project_yaml(name, paths, language))
     (root / "blocks" / ("answer.js" if language == "node" else "answer.py")).write_text(code)
     return root
-
-
-@pytest.fixture(scope="module")
-def sandbox(tmp_path_factory):
-    with running_sandbox(tmp_path_factory.mktemp("sandbox")) as sandbox:
-        yield sandbox
 
 
 def api_of(sandbox, deployer) -> str:

@@ -15,7 +15,7 @@ from refinery_tui.cloud.iam import INLINE_POLICY_LIMIT, block_policy, policy_jso
 from refinery_tui.cloud.naming import Names
 from refinery_tui.model import load_project
 from refinery_tui.model.manifest import build_manifest
-from tests.cloud.cloud_helpers import deploy, deployer_for, running_sandbox
+from tests.cloud.cloud_helpers import deploy, deployer_for
 
 ACCOUNT, REGION = "123456789012", "eu-west-1"
 WIDE = 150
@@ -64,12 +64,6 @@ def test_a_block_under_the_limit_keeps_one_arn_per_successor(tmp_path):
     invoke = [s for s in policy["Statement"] if s["Sid"] == "InvokeSuccessors"][0]
     # one ARN per successor, and the block's own (it may send a dispatch to itself again)
     assert len(invoke["Resource"]) == 21 and not any("*" in arn for arn in invoke["Resource"])
-
-
-@pytest.fixture(scope="module")
-def sandbox(tmp_path_factory):
-    with running_sandbox(tmp_path_factory.mktemp("sandbox")) as sandbox:
-        yield sandbox
 
 
 def test_the_sandbox_refuses_an_oversized_inline_policy_as_iam_does(sandbox):

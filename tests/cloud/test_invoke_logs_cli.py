@@ -9,14 +9,8 @@ import pytest
 
 from refinery_tui import saved_inputs
 from refinery_tui.cli import main
-from tests.cloud.cloud_helpers import deploy, running_sandbox
+from tests.cloud.cloud_helpers import deploy
 from tests.conftest import PROJECTS
-
-
-@pytest.fixture(scope="module")
-def sandbox(tmp_path_factory):
-    with running_sandbox(tmp_path_factory.mktemp("sandbox")) as sandbox:
-        yield sandbox
 
 
 @pytest.fixture(scope="module")

@@ -13,16 +13,10 @@ import threading
 import pytest
 
 from refinery_tui.cloud.logtail import LogTail, stage_groups
-from tests.cloud.cloud_helpers import deploy, run_deployed, running_sandbox
+from tests.cloud.cloud_helpers import deploy, run_deployed
 from tests.conftest import PROJECTS
 
 WAIT_S = 180  # a bound for a lost line, not a speed: throttled polls on 2 busy cores are slow
-
-
-@pytest.fixture(scope="module")
-def sandbox(tmp_path_factory):
-    with running_sandbox(tmp_path_factory.mktemp("sandbox")) as sandbox:
-        yield sandbox
 
 
 @pytest.fixture(scope="module")

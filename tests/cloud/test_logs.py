@@ -15,16 +15,10 @@ from refinery_tui.cloud.logtail import LogTail, stage_groups
 from refinery_tui.cloud.rebuild import Rebuilder
 from refinery_tui.local.session import LocalSession
 from refinery_tui.runtime.events import ExecutionFinished
-from tests.cloud.cloud_helpers import deploy, run_deployed, running_sandbox
+from tests.cloud.cloud_helpers import deploy, run_deployed
 from tests.conftest import PROJECTS
 
 PRINTS = 3
-
-
-@pytest.fixture(scope="module")
-def sandbox(tmp_path_factory):
-    with running_sandbox(tmp_path_factory.mktemp("sandbox")) as sandbox:
-        yield sandbox
 
 
 def chain(root: Path, count: int, name: str = "chain") -> Path:

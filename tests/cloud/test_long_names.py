@@ -8,10 +8,8 @@ import json
 import subprocess
 from pathlib import Path
 
-import pytest
-
 from refinery_tui.cloud.naming import LIMITS, Names
-from tests.cloud.cloud_helpers import running_sandbox, sandbox_cli
+from tests.cloud.cloud_helpers import sandbox_cli
 
 PROJECT, STAGE, REGION = "p" * 39 + "x", "s" * 19 + "y", "us-east-1"
 PROJECT_YAML = f"""name: {PROJECT}
@@ -23,12 +21,6 @@ transitions:
 """
 START = "def main(block_input, backpack):\n    return {'n': block_input['n'] + 1}\n"
 FINISH = "def main(block_input, backpack):\n    return {'version': VERSION, 'n': block_input['n']}\n\n\nVERSION = @V@\n"
-
-
-@pytest.fixture(scope="module")
-def sandbox(tmp_path_factory):
-    with running_sandbox(tmp_path_factory.mktemp("sandbox")) as sandbox:
-        yield sandbox
 
 
 def cli(sandbox, *args: str) -> subprocess.CompletedProcess:

@@ -14,7 +14,7 @@ import yaml
 
 from refinery_tui.lambda_runtime import logline
 from refinery_tui.local.session import LocalSession
-from tests.cloud.cloud_helpers import deploy, run_deployed, running_sandbox
+from tests.cloud.cloud_helpers import deploy, run_deployed
 
 pytestmark = pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
 
@@ -146,12 +146,6 @@ def test_node_writes_json_and_log_fields_as_the_python_runtime_does():
         assert spaced == json.dumps(value), value
         assert preview == logline.preview(value), value
         assert fields == logline.value_fields("input", value), value
-
-
-@pytest.fixture(scope="module")
-def sandbox(tmp_path_factory):
-    with running_sandbox(tmp_path_factory.mktemp("sandbox")) as sandbox:
-        yield sandbox
 
 
 def run_locally(root: Path, value: Any):

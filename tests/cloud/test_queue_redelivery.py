@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from refinery_tui.cloud.executions import Executions, new_execution_id
-from tests.cloud.cloud_helpers import deploy, deployer_for, running_sandbox
+from tests.cloud.cloud_helpers import deploy, deployer_for
 from tests.cloud.cloud_helpers import sandbox_client as client
 
 PROJECT_YAML = """name: {name}
@@ -40,12 +40,6 @@ WORK = {
         "};\n",
     ),
 }
-
-
-@pytest.fixture(scope="module")
-def sandbox(tmp_path_factory):
-    with running_sandbox(tmp_path_factory.mktemp("sandbox")) as sandbox:
-        yield sandbox
 
 
 def make_project(folder: Path, language: str) -> tuple[Path, Path]:

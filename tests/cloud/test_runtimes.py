@@ -18,17 +18,10 @@ from refinery_tui.cloud.executions import Executions
 from refinery_tui.cloud.packaging import RUNTIMES
 from refinery_tui.cloud.runtimes import CHOSEN, RUNTIME_DATES, today
 from refinery_tui.local.session import LocalSession
-from tests.cloud.cloud_helpers import running_sandbox
 from tests.conftest import PROJECTS
 
 needs_node = pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
 REGION = "us-east-1"
-
-
-@pytest.fixture(scope="module")
-def sandbox(tmp_path_factory):
-    with running_sandbox(tmp_path_factory.mktemp("sandbox")) as sandbox:
-        yield sandbox
 
 
 def _lambda(sandbox):

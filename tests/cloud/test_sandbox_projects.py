@@ -10,16 +10,10 @@ import pytest
 
 from refinery_tui.cloud.executions import Executions
 from refinery_tui.local.session import LocalSession
-from tests.cloud.cloud_helpers import deploy, running_sandbox
+from tests.cloud.cloud_helpers import deploy
 from tests.conftest import PROJECTS
 
 needs_node = pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
-
-
-@pytest.fixture(scope="module")
-def sandbox(tmp_path_factory):
-    with running_sandbox(tmp_path_factory.mktemp("sandbox")) as sandbox:
-        yield sandbox
 
 
 def copy(name, tmp_path):

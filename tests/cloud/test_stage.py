@@ -10,14 +10,8 @@ import pytest
 from refinery_tui.cli import main
 from refinery_tui.cloud.stage import NO_CREDENTIALS, StageError, StageTarget, one_line, open_stage
 from refinery_tui.tui.deploy_target import connect, readable
-from tests.cloud.cloud_helpers import running_sandbox, without_credentials
+from tests.cloud.cloud_helpers import without_credentials
 from tests.conftest import PROJECTS
-
-
-@pytest.fixture(scope="module")
-def sandbox(tmp_path_factory):
-    with running_sandbox(tmp_path_factory.mktemp("sandbox")) as sandbox:
-        yield sandbox
 
 
 @pytest.fixture

@@ -9,10 +9,7 @@ import json
 import zipfile
 from pathlib import Path
 
-import pytest
-
 from refinery_tui.cloud.naming import Names
-from tests.cloud.cloud_helpers import running_sandbox
 from tests.cloud.cloud_helpers import sandbox_cli as cli
 from tests.cloud.cloud_helpers import sandbox_client as client
 
@@ -36,12 +33,6 @@ transitions:
   - {{from: a-b, to: news}}
   - {{from: news, to: b}}
 """
-
-
-@pytest.fixture(scope="module")
-def sandbox(tmp_path_factory):
-    with running_sandbox(tmp_path_factory.mktemp("sandbox")) as sandbox:
-        yield sandbox
 
 
 def make_project(folder: Path, name: str) -> Path:

@@ -10,10 +10,9 @@ import sys
 from pathlib import Path
 
 import boto3
-import pytest
 
 from refinery_tui.cloud.naming import Names
-from tests.cloud.cloud_helpers import running_sandbox, sandbox_cli
+from tests.cloud.cloud_helpers import sandbox_cli
 
 EAST, WEST = "us-east-1", "eu-west-1"
 # Over the 200,000-character inline limit: the output travels through the region's payload bucket.
@@ -33,12 +32,6 @@ FINISH = (
     "import os\n\n\ndef main(block_input, backpack):\n"
     "    return {'from': block_input['region'], 'at': os.environ['AWS_REGION'], 'size': len(block_input['pad'])}\n"
 )
-
-
-@pytest.fixture(scope="module")
-def sandbox(tmp_path_factory):
-    with running_sandbox(tmp_path_factory.mktemp("sandbox")) as sandbox:
-        yield sandbox
 
 
 def make_project(root: Path) -> Path:
